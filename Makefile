@@ -1,0 +1,33 @@
+# Onair: `make run` starts the whole system on embedded defaults, `make test` runs the tests.
+# Both install what they need first (a virtualenv in .venv, and Debian packages when root).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit bench-rooms token clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh $(VENV)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	bash scripts/run.sh
+
+test: install
+	bash scripts/test.sh
+
+test-unit: install
+	$(PY) -m pytest -m unit -q
+
+bench-rooms: install
+	$(PY) bench/rooms_api.py
+
+# Usage: make token USER=alice [ADMIN=1]
+token: install
+	@$(PY) -m services.gateway.devtoken $(or $(USER),alice) $(if $(ADMIN),--admin,)
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Create the virtualenv and install the project with its pinned dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${1:-.venv}
+python=$(command -v python3.11 || command -v python3)
+"$python" - <<'PY'
+import sys
+if sys.version_info[:2] != (3, 11):
+    sys.exit(f"Onair needs Python 3.11, found {sys.version.split()[0]}")
+PY
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+echo "installed into $venv"

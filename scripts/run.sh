@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make run`: the whole system on this machine, on embedded defaults. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_rabbitmq
+ensure_mongodb var/mongo "${ONAIR_EMBEDDED_MONGO_PORT:-27117}"
+
+pids=()
+[ -n "$EMBEDDED_MONGO_PID" ] && pids+=("$EMBEDDED_MONGO_PID")
+stop_all() {
+  trap - INT TERM EXIT
+  echo "stopping Onair..."
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+for service in rooms status_watcher moderation gateway; do
+  .venv/bin/python -m "services.$service" &
+  pids+=("$!")
+done
+wait_port 127.0.0.1 "${ONAIR_GATEWAY_PORT:-8000}" 30 gateway
+echo "Onair is up: http://127.0.0.1:${ONAIR_GATEWAY_PORT:-8000} (Ctrl-C stops everything)"
+wait -n  # any service exiting brings the whole stack down, visibly
+echo "a service exited; stopping the rest" >&2
+exit 1

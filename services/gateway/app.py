@@ -1,0 +1,70 @@
+"""The gateway's aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from services.gateway import rooms_views
+from services.gateway.context import BUS, SETTINGS, SIGNER
+from services.gateway.problems import Handler, problem_middleware
+from shared.bus import Bus
+from shared.settings import GatewaySettings
+from shared.signing import UrlSigner
+
+log = structlog.get_logger(__name__)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind a request id (the client's X-Request-ID or a new one) to every log line and message."""
+    request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    request["request_id"] = request_id
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        response.headers["X-Request-ID"] = request_id
+        log.info("http.request", method=request.method, path=request.path, status=response.status,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
+        return response
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    ready = request.app[BUS].connected
+    return web.json_response({"status": "ready" if ready else "bus unavailable"}, status=200 if ready else 503)
+
+
+async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
+    bus = app[BUS]
+    # Connect in the background: the gateway serves 503s (not connection errors) while the
+    # broker is down, and becomes ready as soon as it answers.
+    connecting = asyncio.create_task(bus.connect())
+    yield
+    connecting.cancel()
+    await bus.close()
+
+
+def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[request_context, problem_middleware])
+    app[SETTINGS] = settings
+    app[SIGNER] = UrlSigner(settings)
+    app[BUS] = bus or Bus(settings.amqp_url, namespace=settings.bus_namespace,
+                          delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
+    app.cleanup_ctx.append(_bus_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_routes(rooms_views.routes)
+    return app

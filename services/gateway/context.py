@@ -1,0 +1,13 @@
+"""Typed application keys: what the gateway's views share."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from shared.bus import Bus
+from shared.settings import GatewaySettings
+from shared.signing import UrlSigner
+
+SETTINGS = web.AppKey("settings", GatewaySettings)
+BUS = web.AppKey("bus", Bus)
+SIGNER = web.AppKey("signer", UrlSigner)

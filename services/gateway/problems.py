@@ -1,0 +1,85 @@
+"""RFC 9457 problem details: every error the gateway returns, and the middleware that maps
+exceptions from the lower layers (bus, rooms service, aiohttp) onto them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from shared.contracts import ErrorCode
+from shared.errors import BusUnavailable, DomainError, RequestTimedOut
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_DOMAIN_STATUS = {
+    ErrorCode.NOT_FOUND: (404, "not-found", "Not found"),
+    ErrorCode.FORBIDDEN: (403, "forbidden", "Forbidden"),
+    ErrorCode.CONFLICT: (409, "conflict", "Conflict"),
+    ErrorCode.INVALID: (400, "bad-request", "Bad request"),
+}
+
+
+class Problem(Exception):
+    """Raise anywhere in a view to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+
+    def response(self) -> web.Response:
+        # Extension members never override the standard ones (RFC 9457 §3.2).
+        body = {**self.extra, "type": f"urn:onair:problem:{self.slug}", "title": self.title,
+                "status": self.status, "detail": self.detail}
+        return web.json_response(body, status=self.status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Unauthorized", detail)
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "forbidden", "Forbidden", detail)
+
+
+def validation_failed(errors: list[dict[str, Any]]) -> Problem:
+    return Problem(422, "validation", "Invalid request", "one or more fields are invalid", errors=errors)
+
+
+def _from_domain(exc: DomainError) -> Problem:
+    status, slug, title = _DOMAIN_STATUS[exc.code]
+    return Problem(status, slug, title, exc.detail, **exc.extra)
+
+
+def _from_http(exc: web.HTTPException) -> Problem:
+    return Problem(exc.status, f"http-{exc.status}", exc.reason, exc.text or exc.reason)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as exc:
+        return exc.response()
+    except DomainError as exc:
+        return _from_domain(exc).response()
+    except BusUnavailable as exc:
+        log.warning("gateway.bus_unavailable", error=str(exc))
+        return Problem(503, "unavailable", "Service unavailable", "the message bus is unavailable").response()
+    except RequestTimedOut as exc:
+        log.warning("gateway.reply_timeout", error=str(exc))
+        return Problem(504, "timeout", "Gateway timeout", "the rooms service did not answer in time").response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _from_http(exc).response()
+    except Exception:
+        log.exception("gateway.unhandled")
+        return Problem(500, "internal", "Internal server error", "unexpected error").response()

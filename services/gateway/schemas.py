@@ -1,0 +1,60 @@
+"""HTTP request bodies and the strict parsing that turns bad input into 400 / 415 / 422."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError
+
+from services.gateway.problems import Problem, validation_failed
+from shared.contracts import Location
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class CreateRoomBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    cover_url: Annotated[HttpUrl, Field(description="http(s) URL of the cover image")]
+    location: Location | None = None
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: int = Field(20, ge=1, le=50)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "code": err["type"]}
+        for err in exc.errors()
+    ]
+
+
+async def parse_json_body(request: web.Request, model: type[Body]) -> Body:
+    if request.content_type != "application/json":
+        raise Problem(415, "unsupported-media-type", "Unsupported media type",
+                      f"expected application/json, got {request.content_type or 'nothing'}")
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Problem(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(field_errors(exc)) from exc
+
+
+def parse_query(request: web.Request, model: type[Body]) -> Body:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise validation_failed(field_errors(exc)) from exc

@@ -1,0 +1,52 @@
+"""Composition root of the rooms service: wires settings, MongoDB, the bus and the handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import structlog
+
+from services.rooms.handlers import HANDLERS, RoomsPorts, dispatch
+from services.rooms.maintenance import run_maintenance
+from services.rooms.outbox import Outbox
+from services.rooms.repository import RoomRepository
+from shared.bus import Binding, Bus
+from shared.contracts import Contract, Envelope
+from shared.settings import RoomsSettings
+from shared.store import mongo_client
+
+log = structlog.get_logger(__name__)
+
+QUEUE = "rooms.commands"
+
+
+@asynccontextmanager
+async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsPorts]:
+    """Start consuming rooms commands; stop cleanly on exit."""
+    client = mongo_client(settings.mongodb_url)
+    bus = Bus(settings.amqp_url, namespace=settings.bus_namespace,
+              delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
+    maintenance: asyncio.Task[None] | None = None
+    try:
+        repository = RoomRepository(client[settings.mongodb_db]["rooms"])
+        await repository.ensure_indexes()
+        await bus.connect()
+        ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus))
+
+        async def handle(env: Envelope, message: Contract) -> Contract:
+            return await dispatch(env, message, ports)
+
+        await bus.consume(QUEUE, [Binding("commands", model.TYPE) for model in HANDLERS], handle)
+        maintenance = asyncio.create_task(run_maintenance(
+            ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
+        ))
+        log.info("rooms.started", db=settings.mongodb_db)
+        yield ports
+    finally:
+        if maintenance is not None:
+            maintenance.cancel()
+        await bus.close()
+        await client.close()

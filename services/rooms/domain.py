@@ -1,0 +1,94 @@
+"""Room rules with no I/O: the state machine, ids, and the list cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shared.contracts import CloseReason, ErrorCode, Room, RoomStatus
+from shared.errors import DomainError
+
+# Target state -> states it may be entered from. `closed` is final.
+ALLOWED_SOURCES: dict[RoomStatus, frozenset[RoomStatus]] = {
+    RoomStatus.ACTIVE: frozenset({RoomStatus.UNACTIVE}),
+    RoomStatus.CLOSED: frozenset({RoomStatus.UNACTIVE, RoomStatus.ACTIVE}),
+}
+OPEN_STATES = frozenset({RoomStatus.UNACTIVE, RoomStatus.ACTIVE})
+
+
+def now_ms() -> datetime:
+    """Current UTC time at MongoDB's precision (ms), so stored and cursor times compare equal."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def stream_id_for(room_id: str) -> str:
+    # One fresh stream per room: rooms never share or reuse a stream name.
+    return f"onair_{room_id}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a transition request amounts to, given the room as it is now."""
+
+    apply: bool  # True: perform the transition; False: it already happened (idempotent no-op)
+
+
+def decide(room: Room | None, target: RoomStatus, *, actor_id: str | None) -> Decision:
+    """Check a transition request; raise DomainError when it is refused.
+
+    Repeating a transition that already happened is harmless: close on a closed room and
+    activate on an active room succeed without a change.
+    """
+    if room is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such room")
+    if actor_id is not None and room.anchor_id != actor_id:
+        raise DomainError(ErrorCode.FORBIDDEN, "only the room's anchor may do this")
+    if room.status == target:
+        return Decision(apply=False)
+    if room.status not in ALLOWED_SOURCES[target]:
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"a {room.status.value} room cannot become {target.value}",
+            room_status=room.status.value,
+            close_reason=room.close_reason.value if room.close_reason else None,
+        )
+    return Decision(apply=True)
+
+
+def closing_fields(reason: CloseReason, at: datetime) -> dict[str, object]:
+    return {"status": RoomStatus.CLOSED.value, "close_reason": reason.value, "closed_at": at}
+
+
+# --- keyset cursor ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """Position after the last room of a page, in (activated_at desc, id desc) order."""
+
+    activated_at: datetime
+    room_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([int(self.activated_at.timestamp() * 1000), self.room_id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> "ListCursor":
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            millis, room_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(millis, int) or not isinstance(room_id, str) or not room_id:
+                raise ValueError("wrong cursor fields")
+            return cls(datetime.fromtimestamp(millis / 1000, UTC), room_id)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
+            raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor") from exc
+
+    @classmethod
+    def after(cls, room: Room) -> "ListCursor":
+        assert room.activated_at is not None, "only active rooms are listed"
+        return cls(room.activated_at, room.id)

@@ -1,0 +1,136 @@
+"""One async function per rooms command: validate against the room's state, write, emit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from services.rooms.domain import ListCursor, closing_fields, decide, now_ms, stream_id_for
+from services.rooms.outbox import Outbox
+from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
+from shared.contracts import (
+    ActivateRoom,
+    CloseRoom,
+    Contract,
+    CreateRoom,
+    Envelope,
+    ErrorCode,
+    GetRoom,
+    ListRooms,
+    Room,
+    RoomActivated,
+    RoomClosed,
+    RoomCreated,
+    RoomPage,
+    RoomStatus,
+    wrap,
+)
+from shared.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+# A conditional update that loses a race is re-decided; more losses than this is a bug.
+MAX_RACE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class RoomsPorts:
+    rooms: RoomRepository
+    outbox: Outbox
+
+
+def _event_id(room_id: str, event_type: str) -> str:
+    # Each transition happens at most once per room, so (room, type) is a natural dedup key.
+    return f"{room_id}:{event_type}"
+
+
+async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room:
+    # The command's message id is the room id: a redelivered command finds its own room.
+    room_id = env.id
+    structlog.contextvars.bind_contextvars(room_id=room_id)
+    for _ in range(MAX_RACE_RETRIES):
+        existing = await ports.rooms.get(room_id)
+        if existing is not None:
+            await ports.outbox.flush(room_id)
+            return existing
+        room = Room(
+            id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
+            status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id_for(room_id),
+        )
+        event = wrap(RoomCreated(room=room), correlation_id=env.correlation_id,
+                     message_id=_event_id(room_id, RoomCreated.TYPE))
+        try:
+            await ports.rooms.insert(room, [event])
+        except AnchorHasOpenRoom:
+            open_room = await ports.rooms.find_open_by_anchor(cmd.anchor_id)
+            if open_room is None:
+                continue  # it closed in between: try again
+            raise DomainError(ErrorCode.CONFLICT, "the anchor already has an open room", open_room_id=open_room.id)
+        log.info("room.created", anchor_id=cmd.anchor_id, stream_id=room.stream_id)
+        await ports.outbox.flush(room_id)
+        return room
+    raise RuntimeError("create kept racing with close")
+
+
+async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id: str | None,
+                      fields: dict[str, object], event_model: type[RoomActivated] | type[RoomClosed],
+                      ports: RoomsPorts) -> Room:
+    structlog.contextvars.bind_contextvars(room_id=room_id)
+    for _ in range(MAX_RACE_RETRIES):
+        room = await ports.rooms.get(room_id)
+        if not decide(room, target, actor_id=actor_id).apply:
+            assert room is not None
+            await ports.outbox.flush(room_id)  # a redelivery may find its event still queued
+            return room
+        assert room is not None
+        after = Room.model_validate({**room.model_dump(), **fields, "status": target})
+        event = wrap(event_model(room=after), correlation_id=env.correlation_id,
+                     message_id=_event_id(room_id, event_model.TYPE))
+        updated = await ports.rooms.transition(room_id, room.status, target, fields, event)
+        if updated is None:
+            continue  # a concurrent change won; decide again on the new state
+        log.info(event_model.TYPE, status_from=room.status.value, close_reason=fields.get("close_reason"))
+        await ports.outbox.flush(room_id)
+        return updated
+    raise RuntimeError(f"transition of {room_id} kept racing")
+
+
+async def activate_room(env: Envelope, cmd: ActivateRoom, ports: RoomsPorts) -> Room:
+    return await _transition(env, cmd.room_id, RoomStatus.ACTIVE, cmd.actor_id, {"activated_at": now_ms()},
+                             RoomActivated, ports)
+
+
+async def close_room(env: Envelope, cmd: CloseRoom, ports: RoomsPorts) -> Room:
+    return await _transition(env, cmd.room_id, RoomStatus.CLOSED, cmd.actor_id,
+                             closing_fields(cmd.reason, now_ms()), RoomClosed, ports)
+
+
+async def get_room(env: Envelope, cmd: GetRoom, ports: RoomsPorts) -> Room:
+    room = await ports.rooms.get(cmd.room_id)
+    if room is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such room")
+    return room
+
+
+async def list_rooms(env: Envelope, cmd: ListRooms, ports: RoomsPorts) -> RoomPage:
+    after = ListCursor.decode(cmd.cursor) if cmd.cursor else None
+    rooms = await ports.rooms.list_active(cmd.limit + 1, after)
+    page, more = rooms[: cmd.limit], len(rooms) > cmd.limit
+    return RoomPage(rooms=page, next_cursor=ListCursor.after(page[-1]).encode() if more else None)
+
+
+HANDLERS = {
+    CreateRoom: create_room,
+    ActivateRoom: activate_room,
+    CloseRoom: close_room,
+    GetRoom: get_room,
+    ListRooms: list_rooms,
+}
+
+
+async def dispatch(env: Envelope, message: Contract, ports: RoomsPorts) -> Contract:
+    handler = HANDLERS.get(type(message))
+    if handler is None:
+        raise DomainError(ErrorCode.INVALID, f"rooms does not handle {env.type}")
+    return await handler(env, message, ports)  # type: ignore[operator]

@@ -1,0 +1,287 @@
+"""The one RabbitMQ module every service uses.
+
+Topology (all durable, declared idempotently by whoever starts first):
+- `{ns}.commands`  direct exchange, routing key = command type (`rooms.create`, ...)
+- `{ns}.events`    topic exchange, routing key = event type (`room.activated`, ...)
+- `{ns}.dlx`       fanout dead-letter exchange -> quorum queue `{ns}.dead-letters`
+- one quorum queue per consuming service, with a delivery limit that dead-letters poison
+  messages instead of redelivering them forever.
+
+Publishing waits for the broker's confirm, is persistent, and is mandatory: a message no queue
+takes is an error (BusUnavailable), not a silent drop. Consumers ack after the handler returns,
+so a crash mid-handler means redelivery. Requests use RabbitMQ direct reply-to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    DeliveryMode,
+    ExchangeType,
+)
+from aiormq.exceptions import AMQPError
+
+from shared.contracts import Contract, Envelope, InvalidMessage, Reply, decode, encode, wrap
+from shared.errors import BusUnavailable, DomainError, RequestTimedOut
+
+log = structlog.get_logger(__name__)
+
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+
+Handler = Callable[[Envelope, Contract], Awaitable[Contract | None]]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Route messages to a queue: `exchange` is "commands" or "events"."""
+
+    exchange: str
+    routing_key: str
+
+
+class Bus:
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "onair",
+        delivery_limit: int = 5,
+        prefetch: int = 200,
+    ) -> None:
+        self._url = url
+        self.namespace = namespace
+        self._delivery_limit = delivery_limit
+        self._prefetch = prefetch
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._reply_consumer_ready = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed and self._channel is not None
+
+    async def connect(self, *, attempts: int | None = None, delay: float = 1.0) -> None:
+        """Connect (retrying while the broker is down) and declare the shared topology."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._connection = await aio_pika.connect_robust(self._url, timeout=10)
+                break
+            except (OSError, AMQPError, asyncio.TimeoutError) as exc:
+                if attempts is not None and attempt >= attempts:
+                    raise BusUnavailable(f"cannot connect to the broker: {exc}") from exc
+                log.warning("bus.connect_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(min(delay * attempt, 10))
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self._channel = channel  # type: ignore[assignment]
+        self._connection.reconnect_callbacks.add(self._on_reconnect)
+        await self._declare_exchanges()
+        log.info("bus.connected", namespace=self.namespace)
+
+    async def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        if self._connection is not None:
+            await self._connection.close()
+        self._connection = None
+        self._channel = None
+
+    async def _declare_exchanges(self) -> None:
+        channel = self._require_channel()
+        ns = self.namespace
+        self._exchanges["commands"] = await channel.declare_exchange(
+            f"{ns}.commands", ExchangeType.DIRECT, durable=True
+        )
+        # Events nobody subscribes to yet go to a bounded holding queue through the alternate
+        # exchange: never returned as errors (pub/sub), never silently dropped either.
+        unrouted = await channel.declare_exchange(f"{ns}.events.unrouted", ExchangeType.FANOUT, durable=True)
+        unrouted_queue = await channel.declare_queue(
+            f"{ns}.events.unrouted", durable=True,
+            arguments={"x-queue-type": "quorum", "x-max-length": 10_000, "x-overflow": "drop-head"},
+        )
+        await unrouted_queue.bind(unrouted)
+        self._exchanges["events"] = await channel.declare_exchange(
+            f"{ns}.events", ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": unrouted.name}
+        )
+        dlx = await channel.declare_exchange(f"{ns}.dlx", ExchangeType.FANOUT, durable=True)
+        self._exchanges["dlx"] = dlx
+        dead_letters = await channel.declare_queue(
+            f"{ns}.dead-letters", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead_letters.bind(dlx)
+
+    async def _on_reconnect(self, *_: Any) -> None:
+        # The robust connection restores channels, queues and consumers; the direct reply-to
+        # pseudo-queue is not a declared queue, so its consumer is re-registered here.
+        log.info("bus.reconnected")
+        if self._reply_consumer_ready:
+            self._reply_consumer_ready = False
+            await self._ensure_reply_consumer()
+
+    def _require_channel(self) -> AbstractRobustChannel:
+        if self._channel is None or self._connection is None or self._connection.is_closed:
+            raise BusUnavailable("not connected to the broker")
+        return self._channel
+
+    # --- publishing ---------------------------------------------------------------------
+
+    async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
+                              message_id: str | None = None) -> Envelope:
+        return await self._publish("commands", wrap(payload, correlation_id=correlation_id, message_id=message_id))
+
+    async def publish_event(self, payload: Contract, *, correlation_id: str | None = None,
+                            message_id: str | None = None) -> Envelope:
+        return await self._publish("events", wrap(payload, correlation_id=correlation_id, message_id=message_id))
+
+    async def publish_envelope(self, exchange: str, envelope: Envelope) -> None:
+        """Publish an envelope built earlier (the rooms outbox stores them before sending)."""
+        await self._publish(exchange, envelope)
+
+    async def _publish(self, exchange: str, envelope: Envelope, *, reply_to: str | None = None,
+                       expiration: float | None = None) -> Envelope:
+        self._require_channel()
+        message = aio_pika.Message(
+            encode(envelope),
+            content_type="application/json",
+            delivery_mode=DeliveryMode.PERSISTENT,
+            message_id=envelope.id,
+            type=envelope.type,
+            correlation_id=envelope.id if reply_to else envelope.correlation_id,
+            reply_to=reply_to,
+            expiration=expiration,
+            timestamp=envelope.time,
+        )
+        try:
+            await self._exchanges[exchange].publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
+        except aio_pika.exceptions.DeliveryError as exc:
+            raise BusUnavailable(f"{envelope.type} was not accepted by any queue ({exc})") from exc
+        except (AMQPError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
+            raise BusUnavailable(f"publish of {envelope.type} failed: {exc!r}") from exc
+        return envelope
+
+    # --- request / reply ----------------------------------------------------------------
+
+    async def _ensure_reply_consumer(self) -> None:
+        if self._reply_consumer_ready:
+            return
+        channel = self._require_channel()
+        queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+        await queue.consume(self._on_reply, no_ack=True)
+        self._reply_consumer_ready = True
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.pop(message.correlation_id or "", None)
+        if future is None or future.done():
+            log.info("bus.late_reply", correlation_id=message.correlation_id)
+            return
+        try:
+            _, reply = decode(message.body)
+            assert isinstance(reply, Reply)
+            future.set_result(reply)
+        except (InvalidMessage, AssertionError) as exc:
+            future.set_exception(InvalidMessage(f"bad reply: {exc}"))
+
+    async def request(self, payload: Contract, *, timeout: float, correlation_id: str | None = None,
+                      message_id: str | None = None) -> dict[str, Any] | None:
+        """Send a command and wait for its reply; return the result or raise its DomainError."""
+        try:
+            await self._ensure_reply_consumer()
+        except (AMQPError, OSError, RuntimeError) as exc:
+            raise BusUnavailable(f"cannot consume replies: {exc!r}") from exc
+        envelope = wrap(payload, correlation_id=correlation_id, message_id=message_id)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.id] = future
+        try:
+            # The request expires with the wait: nobody would read a late answer.
+            await self._publish("commands", envelope, reply_to=DIRECT_REPLY_TO, expiration=timeout)
+            reply = await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError as exc:
+            raise RequestTimedOut(f"no reply to {envelope.type} within {timeout}s") from exc
+        finally:
+            self._pending.pop(envelope.id, None)
+        if reply.error is not None:
+            raise DomainError.from_reply_error(reply.error)
+        return reply.result
+
+    # --- consuming ----------------------------------------------------------------------
+
+    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler) -> AbstractQueue:
+        """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX), bind it and start consuming."""
+        channel = self._require_channel()
+        queue = await channel.declare_queue(
+            f"{self.namespace}.{queue_name}",
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": self._delivery_limit,
+                "x-dead-letter-exchange": f"{self.namespace}.dlx",
+            },
+        )
+        for binding in bindings:
+            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        await queue.consume(lambda message: self._dispatch(message, handler))
+        log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
+        return queue
+
+    async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler) -> None:
+        structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)
+        try:
+            try:
+                envelope, payload = decode(message.body)
+            except InvalidMessage as exc:
+                log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
+                await message.reject(requeue=False)
+                return
+            structlog.contextvars.bind_contextvars(correlation_id=envelope.correlation_id)
+            try:
+                result = await handler(envelope, payload)
+            except DomainError as exc:
+                if message.reply_to:
+                    await self._reply(message, Reply(ok=False, error=exc.to_reply_error()))
+                    await message.ack()
+                else:
+                    log.error("bus.rejected_refused", code=exc.code, detail=exc.detail)
+                    await message.reject(requeue=False)
+                return
+            except Exception as exc:  # noqa: BLE001 - any other failure is treated as transient
+                deliveries = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+                log.warning("bus.handler_failed", error=repr(exc), delivery=deliveries,
+                            limit=self._delivery_limit, exc_info=deliveries >= self._delivery_limit)
+                await asyncio.sleep(min(0.2 * deliveries, 2))  # back off before the redelivery
+                await message.nack(requeue=True)
+                return
+            if message.reply_to:
+                body = result.model_dump(mode="json") if result is not None else None
+                await self._reply(message, Reply(ok=True, result=body))
+            await message.ack()
+        except (AMQPError, OSError, RuntimeError) as exc:
+            # The channel went away mid-handling: the broker redelivers the unacked message.
+            log.warning("bus.ack_lost", error=repr(exc))
+        finally:
+            structlog.contextvars.unbind_contextvars("message_id", "message_type", "correlation_id")
+
+    async def _reply(self, message: AbstractIncomingMessage, reply: Reply) -> None:
+        channel = self._require_channel()
+        envelope = wrap(reply, correlation_id=message.correlation_id)
+        await channel.default_exchange.publish(
+            aio_pika.Message(encode(envelope), content_type="application/json", type=reply.TYPE,
+                             correlation_id=message.correlation_id),
+            routing_key=message.reply_to or "",
+            mandatory=False,
+        )

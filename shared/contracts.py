@@ -1,0 +1,212 @@
+"""The message contract: every command, event and reply that crosses the bus.
+
+Commands are imperative (`CreateRoom`), events are past tense (`RoomActivated`). Each model's
+`TYPE` is its envelope type and, for commands, the routing key on the commands exchange; for
+events, the routing key on the events topic exchange.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Contract(BaseModel):
+    """Base of every payload: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TYPE: ClassVar[str]
+
+
+class RoomStatus(enum.StrEnum):
+    UNACTIVE = "unactive"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class CloseReason(enum.StrEnum):
+    ANCHOR = "anchor"
+    BLACK_SCREEN = "black_screen"
+    BANNED = "banned"
+    EXPIRED = "expired"
+
+
+class Location(Contract):
+    lat: float = Field(ge=-90, le=90, description="Latitude in degrees")
+    lng: float = Field(ge=-180, le=180, description="Longitude in degrees")
+    name: str | None = Field(None, max_length=100, description="Human-readable place name")
+
+
+class Room(Contract):
+    """A room as the rooms service owns it (play URLs are added by the gateway per request)."""
+
+    id: str
+    anchor_id: str
+    title: str
+    cover_url: str
+    location: Location | None = None
+    status: RoomStatus
+    close_reason: CloseReason | None = None
+    viewers: int = 0
+    likes: int = 0
+    created_at: datetime
+    activated_at: datetime | None = None
+    closed_at: datetime | None = None
+    stream_id: str
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+class CreateRoom(Contract):
+    TYPE: ClassVar[str] = "rooms.create"
+    anchor_id: str = Field(min_length=1, max_length=128)
+    title: str = Field(min_length=1, max_length=100)
+    cover_url: str = Field(min_length=1, max_length=2048)
+    location: Location | None = None
+
+
+class ActivateRoom(Contract):
+    TYPE: ClassVar[str] = "rooms.activate"
+    room_id: str
+    actor_id: str = Field(description="User asking; must be the room's anchor")
+
+
+class CloseRoom(Contract):
+    TYPE: ClassVar[str] = "rooms.close"
+    room_id: str
+    reason: CloseReason
+    actor_id: str | None = Field(
+        None, description="User asking (reason `anchor`): must be the room's anchor. None for system closes."
+    )
+
+
+class GetRoom(Contract):
+    TYPE: ClassVar[str] = "rooms.get"
+    room_id: str
+
+
+class ListRooms(Contract):
+    TYPE: ClassVar[str] = "rooms.list"
+    limit: int = Field(20, ge=1, le=50)
+    cursor: str | None = Field(None, description="Opaque keyset cursor from a previous page")
+
+
+class RoomPage(Contract):
+    rooms: list[Room]
+    next_cursor: str | None
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+class RoomCreated(Contract):
+    TYPE: ClassVar[str] = "room.created"
+    room: Room
+
+
+class RoomActivated(Contract):
+    TYPE: ClassVar[str] = "room.activated"
+    room: Room
+
+
+class RoomClosed(Contract):
+    TYPE: ClassVar[str] = "room.closed"
+    room: Room
+
+
+# --- replies ----------------------------------------------------------------------------
+
+
+class ErrorCode(enum.StrEnum):
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+
+
+class ReplyError(Contract):
+    code: ErrorCode
+    detail: str
+    extra: dict[str, Any] = Field(default_factory=dict, description="Machine-readable details")
+
+
+class Reply(Contract):
+    """The answer to a request: exactly one of `result` and `error`."""
+
+    TYPE: ClassVar[str] = "reply"
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ReplyError | None = None
+
+
+# --- envelope ---------------------------------------------------------------------------
+
+
+class Envelope(BaseModel):
+    """What actually travels: identity, type and time around a typed payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Unique message id; idempotency key")
+    type: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str | None = None
+    schema_version: Literal[1] = SCHEMA_VERSION
+    payload: dict[str, Any]
+
+
+MESSAGE_TYPES: dict[str, type[Contract]] = {
+    model.TYPE: model
+    for model in (
+        CreateRoom,
+        ActivateRoom,
+        CloseRoom,
+        GetRoom,
+        ListRooms,
+        RoomCreated,
+        RoomActivated,
+        RoomClosed,
+        Reply,
+    )
+}
+
+
+class InvalidMessage(ValueError):
+    """A message that can never be handled: bad JSON, unknown type, invalid payload."""
+
+
+def wrap(payload: Contract, *, correlation_id: str | None = None, message_id: str | None = None) -> Envelope:
+    fields: dict[str, Any] = {
+        "type": payload.TYPE,
+        "payload": payload.model_dump(mode="json"),
+        "correlation_id": correlation_id,
+    }
+    if message_id is not None:
+        fields["id"] = message_id
+    return Envelope(**fields)
+
+
+def encode(envelope: Envelope) -> bytes:
+    return envelope.model_dump_json().encode()
+
+
+def decode(body: bytes) -> tuple[Envelope, Contract]:
+    """Parse bytes into the envelope and its typed payload, or raise InvalidMessage."""
+    try:
+        envelope = Envelope.model_validate_json(body)
+    except ValueError as exc:
+        raise InvalidMessage(f"bad envelope: {exc}") from exc
+    model = MESSAGE_TYPES.get(envelope.type)
+    if model is None:
+        raise InvalidMessage(f"unknown message type {envelope.type!r}")
+    try:
+        return envelope, model.model_validate(envelope.payload)
+    except ValueError as exc:
+        raise InvalidMessage(f"invalid {envelope.type} payload: {exc}") from exc

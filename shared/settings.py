@@ -1,0 +1,59 @@
+"""Typed settings read once from ONAIR_* environment variables.
+
+Defaults make `make run` work on a fresh machine; production overrides them.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: where the broker is, how to log, which namespace to use."""
+
+    model_config = SettingsConfigDict(env_prefix="ONAIR_", extra="ignore")
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefix for exchanges and queues, so several stacks (or test runs) can share one broker.
+    bus_namespace: str = "onair"
+    log_format: str = Field("console", pattern="^(console|json)$")
+    log_level: str = "INFO"
+    # Deliveries after which a message that keeps failing is dead-lettered, not retried.
+    delivery_limit: int = Field(5, ge=1)
+    prefetch: int = Field(200, ge=1)
+
+
+class StoreSettings(CommonSettings):
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_db: str = "onair"
+
+
+class SigningSettings(BaseSettings):
+    """Tencent-style anti-leech signing of push and play URLs (CLOUD.md §1)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONAIR_", extra="ignore")
+
+    push_domain: str = "127.0.0.1:1935"
+    play_domain: str = "127.0.0.1:1935"
+    # HTTP(S) host for flv and hls play URLs; defaults to the play domain.
+    play_http_base: str = "http://127.0.0.1:8080"
+    app_name: str = "live"
+    push_key: SecretStr = SecretStr("onair-dev-push-key")
+    play_key: SecretStr = SecretStr("onair-dev-play-key")
+    push_url_ttl_seconds: int = Field(24 * 3600, ge=60)
+    play_url_ttl_seconds: int = Field(4 * 3600, ge=60)
+
+
+class GatewaySettings(CommonSettings, SigningSettings):
+    gateway_host: str = "0.0.0.0"
+    gateway_port: int = 8000
+    jwt_secret: SecretStr = SecretStr("onair-development-jwt-secret-change-me-in-prod")
+    request_timeout_seconds: float = Field(5.0, gt=0)
+    max_body_bytes: int = Field(16 * 1024, ge=1024)
+
+
+class RoomsSettings(StoreSettings):
+    # Unactive rooms older than this are closed with reason `expired` (never went live).
+    unactive_ttl_seconds: int = Field(600, ge=10)
+    outbox_sweep_seconds: float = Field(10.0, gt=0)
