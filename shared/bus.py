@@ -235,7 +235,10 @@ class Bus:
         )
         for binding in bindings:
             await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
-        await queue.consume(lambda message: self._dispatch(message, handler))
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._dispatch(message, handler)
+
+        await queue.consume(on_message)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
         return queue
 

@@ -52,8 +52,7 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
     for _ in range(MAX_RACE_RETRIES):
         existing = await ports.rooms.get(room_id)
         if existing is not None:
-            await ports.outbox.flush(room_id)
-            return existing
+            return existing  # a redelivery: any event still queued is left to the outbox sweep
         room = Room(
             id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
             status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id_for(room_id),
@@ -81,7 +80,8 @@ async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id:
         room = await ports.rooms.get(room_id)
         if not decide(room, target, actor_id=actor_id).apply:
             assert room is not None
-            await ports.outbox.flush(room_id)  # a redelivery may find its event still queued
+            # Only the writer flushes: concurrent repeats would publish duplicates. An event a
+            # crash left queued is published by the outbox sweep.
             return room
         assert room is not None
         after = Room.model_validate({**room.model_dump(), **fields, "status": target})

@@ -1,0 +1,150 @@
+"""The bus against the real broker: replies, dead-lettering, retries, unroutable, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from shared.bus import Binding, Bus
+from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, Room, RoomPage
+from shared.errors import BusUnavailable, DomainError, RequestTimedOut
+from tests.integration.conftest import delete_namespace
+
+QUEUES = ["work", "dead-letters", "events.unrouted"]
+
+
+@pytest.fixture
+async def buses(amqp_url: str) -> AsyncIterator[tuple[Bus, Bus]]:
+    ns = f"bustest-{uuid.uuid4().hex[:8]}"
+    server = Bus(amqp_url, namespace=ns, delivery_limit=2)
+    client = Bus(amqp_url, namespace=ns)
+    await server.connect(attempts=3)
+    await client.connect(attempts=3)
+    yield server, client
+    await client.close()
+    await server.close()
+    await delete_namespace(amqp_url, ns, QUEUES)
+
+
+async def dead_letters(amqp_url: str, namespace: str, expect: int, timeout: float = 10) -> list[bytes]:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(f"{namespace}.dead-letters")
+        bodies: list[bytes] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(bodies) < expect and asyncio.get_running_loop().time() < deadline:
+            message = await queue.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+                continue
+            bodies.append(message.body)
+            await message.ack()
+        return bodies
+
+
+async def test_request_reply_and_domain_errors(buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+
+    async def handler(env: Envelope, msg: Contract) -> Contract:
+        assert isinstance(msg, GetRoom)
+        if msg.room_id == "missing":
+            raise DomainError(ErrorCode.NOT_FOUND, "no such room", room_id=msg.room_id)
+        return RoomPage(rooms=[], next_cursor=env.correlation_id)
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
+    result = await client.request(GetRoom(room_id="r1"), timeout=5, correlation_id="corr-1")
+    assert result == {"rooms": [], "next_cursor": "corr-1"}
+    with pytest.raises(DomainError) as err:
+        await client.request(GetRoom(room_id="missing"), timeout=5)
+    assert err.value.code is ErrorCode.NOT_FOUND and err.value.extra == {"room_id": "missing"}
+
+
+async def test_invalid_message_goes_to_the_dead_letter_queue_once(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    server, _ = buses
+    handled: list[str] = []
+
+    async def handler(env: Envelope, msg: Contract) -> None:
+        handled.append(env.id)
+
+    await server.consume("work", [Binding("commands", "rooms.get")], handler)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(f"{server.namespace}.commands")
+        await exchange.publish(aio_pika.Message(b"{not json"), routing_key="rooms.get")
+    assert await dead_letters(amqp_url, server.namespace, expect=1) == [b"{not json"]
+    assert handled == []
+
+
+async def test_failing_handler_is_retried_then_dead_lettered(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+    attempts: list[str] = []
+
+    async def handler(env: Envelope, msg: Contract) -> None:
+        attempts.append(env.id)
+        raise ConnectionError("database down")
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
+    sent = await client.publish_command(GetRoom(room_id="r1"))
+    letters = await dead_letters(amqp_url, server.namespace, expect=1, timeout=15)
+    assert len(letters) == 1 and sent.id in letters[0].decode()
+    assert attempts == [sent.id] * 3  # first delivery + delivery limit of 2 redeliveries
+
+
+async def test_a_retry_that_succeeds_is_handled_once(buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+    attempts: list[str] = []
+    done = asyncio.Event()
+
+    async def handler(env: Envelope, msg: Contract) -> None:
+        attempts.append(env.id)
+        if len(attempts) == 1:
+            raise ConnectionError("transient")
+        done.set()
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
+    await client.publish_command(GetRoom(room_id="r1"))
+    await asyncio.wait_for(done.wait(), 10)
+    await asyncio.sleep(0.5)
+    assert len(attempts) == 2
+
+
+async def test_unroutable_command_is_an_error(buses: tuple[Bus, Bus]) -> None:
+    _, client = buses
+    with pytest.raises(BusUnavailable):
+        await client.publish_command(GetRoom(room_id="nobody-listens"))
+
+
+async def test_events_without_subscribers_are_kept_not_refused(buses: tuple[Bus, Bus]) -> None:
+    _, client = buses
+    from datetime import UTC, datetime
+
+    from shared.contracts import RoomCreated, RoomStatus
+
+    room = Room(id="r", anchor_id="a", title="t", cover_url="https://x/c", status=RoomStatus.UNACTIVE,
+                created_at=datetime.now(UTC), stream_id="s")
+    await client.publish_event(RoomCreated(room=room))  # does not raise
+
+
+async def test_request_without_reply_times_out(buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+
+    async def slow(env: Envelope, msg: Contract) -> None:
+        await asyncio.sleep(2)
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], slow)
+    with pytest.raises(RequestTimedOut):
+        await client.request(GetRoom(room_id="r1"), timeout=0.3)
+
+
+async def test_bus_down_is_unavailable() -> None:
+    bus = Bus("amqp://guest:guest@127.0.0.1:1/", namespace="nowhere")
+    with pytest.raises(BusUnavailable):
+        await bus.request(GetRoom(room_id="r1"), timeout=1)
+    with pytest.raises(BusUnavailable):
+        await bus.connect(attempts=1)

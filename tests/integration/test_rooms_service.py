@@ -1,0 +1,84 @@
+"""The rooms service's guarantees at its own boundary: idempotent redelivery, the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from services.rooms.domain import now_ms
+from services.rooms.handlers import RoomsPorts, activate_room, create_room
+from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, decode, wrap
+from shared.settings import RoomsSettings
+from tests.integration.conftest import new_user
+
+
+@pytest.fixture
+async def room_events(rooms_settings: RoomsSettings) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """A private queue bound to every room.* event of the test namespace."""
+    connection = await aio_pika.connect(rooms_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(f"{rooms_settings.bus_namespace}.events", routing_key="room.*")
+        yield queue
+
+
+async def drain(queue: aio_pika.abc.AbstractQueue, seconds: float = 1.0) -> list[tuple[str, str]]:
+    """(event type, event id) of everything that arrives within `seconds`."""
+    seen: list[tuple[str, str]] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        envelope, _ = decode(message.body)
+        seen.append((envelope.type, envelope.id))
+        await message.ack()
+    return seen
+
+
+async def test_redelivered_create_returns_the_same_room_and_one_event(
+    rooms_service: RoomsPorts, room_events: aio_pika.abc.AbstractQueue
+) -> None:
+    command = CreateRoom(anchor_id=new_user(), title="t", cover_url="https://x/c.jpg")
+    envelope = wrap(command)
+    first = await create_room(envelope, command, rooms_service)
+    again = await create_room(envelope, command, rooms_service)  # the same message, delivered twice
+    assert again == first
+    events = await drain(room_events)
+    assert events == [("room.created", f"{first.id}:room.created")]
+
+
+async def test_outbox_event_left_by_a_crash_is_published_by_the_sweep(
+    rooms_service: RoomsPorts, room_events: aio_pika.abc.AbstractQueue
+) -> None:
+    command = CreateRoom(anchor_id=new_user(), title="t", cover_url="https://x/c.jpg")
+    room = await create_room(wrap(command), command, rooms_service)
+    await drain(room_events, 0.3)
+    # The write happens, then the process "dies" before flushing its outbox.
+    activated = room.model_copy(update={"status": RoomStatus.ACTIVE, "activated_at": now_ms()})
+    event = wrap(RoomActivated(room=activated), message_id=f"{room.id}:room.activated")
+    assert await rooms_service.rooms.transition(room.id, RoomStatus.UNACTIVE, RoomStatus.ACTIVE,
+                                                {"activated_at": activated.activated_at}, event)
+    # The maintenance loop of the running service (every 0.5 s here) publishes it.
+    events = await drain(room_events, 8.0)
+    assert ("room.activated", f"{room.id}:room.activated") in events
+    assert await rooms_service.rooms.outbox_of(room.id) == []
+
+
+async def test_concurrent_activations_emit_one_event(
+    rooms_service: RoomsPorts, room_events: aio_pika.abc.AbstractQueue
+) -> None:
+    anchor = new_user()
+    command = CreateRoom(anchor_id=anchor, title="t", cover_url="https://x/c.jpg")
+    room = await create_room(wrap(command), command, rooms_service)
+    activate = ActivateRoom(room_id=room.id, actor_id=anchor)
+    results = await asyncio.gather(*[activate_room(wrap(activate), activate, rooms_service) for _ in range(8)])
+    assert {r.status for r in results} == {RoomStatus.ACTIVE}
+    assert len({r.activated_at for r in results}) == 1
+    events = [e for e in await drain(room_events) if e[0] == "room.activated"]
+    assert events == [("room.activated", f"{room.id}:room.activated")]

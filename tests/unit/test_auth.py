@@ -1,0 +1,39 @@
+import time
+
+import jwt
+import pytest
+from aiohttp.test_utils import make_mocked_request
+
+from services.gateway.auth import authenticate, mint_token
+from services.gateway.problems import Problem
+
+SECRET = "unit-test-secret-0123456789abcdef0123"
+
+
+def request_with(header: str | None):  # type: ignore[no-untyped-def]
+    return make_mocked_request("GET", "/", headers={"Authorization": header} if header else {})
+
+
+def test_valid_token() -> None:
+    principal = authenticate(request_with(f"Bearer {mint_token(SECRET, 'alice')}"), SECRET)
+    assert principal.user_id == "alice" and not principal.is_admin
+
+
+def test_admin_role() -> None:
+    assert authenticate(request_with(f"Bearer {mint_token(SECRET, 'mod', admin=True)}"), SECRET).is_admin
+
+
+@pytest.mark.parametrize("header", [
+    None,
+    "Basic abc",
+    "Bearer ",
+    "Bearer not-a-jwt",
+    f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) + 60}, 'another-secret-0123456789abcdef01', algorithm='HS256')}",
+    f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) - 5}, SECRET, algorithm='HS256')}",
+    f"Bearer {jwt.encode({'sub': 'alice'}, SECRET, algorithm='HS256')}",
+    f"Bearer {jwt.encode({'exp': int(time.time()) + 60}, SECRET, algorithm='HS256')}",
+])
+def test_bad_credentials_are_401(header: str | None) -> None:
+    with pytest.raises(Problem) as err:
+        authenticate(request_with(header), SECRET)
+    assert err.value.status == 401
