@@ -67,6 +67,7 @@ class Bus:
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._reply_consumer_ready = False
+        self._reply_consumer_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -178,12 +179,14 @@ class Bus:
     # --- request / reply ----------------------------------------------------------------
 
     async def _ensure_reply_consumer(self) -> None:
-        if self._reply_consumer_ready:
-            return
-        channel = self._require_channel()
-        queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
-        await queue.consume(self._on_reply, no_ack=True)
-        self._reply_consumer_ready = True
+        # The broker allows one reply consumer per channel: concurrent first requests share it.
+        async with self._reply_consumer_lock:
+            if self._reply_consumer_ready:
+                return
+            channel = self._require_channel()
+            queue = await channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+            await queue.consume(self._on_reply, no_ack=True)
+            self._reply_consumer_ready = True
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.pop(message.correlation_id or "", None)

@@ -64,6 +64,18 @@ async def test_request_reply_and_domain_errors(buses: tuple[Bus, Bus]) -> None:
     assert err.value.code is ErrorCode.NOT_FOUND and err.value.extra == {"room_id": "missing"}
 
 
+async def test_concurrent_first_requests_share_one_reply_consumer(buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+
+    async def handler(env: Envelope, msg: Contract) -> Contract:
+        assert isinstance(msg, GetRoom)
+        return RoomPage(rooms=[], next_cursor=msg.room_id)
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
+    results = await asyncio.gather(*[client.request(GetRoom(room_id=str(i)), timeout=5) for i in range(20)])
+    assert [r["next_cursor"] for r in results if r] == [str(i) for i in range(20)]
+
+
 async def test_invalid_message_goes_to_the_dead_letter_queue_once(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
     server, _ = buses
     handled: list[str] = []
