@@ -88,7 +88,8 @@ async def main(args: argparse.Namespace) -> None:
         report("create", *await timed_batch(args.rooms, args.concurrency, create))
         report("activate", *await timed_batch(len(room_ids), args.concurrency, activate))
         report("list", *await timed_batch(args.lists, args.concurrency, list_page))
-        report("close", *await timed_batch(len(room_ids), args.concurrency, close))
+        if not args.keep:
+            report("close", *await timed_batch(len(room_ids), args.concurrency, close))
 
 
 if __name__ == "__main__":
@@ -98,4 +99,5 @@ if __name__ == "__main__":
     parser.add_argument("--lists", type=int, default=2000)
     parser.add_argument("--page", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--keep", action="store_true", help="leave the rooms live (to measure a long list)")
     asyncio.run(main(parser.parse_args()))
