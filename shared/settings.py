@@ -57,3 +57,21 @@ class RoomsSettings(StoreSettings):
     # Unactive rooms older than this are closed with reason `expired` (never went live).
     unactive_ttl_seconds: int = Field(600, ge=10)
     outbox_sweep_seconds: float = Field(10.0, gt=0)
+
+
+class CloudSettings(SigningSettings):
+    """Which cloud adapter runs (ONAIR_CLOUD), and what each needs."""
+
+    cloud: str = Field("nginx-rtmp", pattern="^(nginx-rtmp|tencent)$")
+    # Tencent Cloud Live API 3.0
+    tencent_secret_id: str = ""
+    tencent_secret_key: SecretStr = SecretStr("")
+    tencent_endpoint: str = "live.tencentcloudapi.com"
+    tencent_scheme: str = Field("https", pattern="^https?$")
+    tencent_timeout_seconds: float = Field(5.0, gt=0)
+    # Share of Tencent's documented per-action rate limits this deployment may use.
+    tencent_rate_share: float = Field(0.8, gt=0, le=1)
+    tencent_page_size: int = Field(3000, ge=10, le=300_000)
+    tencent_retries: int = Field(3, ge=1)
+    # Local media server (nginx + RTMP module): its HTTP side serves /stat, /control and HLS.
+    nginx_http_url: str = "http://127.0.0.1:8080"
