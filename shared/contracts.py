@@ -92,6 +92,11 @@ class GetRoom(Contract):
     room_id: str
 
 
+class GetRoomByStream(Contract):
+    TYPE: ClassVar[str] = "rooms.get_by_stream"
+    stream_id: str = Field(min_length=1, max_length=256)
+
+
 class ListRooms(Contract):
     TYPE: ClassVar[str] = "rooms.list"
     limit: int = Field(20, ge=1, le=50)
@@ -119,6 +124,47 @@ class RoomActivated(Contract):
 class RoomClosed(Contract):
     TYPE: ClassVar[str] = "room.closed"
     room: Room
+
+
+class StreamStarted(Contract):
+    """The cloud (or the local media server) reports that a push began."""
+
+    TYPE: ClassVar[str] = "stream.started"
+    stream_id: str
+    source: str = Field(description="`tencent` or `nginx-rtmp`")
+    sequence: str | None = Field(None, description="Push session id: pairs a start with its stop")
+    event_time: datetime | None = None
+
+
+class StreamStopped(Contract):
+    """The cloud (or the local media server) reports that a push ended."""
+
+    TYPE: ClassVar[str] = "stream.stopped"
+    stream_id: str
+    source: str
+    sequence: str | None = None
+    event_time: datetime | None = None
+    errcode: int | None = Field(None, description="Tencent stop code (1-4 anchor, 8/20 no data, 21 our drop...)")
+    errmsg: str | None = None
+
+
+class Suggestion(enum.StrEnum):
+    BLOCK = "Block"
+    REVIEW = "Review"
+    PASS = "Pass"
+
+
+class DetectionReported(Contract):
+    """The cloud's content detection flagged a stream (Tencent event 317)."""
+
+    TYPE: ClassVar[str] = "moderation.detected"
+    stream_id: str
+    suggestion: Suggestion | None = None
+    score: float | None = Field(None, ge=0, le=100, description="Confidence 0-100")
+    types: list[int] = Field(default_factory=list, description="1 = porn, ...")
+    label: str | None = None
+    img: str | None = Field(None, description="Screenshot URL")
+    screenshot_time: datetime | None = None
 
 
 # --- replies ----------------------------------------------------------------------------
@@ -169,10 +215,14 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         ActivateRoom,
         CloseRoom,
         GetRoom,
+        GetRoomByStream,
         ListRooms,
         RoomCreated,
         RoomActivated,
         RoomClosed,
+        StreamStarted,
+        StreamStopped,
+        DetectionReported,
         Reply,
     )
 }

@@ -50,6 +50,10 @@ class GatewaySettings(CommonSettings, SigningSettings):
     gateway_port: int = 8000
     jwt_secret: SecretStr = SecretStr("onair-development-jwt-secret-change-me-in-prod")
     request_timeout_seconds: float = Field(5.0, gt=0)
+    # Shared secret in the local media server's on_publish hook URL (scripts/media_server.sh).
+    media_hook_token: SecretStr = SecretStr("onair-dev-media-hook-token")
+    # Tencent callback key: callbacks carry sign = md5(callback_key + t).
+    callback_key: SecretStr = SecretStr("onair-dev-callback-key")
     max_body_bytes: int = Field(16 * 1024, ge=1024)
 
 

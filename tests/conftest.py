@@ -20,6 +20,9 @@ import pytest
 
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
+# Running parts (rooms service, gateway, media server) shared by the integration and e2e tiers.
+pytest_plugins = ["tests.fixtures"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The tier is the folder: tests/unit, tests/integration, tests/e2e.

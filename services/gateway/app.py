@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.gateway import rooms_views
-from services.gateway.context import BUS, SETTINGS, SIGNER
+from services.gateway import media_hooks, rooms_views, tencent_callbacks
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS, SIGNER
 from services.gateway.problems import Handler, problem_middleware
 from shared.bus import Bus
 from shared.settings import GatewaySettings
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bind a request id (the client's X-Request-ID or a new one) to every log line and message."""
     request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     try:
@@ -67,4 +67,6 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_routes(rooms_views.routes)
+    app.router.add_routes(media_hooks.routes)
+    app.router.add_routes(tencent_callbacks.routes)
     return app

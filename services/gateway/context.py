@@ -11,3 +11,6 @@ from shared.signing import UrlSigner
 SETTINGS = web.AppKey("settings", GatewaySettings)
 BUS = web.AppKey("bus", Bus)
 SIGNER = web.AppKey("signer", UrlSigner)
+
+# Per request: the id bound to its log lines and carried as the messages' correlation id.
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from services.gateway.auth import Principal, authenticate
-from services.gateway.context import BUS, SETTINGS, SIGNER
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS, SIGNER
 from services.gateway.schemas import CreateRoomBody, ListQuery, parse_json_body, parse_query
 from shared.contracts import (
     ActivateRoom,
@@ -36,7 +36,7 @@ def _principal(request: web.Request) -> Principal:
 async def _ask(request: web.Request, command: Contract, *, message_id: str | None = None) -> dict[str, Any] | None:
     app = request.app
     return await app[BUS].request(command, timeout=app[SETTINGS].request_timeout_seconds,
-                                  correlation_id=request.get("request_id"), message_id=message_id)
+                                  correlation_id=request.get(REQUEST_ID), message_id=message_id)
 
 
 def room_view(request: web.Request, room: Room) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from shared.contracts import (
     Envelope,
     ErrorCode,
     GetRoom,
+    GetRoomByStream,
     ListRooms,
     Room,
     RoomActivated,
@@ -113,6 +114,13 @@ async def get_room(env: Envelope, cmd: GetRoom, ports: RoomsPorts) -> Room:
     return room
 
 
+async def get_room_by_stream(env: Envelope, cmd: GetRoomByStream, ports: RoomsPorts) -> Room:
+    room = await ports.rooms.get_by_stream(cmd.stream_id)
+    if room is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "no room has this stream")
+    return room
+
+
 async def list_rooms(env: Envelope, cmd: ListRooms, ports: RoomsPorts) -> RoomPage:
     after = ListCursor.decode(cmd.cursor) if cmd.cursor else None
     rooms = await ports.rooms.list_active(cmd.limit + 1, after)
@@ -125,6 +133,7 @@ HANDLERS = {
     ActivateRoom: activate_room,
     CloseRoom: close_room,
     GetRoom: get_room,
+    GetRoomByStream: get_room_by_stream,
     ListRooms: list_rooms,
 }
 

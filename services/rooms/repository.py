@@ -45,6 +45,7 @@ class RoomRepository:
             partialFilterExpression={"open": True},
         )
         await self._rooms.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="by_status_age")
+        await self._rooms.create_index([("stream_id", ASCENDING)], name="by_stream", unique=True)
         await self._rooms.create_index([("outbox.time", ASCENDING)], name="outbox_pending", sparse=True)
 
     async def insert(self, room: Room, outbox: list[Envelope]) -> None:
@@ -62,6 +63,10 @@ class RoomRepository:
 
     async def get(self, room_id: str) -> Room | None:
         doc = await self._rooms.find_one({"_id": room_id}, {"outbox": 0})
+        return room_from_doc(doc) if doc else None
+
+    async def get_by_stream(self, stream_id: str) -> Room | None:
+        doc = await self._rooms.find_one({"stream_id": stream_id}, {"outbox": 0})
         return room_from_doc(doc) if doc else None
 
     async def find_open_by_anchor(self, anchor_id: str) -> Room | None:

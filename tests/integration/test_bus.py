@@ -12,7 +12,7 @@ import pytest
 from shared.bus import Binding, Bus
 from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, Room, RoomPage
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
-from tests.integration.conftest import delete_namespace
+from tests.fixtures import delete_namespace
 
 QUEUES = ["work", "dead-letters", "events.unrouted"]
 

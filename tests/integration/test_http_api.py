@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.gateway.app import create_app
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
-from tests.integration.conftest import JWT_SECRET, gateway_settings, new_user, wait_ready
+from tests.fixtures import JWT_SECRET, gateway_settings, new_user, wait_ready
 
 Auth = Callable[..., dict[str, str]]
 COVER = "https://img.example.com/cover.jpg"
@@ -253,7 +253,7 @@ async def test_bus_down_is_503(auth: Auth) -> None:
 
 
 async def test_no_reply_in_time_is_504(amqp_url: str, auth: Auth) -> None:
-    from tests.integration.conftest import delete_namespace
+    from tests.fixtures import delete_namespace
 
     namespace = f"test-silent-{new_user()}"
     app = create_app(gateway_settings(amqp_url, namespace, request_timeout_seconds=0.5))

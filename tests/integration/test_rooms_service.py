@@ -12,7 +12,7 @@ from services.rooms.domain import now_ms
 from services.rooms.handlers import RoomsPorts, activate_room, create_room
 from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, decode, wrap
 from shared.settings import RoomsSettings
-from tests.integration.conftest import new_user
+from tests.fixtures import new_user
 
 
 @pytest.fixture

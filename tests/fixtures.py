@@ -89,3 +89,53 @@ def auth() -> Callable[..., dict[str, str]]:
 
 def new_user() -> str:
     return f"user-{uuid.uuid4().hex[:10]}"
+
+
+# --- the local media server (nginx + RTMP module), for end-to-end pushes ------------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+MEDIA_HOOK_TOKEN = "e2e-media-hook-token"
+
+
+class MediaServer:
+    def __init__(self, rtmp_port: int, http_port: int) -> None:
+        self.rtmp_port, self.http_port = rtmp_port, http_port
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+@pytest.fixture(scope="session")
+async def e2e_gateway(rooms_service: RoomsPorts, amqp_url: str, namespace: str,
+                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[TestClient, MediaServer]]:
+    """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks."""
+    import asyncio
+    import os
+    import shutil
+    import subprocess
+
+    from tests.conftest import free_port, wait_for_port
+
+    if shutil.which("nginx") is None or shutil.which("ffmpeg") is None:
+        pytest.fail("e2e tests need nginx, libnginx-mod-rtmp and ffmpeg (make test installs them as root)")
+    media = MediaServer(free_port(), free_port())
+    settings = gateway_settings(
+        amqp_url, namespace, push_domain=f"127.0.0.1:{media.rtmp_port}", play_domain=f"127.0.0.1:{media.rtmp_port}",
+        play_http_base=media.http_url, media_hook_token=MEDIA_HOOK_TOKEN,
+    )
+    async with TestClient(TestServer(create_app(settings), host="127.0.0.1")) as client:
+        await wait_ready(client)
+        workdir = tmp_path_factory.mktemp("nginx")
+        env = {**os.environ, "ONAIR_MEDIA_DIR": str(workdir), "ONAIR_RTMP_PORT": str(media.rtmp_port),
+               "ONAIR_MEDIA_HTTP_PORT": str(media.http_port), "ONAIR_RTMP_BIND": "127.0.0.1",
+               "ONAIR_GATEWAY_URL": str(client.make_url("")).rstrip("/"), "ONAIR_MEDIA_HOOK_TOKEN": MEDIA_HOOK_TOKEN}
+        with open(workdir / "stderr.log", "wb") as stderr:
+            proc = subprocess.Popen(["bash", str(REPO / "scripts/media_server.sh")], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
+            try:
+                await asyncio.to_thread(wait_for_port, media.http_port, 30, "nginx")
+                yield client, media
+            finally:
+                proc.terminate()
+                proc.wait(10)

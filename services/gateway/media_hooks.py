@@ -1,0 +1,80 @@
+"""Hooks the local media server (nginx + RTMP module) calls around each push.
+
+`on_publish` decides whether a push may start: the txSecret/txTime of the push URL must be
+valid and unexpired, and the stream must belong to a room that is not closed (an ended or
+banned room's URL no longer works). Any non-2xx answer makes nginx refuse the push; when the
+rooms service cannot be asked, the push is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+
+import structlog
+from aiohttp import web
+
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS
+from services.gateway.problems import Problem, forbidden
+from shared.contracts import ErrorCode, GetRoomByStream, Room, RoomStatus, StreamStarted, StreamStopped
+from shared.errors import DomainError
+from shared.signing import verify_tx_secret
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+SOURCE = "nginx-rtmp"
+
+
+def _check_token(request: web.Request) -> None:
+    expected = request.app[SETTINGS].media_hook_token.get_secret_value()
+    if not hmac.compare_digest(request.query.get("token", "").encode(), expected.encode()):
+        raise forbidden("bad hook token")
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    form = await request.post()
+    return {key: str(value) for key, value in form.items()}
+
+
+@routes.post("/v1/hooks/nginx-rtmp/publish")
+async def on_publish(request: web.Request) -> web.Response:
+    _check_token(request)
+    form = await _form(request)
+    stream = form.get("name", "")
+    structlog.contextvars.bind_contextvars(stream_id=stream)
+    settings = request.app[SETTINGS]
+    if not verify_tx_secret(settings.push_key.get_secret_value(), stream, form.get("txTime", ""),
+                            form.get("txSecret", ""), now=datetime.now(UTC)):
+        log.warning("push.refused", reason="bad or expired txSecret/txTime")
+        raise forbidden("bad or expired push signature")
+    try:
+        reply = await request.app[BUS].request(GetRoomByStream(stream_id=stream),
+                                               timeout=settings.request_timeout_seconds)
+    except DomainError as exc:
+        if exc.code is ErrorCode.NOT_FOUND:
+            log.warning("push.refused", reason="no room has this stream")
+            raise forbidden("unknown stream") from exc
+        raise
+    room = Room.model_validate(reply)
+    if room.status is RoomStatus.CLOSED:
+        log.warning("push.refused", reason="room closed", room_id=room.id, close_reason=room.close_reason)
+        raise Problem(403, "room-closed", "Room closed", f"the room is closed ({room.close_reason})")
+    await request.app[BUS].publish_event(
+        StreamStarted(stream_id=stream, source=SOURCE, sequence=form.get("clientid"), event_time=datetime.now(UTC)),
+        correlation_id=request.get(REQUEST_ID),
+    )
+    log.info("push.accepted", room_id=room.id)
+    return web.Response(text="ok")
+
+
+@routes.post("/v1/hooks/nginx-rtmp/publish_done")
+async def on_publish_done(request: web.Request) -> web.Response:
+    _check_token(request)
+    form = await _form(request)
+    stream = form.get("name", "")
+    await request.app[BUS].publish_event(
+        StreamStopped(stream_id=stream, source=SOURCE, sequence=form.get("clientid"), event_time=datetime.now(UTC)),
+        correlation_id=request.get(REQUEST_ID),
+    )
+    log.info("push.ended", stream_id=stream)
+    return web.Response(text="ok")

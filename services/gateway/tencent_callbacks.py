@@ -1,0 +1,119 @@
+"""Callbacks Tencent Cloud Live posts to us (CLOUD.md §3): push started/stopped and content detection.
+
+Each carries `t` (expiry, Unix seconds) and `sign = md5(callback_key + t)`. A forged or expired
+callback is refused with 401 and publishes nothing. Accepted ones are answered `{"code": 0}` at
+once and published as typed events whose message ids are derived from the callback, so
+Tencent's retries produce the same event id and consumers can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS
+from services.gateway.problems import Problem, unauthorized
+from services.gateway.schemas import field_errors
+from shared.contracts import Contract, DetectionReported, StreamStarted, StreamStopped
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+SOURCE = "tencent"
+OK = {"code": 0}
+
+
+def callback_sign(key: str, t: int | str) -> str:
+    return hashlib.md5(f"{key}{t}".encode(), usedforsecurity=False).hexdigest()
+
+
+def verify_callback(body: dict[str, Any], key: str, *, now: float) -> bool:
+    """True when `sign` is md5(key + t) and the expiry `t` has not passed."""
+    t, sign = body.get("t"), body.get("sign")
+    if not isinstance(sign, str) or isinstance(t, bool) or not isinstance(t, (int, str)):
+        return False
+    try:
+        if int(t) < now:
+            return False
+    except ValueError:
+        return False
+    return hmac.compare_digest(callback_sign(key, t), sign.lower())
+
+
+def _when(unix: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(unix), UTC) if unix is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+async def _verified_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", "Malformed JSON", "the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise Problem(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
+    key = request.app[SETTINGS].callback_key.get_secret_value()
+    if not verify_callback(body, key, now=time.time()):
+        log.warning("callback.refused", path=request.path, reason="bad sign or expired t")
+        raise unauthorized("bad or expired callback signature")
+    return body
+
+
+async def _publish(request: web.Request, event: Contract, message_id: str) -> web.Response:
+    await request.app[BUS].publish_event(event, message_id=message_id, correlation_id=request.get(REQUEST_ID))
+    log.info("callback.accepted", event_type=event.TYPE, message_id=message_id)
+    return web.json_response(OK)
+
+
+def _typed(model: type[Contract], **fields: Any) -> Contract:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise Problem(422, "validation", "Invalid callback", "the callback has invalid fields",
+                      errors=field_errors(exc)) from exc
+
+
+@routes.post("/v1/callbacks/tencent/stream")
+async def stream_callback(request: web.Request) -> web.Response:
+    body = await _verified_body(request)
+    event_type = body.get("event_type")
+    stream = str(body.get("stream_id") or body.get("channel_id") or "")
+    if event_type not in (0, 1) or not stream:
+        log.info("callback.ignored", event_type=event_type)
+        return web.json_response(OK)  # not ours to handle: do not make Tencent retry it
+    sequence = str(body["sequence"]) if body.get("sequence") is not None else None
+    message_id = f"tencent:{stream}:{sequence}:{event_type}"
+    if event_type == 1:
+        event = _typed(StreamStarted, stream_id=stream, source=SOURCE, sequence=sequence,
+                       event_time=_when(body.get("event_time")))
+    else:
+        event = _typed(StreamStopped, stream_id=stream, source=SOURCE, sequence=sequence,
+                       event_time=_when(body.get("event_time")), errcode=body.get("errcode"),
+                       errmsg=body.get("errmsg"))
+    return await _publish(request, event, message_id)
+
+
+@routes.post("/v1/callbacks/tencent/detection")
+async def detection_callback(request: web.Request) -> web.Response:
+    body = await _verified_body(request)
+    stream = str(body.get("streamId") or body.get("channelId") or body.get("stream_id") or "")
+    if not stream:
+        raise Problem(422, "validation", "Invalid callback", "no streamId", errors=[
+            {"field": "streamId", "message": "required", "code": "missing"}])
+    kinds = body.get("type") or []
+    event = _typed(
+        DetectionReported, stream_id=stream, suggestion=body.get("suggestion"),
+        score=body.get("confidence", body.get("score")), types=kinds if isinstance(kinds, list) else [kinds],
+        label=body.get("label"), img=body.get("img"), screenshot_time=_when(body.get("screenshotTime")),
+    )
+    identity = f"{stream}|{body.get('screenshotTime')}|{body.get('img')}"
+    return await _publish(request, event, "tencent-detect:" + hashlib.sha256(identity.encode()).hexdigest()[:32])

@@ -1,0 +1,156 @@
+"""Real RTMP pushes (ffmpeg) into the private nginx-rtmp, through the gateway's publish hook."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from shared.cloud import StreamState
+from shared.cloud.nginx_rtmp import NginxRtmpCloud
+from shared.settings import CloudSettings, GatewaySettings
+from shared.signing import tx_secret, tx_time
+from tests.fixtures import MediaServer, new_user
+
+Auth = Callable[..., dict[str, str]]
+
+
+def ffmpeg_push(url: str) -> subprocess.Popen[bytes]:
+    """An anchor's encoder: a test pattern with sound, pushed as FLV over RTMP."""
+    return subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+         "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-b:a", "64k", "-f", "flv", url],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+async def pushes() -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(5)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture
+async def cloud(e2e_gateway: tuple[TestClient, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
+    _, media = e2e_gateway
+    adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))
+    yield adapter
+    await adapter.close()
+
+
+async def wait_state(cloud: NginxRtmpCloud, stream: str, want: StreamState, seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if (await cloud.stream_states([stream, "other"]))[stream] is want:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> int | None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while proc.poll() is None and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    return proc.poll()
+
+
+async def new_room(client: TestClient, auth: Auth) -> tuple[str, dict[str, Any]]:
+    user = new_user()
+    response = await client.post("/v1/rooms", json={"title": "e2e", "cover_url": "https://x/c.jpg"},
+                                 headers=auth(user))
+    assert response.status == 201
+    return user, await response.json()
+
+
+async def test_a_room_push_url_works_and_its_play_urls_play(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    client, media = e2e_gateway
+    user, created = await new_room(client, auth)
+    stream = created["room"]["stream_id"]
+    pushes.append(ffmpeg_push(created["push_url"]))
+    assert await wait_state(cloud, stream, StreamState.ONLINE, 10), "the push never showed in /stat"
+    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
+    assert room["status"] == "active"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(60):  # HLS needs a couple of fragments first
+            async with http.get(room["play_urls"]["hls"]) as response:
+                if response.status == 200 and b"#EXTM3U" in await response.read():
+                    break
+            await asyncio.sleep(0.25)
+        else:
+            pytest.fail("the room's HLS play URL never played")
+    probe = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+        room["play_urls"]["rtmp"], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(probe.communicate(), 20)
+    assert b"h264" in out and b"aac" in out
+
+
+async def test_stop_push_cuts_the_stream(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    client, _ = e2e_gateway
+    _, created = await new_room(client, auth)
+    stream = created["room"]["stream_id"]
+    push = ffmpeg_push(created["push_url"])
+    pushes.append(push)
+    assert await wait_state(cloud, stream, StreamState.ONLINE, 10)
+    await cloud.stop_push(stream, reason="test", resume_at=datetime.now(UTC) + timedelta(hours=1))
+    assert await wait_state(cloud, stream, StreamState.OFFLINE, 2), "still publishing 2 s after the drop"
+    assert await wait_exit(push, 5) is not None, "the encoder kept running after the drop"
+
+
+def _signed(media: MediaServer, stream: str, *, key: str, expires: datetime) -> str:
+    t = tx_time(expires)
+    return f"rtmp://127.0.0.1:{media.rtmp_port}/live/{stream}?txSecret={tx_secret(key, stream, t)}&txTime={t}"
+
+
+@pytest.mark.parametrize("forgery", ["wrong key", "expired", "no signature", "unknown stream"])
+async def test_forged_or_expired_pushes_are_refused(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]], forgery: str,
+) -> None:
+    client, media = e2e_gateway
+    _, created = await new_room(client, auth)
+    stream = created["room"]["stream_id"]
+    key = GatewaySettings().push_key.get_secret_value()
+    url = {
+        "wrong key": _signed(media, stream, key="not-the-key", expires=datetime.now(UTC) + timedelta(hours=1)),
+        "expired": _signed(media, stream, key=key, expires=datetime.now(UTC) - timedelta(seconds=5)),
+        "no signature": f"rtmp://127.0.0.1:{media.rtmp_port}/live/{stream}",
+        "unknown stream": _signed(media, "onair_nosuchroom", key=key, expires=datetime.now(UTC) + timedelta(hours=1)),
+    }[forgery]
+    push = ffmpeg_push(url)
+    pushes.append(push)
+    assert await wait_exit(push, 10) not in (None, 0), "a forged push was not refused"
+    assert (await cloud.stream_states([stream]))[stream] is StreamState.OFFLINE
+
+
+async def test_a_closed_room_stream_cannot_be_pushed_again(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    client, _ = e2e_gateway
+    user, created = await new_room(client, auth)
+    response = await client.post(f"/v1/rooms/{created['room']['id']}/close", headers=auth(user))
+    assert response.status == 200
+    push = ffmpeg_push(created["push_url"])
+    pushes.append(push)
+    assert await wait_exit(push, 10) not in (None, 0), "a closed room's URL still pushes"
