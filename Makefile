@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit bench-rooms token clean
+.PHONY: install run test test-unit demo bench-rooms token clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -18,6 +18,9 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+demo: install
+	bash scripts/demo.sh
 
 test-unit: install
 	$(PY) -m pytest -m unit -q

@@ -17,6 +17,13 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+if [ "${ONAIR_CLOUD:-nginx-rtmp}" = "nginx-rtmp" ]; then
+  # The local media server: push with ffmpeg or OBS to a room's push URL, play its play URLs.
+  bash scripts/media_server.sh &
+  pids+=("$!")
+  wait_port 127.0.0.1 "${ONAIR_MEDIA_HTTP_PORT:-8080}" 30 "nginx (media server)"
+fi
+
 for service in rooms status_watcher moderation gateway; do
   .venv/bin/python -m "services.$service" &
   pids+=("$!")

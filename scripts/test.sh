@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 [ -n "${ONAIR_TEST_AMQP_URL:-}" ] || ensure_rabbitmq
+# The end-to-end tier pushes real RTMP (ffmpeg) into a private nginx with the RTMP module.
+as_root_apt_install nginx libnginx-mod-rtmp ffmpeg || true
 exec .venv/bin/python -m pytest "$@"

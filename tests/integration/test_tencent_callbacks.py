@@ -1,0 +1,117 @@
+"""Tencent's callbacks at the gateway: verified, answered {"code":0}, published as typed events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import pytest
+from aiohttp.test_utils import TestClient
+
+from services.gateway.tencent_callbacks import callback_sign, verify_callback
+from shared.contracts import decode
+from shared.settings import GatewaySettings, RoomsSettings
+
+KEY = GatewaySettings().callback_key.get_secret_value()
+
+
+@pytest.fixture
+async def events(rooms_settings: RoomsSettings) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    connection = await aio_pika.connect(rooms_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        for key in ("stream.*", "moderation.detected"):
+            await queue.bind(f"{rooms_settings.bus_namespace}.events", routing_key=key)
+        yield queue
+
+
+async def received(queue: aio_pika.abc.AbstractQueue, seconds: float = 0.5) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        envelope, _ = decode(message.body)
+        out.append((envelope.type, envelope.id, envelope.payload))
+        await message.ack()
+    return out
+
+
+def signed(body: dict[str, Any], *, key: str = KEY, ttl: int = 600) -> dict[str, Any]:
+    t = int(time.time()) + ttl
+    return {**body, "t": t, "sign": callback_sign(key, t)}
+
+
+PUSH_START = {"app": "push.example.com", "appid": 12345678, "appname": "live", "channel_id": "s-cb",
+              "errcode": 0, "errmsg": "ok", "event_time": 1545115790, "event_type": 1, "node": "100.121.160.92",
+              "sequence": "6674468118806626493", "stream_id": "s-cb", "stream_param": "stream_param=test",
+              "user_ip": "119.29.94.245"}
+
+
+def test_the_documented_sign_rule() -> None:
+    body = {"t": 1545030873, "sign": callback_sign("key", 1545030873)}
+    assert verify_callback(body, "key", now=1545030000)
+    assert not verify_callback(body, "key", now=1545030874)  # expired
+    assert not verify_callback(body, "other", now=1545030000)
+    assert not verify_callback({"t": True, "sign": body["sign"]}, "key", now=0)
+
+
+async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+    response = await gateway.post("/v1/callbacks/tencent/stream", json=signed(PUSH_START))
+    assert response.status == 200 and await response.json() == {"code": 0}
+    stop = {**PUSH_START, "event_type": 0, "errcode": 21, "errmsg": "drop by api", "push_duration": "1000"}
+    assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(stop))).status == 200
+    got = await received(events)
+    assert [(t, p["stream_id"], p["sequence"]) for t, _, p in got] == [
+        ("stream.started", "s-cb", "6674468118806626493"), ("stream.stopped", "s-cb", "6674468118806626493")]
+    assert got[1][2]["errcode"] == 21 and got[0][2]["source"] == "tencent"
+
+
+async def test_a_repeated_callback_keeps_its_event_id(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+    for _ in range(2):
+        assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(PUSH_START))).status == 200
+    ids = [event_id for _, event_id, _ in await received(events)]
+    assert len(ids) == 2 and ids[0] == ids[1]
+
+
+@pytest.mark.parametrize("body", [
+    signed(PUSH_START, key="forged-key"),
+    signed(PUSH_START, ttl=-1),
+    {**PUSH_START, "t": int(time.time()) + 600},
+    {**signed(PUSH_START), "sign": "0" * 32},
+])
+async def test_forged_or_expired_callbacks_are_refused_and_publish_nothing(
+    gateway: TestClient, events: aio_pika.abc.AbstractQueue, body: dict[str, Any]
+) -> None:
+    for path in ("/v1/callbacks/tencent/stream", "/v1/callbacks/tencent/detection"):
+        response = await gateway.post(path, json=body)
+        assert response.status == 401
+    assert await received(events) == []
+
+
+async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+    body = signed({"event_type": 317, "streamId": "s-porn", "img": "https://shots.example.com/1.jpg",
+                   "type": [1], "confidence": 91, "suggestion": "Block", "label": "Porn",
+                   "screenshotTime": 1545115790})
+    response = await gateway.post("/v1/callbacks/tencent/detection", json=body)
+    assert response.status == 200 and await response.json() == {"code": 0}
+    [(event_type, _, payload)] = await received(events)
+    assert event_type == "moderation.detected"
+    assert (payload["stream_id"], payload["suggestion"], payload["score"], payload["types"]) == (
+        "s-porn", "Block", 91.0, [1])
+
+
+async def test_malformed_callbacks(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+    response = await gateway.post("/v1/callbacks/tencent/stream", data=b"{nope",
+                                  headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    response = await gateway.post("/v1/callbacks/tencent/detection",
+                                  json=signed({"event_type": 317, "streamId": "s", "suggestion": "Maybe"}))
+    assert response.status == 422
+    assert await received(events) == []
