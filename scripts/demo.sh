@@ -30,9 +30,15 @@ echo "== 3. push began (SDK event 1002): the app activates the room"
 curl -sf -X POST "$api/v1/rooms/$room/activate" -H "Authorization: Bearer $anchor" | json 'd["status"]'
 
 echo "== 4. a viewer opens the app: the room list, with server-signed play URLs"
-listing=$(curl -sf "$api/v1/rooms?limit=5" -H "Authorization: Bearer $viewer")
-echo "$listing" | json '"\n".join(f"{r[\"id\"]} {r[\"title\"]!r} {r[\"status\"]}\n  " + "\n  ".join(f"{k}: {v}" for k, v in r["play_urls"].items()) for r in d["rooms"])'
-rtmp=$(echo "$listing" | json "[r for r in d['rooms'] if r['id'] == '$room'][0]['play_urls']['rtmp']")
+listing=$(curl -sf "$api/v1/rooms?limit=20" -H "Authorization: Bearer $viewer")
+rtmp=$(echo "$listing" | ROOM="$room" "$py" -c '
+import json, os, sys
+page = json.load(sys.stdin)
+mine = [r for r in page["rooms"] if r["id"] == os.environ["ROOM"]][0]
+print(len(page["rooms"]), "live rooms on the first page; ours:", file=sys.stderr)
+print(json.dumps(mine, indent=2), file=sys.stderr)
+print(mine["play_urls"]["rtmp"])
+')
 echo "== 5. playing the rtmp play URL:"
 ffprobe -v error -show_entries stream=codec_type,codec_name,width,height -of compact "$rtmp" || true
 
