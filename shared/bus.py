@@ -49,6 +49,17 @@ class Binding:
     routing_key: str
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A running consumer; `cancel()` stops deliveries (unacked ones return to the queue)."""
+
+    queue: AbstractQueue
+    consumer_tag: str
+
+    async def cancel(self) -> None:
+        await self.queue.cancel(self.consumer_tag)
+
+
 class Bus:
     def __init__(
         self,
@@ -224,7 +235,7 @@ class Bus:
 
     # --- consuming ----------------------------------------------------------------------
 
-    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler) -> AbstractQueue:
+    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler) -> "Subscription":
         """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX), bind it and start consuming."""
         channel = self._require_channel()
         queue = await channel.declare_queue(
@@ -241,9 +252,9 @@ class Bus:
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler)
 
-        await queue.consume(on_message)
+        tag = await queue.consume(on_message)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
-        return queue
+        return Subscription(queue, tag)
 
     async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler) -> None:
         structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)

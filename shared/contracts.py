@@ -103,6 +103,25 @@ class ListRooms(Contract):
     cursor: str | None = Field(None, description="Opaque keyset cursor from a previous page")
 
 
+class ListActiveStreams(Contract):
+    """The streams of all active rooms, in pages (the status watcher's re-sync)."""
+
+    TYPE: ClassVar[str] = "rooms.active_streams"
+    limit: int = Field(5000, ge=1, le=10_000)
+    cursor: str | None = None
+
+
+class ActiveStream(Contract):
+    room_id: str
+    stream_id: str
+    activated_at: datetime
+
+
+class ActiveStreamPage(Contract):
+    items: list[ActiveStream]
+    next_cursor: str | None
+
+
 class RoomPage(Contract):
     rooms: list[Room]
     next_cursor: str | None
@@ -146,6 +165,24 @@ class StreamStopped(Contract):
     event_time: datetime | None = None
     errcode: int | None = Field(None, description="Tencent stop code (1-4 anchor, 8/20 no data, 21 our drop...)")
     errmsg: str | None = None
+
+
+class StreamStruck(Contract):
+    """The status watcher saw an active room's stream explicitly offline `count` polls in a row."""
+
+    TYPE: ClassVar[str] = "stream.offline_strike"
+    room_id: str
+    stream_id: str
+    count: int = Field(ge=1)
+
+
+class StreamRecovered(Contract):
+    """A struck stream was seen online again; its strikes are reset."""
+
+    TYPE: ClassVar[str] = "stream.recovered"
+    room_id: str
+    stream_id: str
+    strikes_before: int = Field(ge=1)
 
 
 class Suggestion(enum.StrEnum):
@@ -217,11 +254,14 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         GetRoom,
         GetRoomByStream,
         ListRooms,
+        ListActiveStreams,
         RoomCreated,
         RoomActivated,
         RoomClosed,
         StreamStarted,
         StreamStopped,
+        StreamStruck,
+        StreamRecovered,
         DetectionReported,
         Reply,
     )

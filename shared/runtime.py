@@ -15,6 +15,18 @@ async def wait_for_stop_signal() -> None:
     await stop.wait()
 
 
+async def run_until_stopped(work: Awaitable[None]) -> None:
+    """Run `work` until SIGINT/SIGTERM; a crash of `work` ends the process with its error."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.create_task(wait_for_stop_signal())
+    done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, stop):
+        pending.cancel()
+    await asyncio.gather(task, stop, return_exceptions=True)
+    if task in done:
+        task.result()
+
+
 def run_service(main: Callable[[], Awaitable[None]]) -> None:
     try:
         asyncio.run(main())

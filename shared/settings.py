@@ -79,3 +79,10 @@ class CloudSettings(SigningSettings):
     tencent_retries: int = Field(3, ge=1)
     # Local media server (nginx + RTMP module): its HTTP side serves /stat, /control and HLS.
     nginx_http_url: str = "http://127.0.0.1:8080"
+
+
+class WatcherSettings(CommonSettings, CloudSettings):
+    watch_interval: float = Field(10.0, gt=0, description="Seconds between stream-state polls")
+    watch_strikes: int = Field(3, ge=1, description="Consecutive offline polls that close a room")
+    watch_resync_seconds: float = Field(60.0, gt=0, description="How often the active-room set is re-read")
+    request_timeout_seconds: float = Field(10.0, gt=0)

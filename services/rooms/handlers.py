@@ -11,6 +11,8 @@ from services.rooms.outbox import Outbox
 from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
 from shared.contracts import (
     ActivateRoom,
+    ActiveStream,
+    ActiveStreamPage,
     CloseRoom,
     Contract,
     CreateRoom,
@@ -18,6 +20,7 @@ from shared.contracts import (
     ErrorCode,
     GetRoom,
     GetRoomByStream,
+    ListActiveStreams,
     ListRooms,
     Room,
     RoomActivated,
@@ -121,11 +124,24 @@ async def get_room_by_stream(env: Envelope, cmd: GetRoomByStream, ports: RoomsPo
     return room
 
 
+async def _active_page(ports: RoomsPorts, limit: int, cursor: str | None) -> tuple[list[Room], str | None]:
+    """One keyset page of active rooms, and the cursor of the next page (None at the end)."""
+    after = ListCursor.decode(cursor) if cursor else None
+    rooms = await ports.rooms.list_active(limit + 1, after)
+    page, more = rooms[:limit], len(rooms) > limit
+    return page, ListCursor.after(page[-1]).encode() if more else None
+
+
 async def list_rooms(env: Envelope, cmd: ListRooms, ports: RoomsPorts) -> RoomPage:
-    after = ListCursor.decode(cmd.cursor) if cmd.cursor else None
-    rooms = await ports.rooms.list_active(cmd.limit + 1, after)
-    page, more = rooms[: cmd.limit], len(rooms) > cmd.limit
-    return RoomPage(rooms=page, next_cursor=ListCursor.after(page[-1]).encode() if more else None)
+    page, next_cursor = await _active_page(ports, cmd.limit, cmd.cursor)
+    return RoomPage(rooms=page, next_cursor=next_cursor)
+
+
+async def list_active_streams(env: Envelope, cmd: ListActiveStreams, ports: RoomsPorts) -> ActiveStreamPage:
+    page, next_cursor = await _active_page(ports, cmd.limit, cmd.cursor)
+    items = [ActiveStream(room_id=r.id, stream_id=r.stream_id, activated_at=r.activated_at)  # type: ignore[arg-type]
+             for r in page]
+    return ActiveStreamPage(items=items, next_cursor=next_cursor)
 
 
 HANDLERS = {
@@ -135,6 +151,7 @@ HANDLERS = {
     GetRoom: get_room,
     GetRoomByStream: get_room_by_stream,
     ListRooms: list_rooms,
+    ListActiveStreams: list_active_streams,
 }
 
 

@@ -1,6 +1,16 @@
-"""`python -m services.status_watcher`: for now it only starts, connects to the bus and logs."""
+"""`python -m services.status_watcher`: closes black-screen rooms."""
 
-from shared.runtime import run_connected_idle, run_service
+from services.status_watcher.bootstrap import run_status_watcher
+from shared.logging import configure_logging
+from shared.runtime import run_service, run_until_stopped
+from shared.settings import WatcherSettings
+
+
+async def main() -> None:
+    settings = WatcherSettings()
+    configure_logging("status_watcher", settings.log_format, settings.log_level)
+    await run_until_stopped(run_status_watcher(settings))
+
 
 if __name__ == "__main__":
-    run_service(lambda: run_connected_idle("status_watcher"))
+    run_service(main)

@@ -16,65 +16,8 @@ from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings, GatewaySettings
 from shared.signing import tx_secret, tx_time
-from tests.fixtures import MediaServer, new_user
-
-Auth = Callable[..., dict[str, str]]
-
-
-def ffmpeg_push(url: str) -> subprocess.Popen[bytes]:
-    """An anchor's encoder: a test pattern with sound, pushed as FLV over RTMP."""
-    return subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-         "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
-         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "64k", "-f", "flv", url],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-
-
-@pytest.fixture
-async def pushes() -> AsyncIterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(5)
-        if proc.stderr:
-            proc.stderr.close()
-
-
-@pytest.fixture
-async def cloud(e2e_gateway: tuple[TestClient, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
-    _, media = e2e_gateway
-    adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))
-    yield adapter
-    await adapter.close()
-
-
-async def wait_state(cloud: NginxRtmpCloud, stream: str, want: StreamState, seconds: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if (await cloud.stream_states([stream, "other"]))[stream] is want:
-            return True
-        await asyncio.sleep(0.2)
-    return False
-
-
-async def wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> int | None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while proc.poll() is None and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
-    return proc.poll()
-
-
-async def new_room(client: TestClient, auth: Auth) -> tuple[str, dict[str, Any]]:
-    user = new_user()
-    response = await client.post("/v1/rooms", json={"title": "e2e", "cover_url": "https://x/c.jpg"},
-                                 headers=auth(user))
-    assert response.status == 201
-    return user, await response.json()
-
+from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
+from tests.fixtures import MediaServer
 
 async def test_a_room_push_url_works_and_its_play_urls_play(
     e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,

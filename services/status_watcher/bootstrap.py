@@ -1,0 +1,37 @@
+"""Composition root of the status watcher: settings, bus, cloud adapter, leader lock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from services.status_watcher.domain import StrikeBook
+from services.status_watcher.watcher import StatusWatcher
+from shared.bus import Bus
+from shared.cloud.factory import cloud_from_settings
+from shared.leader import LeaderLock
+from shared.settings import WatcherSettings
+
+log = structlog.get_logger(__name__)
+
+
+def build_watcher(settings: WatcherSettings, bus: Bus) -> StatusWatcher:
+    book = StrikeBook(settings.watch_strikes, grace=timedelta(seconds=settings.watch_interval))
+    return StatusWatcher(bus=bus, cloud=cloud_from_settings(settings), book=book, interval=settings.watch_interval,
+                         resync_every=settings.watch_resync_seconds, request_timeout=settings.request_timeout_seconds)
+
+
+async def run_status_watcher(settings: WatcherSettings) -> None:
+    """Run forever; only the replica holding the leader lock polls (see docs/architecture.md)."""
+    bus = Bus(settings.amqp_url, namespace=settings.bus_namespace, delivery_limit=settings.delivery_limit,
+              prefetch=settings.prefetch)
+    await bus.connect()
+    watcher = build_watcher(settings, bus)
+    lock = LeaderLock(settings.amqp_url, f"{settings.bus_namespace}.status_watcher.leader")
+    log.info("status_watcher.started", cloud=settings.cloud, interval=settings.watch_interval,
+             strikes=settings.watch_strikes)
+    try:
+        await lock.lead(watcher.run)
+    finally:
+        await bus.close()

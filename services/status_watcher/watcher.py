@@ -1,0 +1,149 @@
+"""The status watcher's loop: keep the set of active rooms, poll their streams, strike, close."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from services.status_watcher.domain import CycleOutcome, StrikeBook
+from shared.bus import Binding, Bus
+from shared.cloud import CloudPort
+from shared.contracts import (
+    ActiveStreamPage,
+    CloseReason,
+    CloseRoom,
+    Contract,
+    Envelope,
+    ListActiveStreams,
+    RoomActivated,
+    RoomClosed,
+    StreamRecovered,
+    StreamStarted,
+    StreamStopped,
+    StreamStruck,
+)
+from shared.errors import BusUnavailable
+
+log = structlog.get_logger(__name__)
+
+EVENTS_QUEUE = "status_watcher.events"
+EVENT_BINDINGS = [Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE, StreamStarted.TYPE,
+                                                   StreamStopped.TYPE)]
+
+
+@dataclass
+class CycleStats:
+    watched: int
+    polled: int
+    cloud_calls: int
+    unknown: int
+    struck: int
+    recovered: int
+    closed: int
+    seconds: float
+
+
+class StatusWatcher:
+    def __init__(self, *, bus: Bus, cloud: CloudPort, book: StrikeBook, interval: float, resync_every: float,
+                 request_timeout: float) -> None:
+        self._bus, self._cloud, self.book = bus, cloud, book
+        self._interval, self._resync_every, self._timeout = interval, resync_every, request_timeout
+        self.totals = {"cycles": 0, "cloud_calls": 0, "unknown": 0, "strikes": 0, "closures": 0}
+
+    # --- events -------------------------------------------------------------------------
+
+    async def handle_event(self, env: Envelope, event: Contract) -> None:
+        if isinstance(event, RoomActivated) and event.room.activated_at is not None:
+            self.book.watch(event.room.id, event.room.stream_id, event.room.activated_at, now=time.monotonic())
+        elif isinstance(event, RoomClosed):
+            self.book.unwatch(event.room.id)
+        elif isinstance(event, StreamStarted):
+            entry = self.book.push_started(event.stream_id)
+            if entry is not None:
+                log.info("watch.push_started", room_id=entry.room_id, stream_id=event.stream_id)
+        elif isinstance(event, StreamStopped):
+            log.info("watch.push_stopped", stream_id=event.stream_id, errcode=event.errcode)
+
+    # --- re-sync ------------------------------------------------------------------------
+
+    async def resync(self) -> None:
+        started = time.monotonic()
+        snapshot: list[tuple[str, str, datetime]] = []
+        cursor: str | None = None
+        while True:
+            result = await self._bus.request(ListActiveStreams(cursor=cursor), timeout=self._timeout)
+            page = ActiveStreamPage.model_validate(result)
+            snapshot.extend((s.room_id, s.stream_id, s.activated_at) for s in page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        dropped = self.book.resync(snapshot, started=started, now=time.monotonic())
+        log.info("watch.resynced", active=len(snapshot), watched=len(self.book), dropped=dropped,
+                 ms=round((time.monotonic() - started) * 1000, 1))
+
+    # --- polling ------------------------------------------------------------------------
+
+    async def poll_once(self) -> CycleStats:
+        started = time.monotonic()
+        streams = self.book.streams_to_poll(datetime.now(UTC))
+        calls_before = getattr(self._cloud, "calls", 0)
+        states = await self._cloud.stream_states(streams) if streams else {}
+        outcome = self.book.apply(states)
+        await self._announce(outcome)
+        stats = CycleStats(
+            watched=len(self.book), polled=len(streams), cloud_calls=getattr(self._cloud, "calls", 0) - calls_before,
+            unknown=outcome.unknown, struck=len(outcome.struck), recovered=len(outcome.recovered),
+            closed=len(outcome.to_close), seconds=time.monotonic() - started,
+        )
+        for key, value in (("cycles", 1), ("cloud_calls", stats.cloud_calls), ("unknown", stats.unknown),
+                           ("strikes", stats.struck), ("closures", stats.closed)):
+            self.totals[key] += value
+        log.info("watch.cycle", watched=stats.watched, polled=stats.polled, cloud_calls=stats.cloud_calls,
+                 unknown=stats.unknown, struck=stats.struck, recovered=stats.recovered, closed=stats.closed,
+                 cycle_ms=round(stats.seconds * 1000, 1))
+        return stats
+
+    async def _announce(self, outcome: CycleOutcome) -> None:
+        events: list[Contract] = []
+        for entry in outcome.struck:
+            log.info("watch.strike", room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes)
+            events.append(StreamStruck(room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes))
+        for entry, strikes in outcome.recovered:
+            log.info("watch.recovered", room_id=entry.room_id, stream_id=entry.stream_id, strikes=strikes)
+            events.append(StreamRecovered(room_id=entry.room_id, stream_id=entry.stream_id, strikes_before=strikes))
+        # Confirms are awaited together, not one round trip per event: thousands fit in a cycle.
+        await asyncio.gather(*(self._bus.publish_event(event) for event in events))
+        for entry in outcome.to_close:
+            try:
+                await self._bus.publish_command(CloseRoom(room_id=entry.room_id, reason=CloseReason.BLACK_SCREEN))
+                log.warning("watch.closing_black_screen", room_id=entry.room_id, stream_id=entry.stream_id,
+                            strikes=entry.strikes)
+            except BusUnavailable:
+                entry.closing = False  # ask again next cycle
+                raise
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Lead the watch: consume events, re-sync, and poll at a fixed rate until cancelled."""
+        subscription = await self._bus.consume(EVENTS_QUEUE, EVENT_BINDINGS, self.handle_event)
+        try:
+            await self.resync()
+            last_resync = time.monotonic()
+            next_tick = time.monotonic() + self._interval
+            while True:
+                await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+                next_tick += self._interval
+                try:
+                    if time.monotonic() - last_resync >= self._resync_every:
+                        await self.resync()
+                        last_resync = time.monotonic()
+                    await self.poll_once()
+                except Exception as exc:  # noqa: BLE001 - one bad cycle must not stop the watch
+                    log.warning("watch.cycle_failed", error=repr(exc))
+        finally:
+            await asyncio.shield(subscription.cancel())

@@ -1,0 +1,63 @@
+"""Leader election on RabbitMQ: whoever holds an exclusive queue of a given name leads.
+
+The broker lets only one connection declare an exclusive queue of a name (the others get
+RESOURCE_LOCKED) and deletes it when that connection dies, so a crashed leader's lock frees
+itself within the broker's heartbeat timeout. The lock uses its own plain (non-robust)
+connection: losing it must end the leadership, not be silently restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aio_pika
+import structlog
+from aiormq.exceptions import AMQPError
+
+log = structlog.get_logger(__name__)
+
+
+class LeaderLock:
+    def __init__(self, url: str, name: str, *, retry_seconds: float = 2.0, heartbeat: int = 10) -> None:
+        self._url = url
+        self.name = name
+        self._retry = retry_seconds
+        self._heartbeat = heartbeat
+
+    async def _acquire(self) -> aio_pika.abc.AbstractConnection | None:
+        connection = await aio_pika.connect(self._url, heartbeat=self._heartbeat, timeout=10)
+        try:
+            channel = await connection.channel()
+            await channel.declare_queue(self.name, exclusive=True, auto_delete=True)
+            return connection
+        except aio_pika.exceptions.ChannelClosed:  # RESOURCE_LOCKED: someone else leads
+            await connection.close()
+            return None
+
+    async def lead(self, duty: Callable[[], Awaitable[None]]) -> None:
+        """Forever: wait to become leader, run `duty` while leading, stop it when the lock is lost."""
+        while True:
+            try:
+                connection = await self._acquire()
+            except (OSError, AMQPError, asyncio.TimeoutError) as exc:
+                log.warning("leader.broker_unavailable", lock=self.name, error=repr(exc))
+                connection = None
+            if connection is None:
+                await asyncio.sleep(self._retry)
+                continue
+            log.info("leader.elected", lock=self.name)
+            lost = asyncio.get_running_loop().create_future()
+            connection.close_callbacks.add(lambda *_: lost.done() or lost.set_result(None))
+            task = asyncio.create_task(duty())
+            try:
+                done, _ = await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    task.result()  # a duty that ends by itself ends the leadership (re-raise errors)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                if not connection.is_closed:
+                    await connection.close()
+            log.warning("leader.lost", lock=self.name)
+            await asyncio.sleep(self._retry)
