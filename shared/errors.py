@@ -24,7 +24,7 @@ class DomainError(Exception):
         return ReplyError(code=self.code, detail=self.detail, extra=self.extra)
 
     @classmethod
-    def from_reply_error(cls, error: ReplyError) -> "DomainError":
+    def from_reply_error(cls, error: ReplyError) -> DomainError:
         return cls(error.code, error.detail, **error.extra)
 
 

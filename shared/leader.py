@@ -9,7 +9,8 @@ connection: losing it must end the leadership, not be silently restored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import aio_pika
 import structlog
@@ -35,12 +36,12 @@ class LeaderLock:
             await connection.close()
             return None
 
-    async def lead(self, duty: Callable[[], Awaitable[None]]) -> None:
+    async def lead(self, duty: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Forever: wait to become leader, run `duty` while leading, stop it when the lock is lost."""
         while True:
             try:
                 connection = await self._acquire()
-            except (OSError, AMQPError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, AMQPError) as exc:
                 log.warning("leader.broker_unavailable", lock=self.name, error=repr(exc))
                 connection = None
             if connection is None:
@@ -48,7 +49,7 @@ class LeaderLock:
                 continue
             log.info("leader.elected", lock=self.name)
             lost = asyncio.get_running_loop().create_future()
-            connection.close_callbacks.add(lambda *_: lost.done() or lost.set_result(None))
+            connection.close_callbacks.add(lambda *_, lost=lost: lost.done() or lost.set_result(None))
             task = asyncio.create_task(duty())
             try:
                 done, _ = await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)

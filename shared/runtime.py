@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 
 async def wait_for_stop_signal() -> None:
@@ -27,7 +28,7 @@ async def run_until_stopped(work: Awaitable[None]) -> None:
         task.result()
 
 
-def run_service(main: Callable[[], Awaitable[None]]) -> None:
+def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

@@ -64,7 +64,7 @@ def docker_available() -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:  # noqa: BLE001 - any failure means "no usable engine"
+    except Exception:
         return False
 
 
@@ -101,7 +101,7 @@ def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _embedded_secantus(workdir: Path) -> Iterator[str]:
     server = Path(sys.executable).with_name("secantusd-py")
     port = free_port()
-    log = open(workdir / "secantusd.log", "wb")  # noqa: SIM115 - closed below
+    log = open(workdir / "secantusd.log", "wb")
     proc = subprocess.Popen(
         [str(server), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(workdir / "data"),
          "--log-level", "WARNING"],

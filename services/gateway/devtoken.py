@@ -11,4 +11,5 @@ if __name__ == "__main__":
     parser.add_argument("--admin", action="store_true")
     parser.add_argument("--ttl", type=int, default=24 * 3600)
     args = parser.parse_args()
-    print(mint_token(GatewaySettings().jwt_secret.get_secret_value(), args.user, admin=args.admin, ttl_seconds=args.ttl))
+    secret = GatewaySettings().jwt_secret.get_secret_value()
+    print(mint_token(secret, args.user, admin=args.admin, ttl_seconds=args.ttl))

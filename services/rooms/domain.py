@@ -78,7 +78,7 @@ class ListCursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "ListCursor":
+    def decode(cls, token: str) -> ListCursor:
         try:
             padded = token + "=" * (-len(token) % 4)
             millis, room_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -89,6 +89,6 @@ class ListCursor:
             raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor") from exc
 
     @classmethod
-    def after(cls, room: Room) -> "ListCursor":
+    def after(cls, room: Room) -> ListCursor:
         assert room.activated_at is not None, "only active rooms are listed"
         return cls(room.activated_at, room.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -65,11 +67,12 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
                      message_id=_event_id(room_id, RoomCreated.TYPE))
         try:
             await ports.rooms.insert(room, [event])
-        except AnchorHasOpenRoom:
+        except AnchorHasOpenRoom as exc:
             open_room = await ports.rooms.find_open_by_anchor(cmd.anchor_id)
             if open_room is None:
                 continue  # it closed in between: try again
-            raise DomainError(ErrorCode.CONFLICT, "the anchor already has an open room", open_room_id=open_room.id)
+            raise DomainError(ErrorCode.CONFLICT, "the anchor already has an open room",
+                              open_room_id=open_room.id) from exc
         log.info("room.created", anchor_id=cmd.anchor_id, stream_id=room.stream_id)
         await ports.outbox.flush(room_id)
         return room
@@ -139,12 +142,14 @@ async def list_rooms(env: Envelope, cmd: ListRooms, ports: RoomsPorts) -> RoomPa
 
 async def list_active_streams(env: Envelope, cmd: ListActiveStreams, ports: RoomsPorts) -> ActiveStreamPage:
     page, next_cursor = await _active_page(ports, cmd.limit, cmd.cursor)
-    items = [ActiveStream(room_id=r.id, stream_id=r.stream_id, activated_at=r.activated_at)  # type: ignore[arg-type]
-             for r in page]
+    items = [ActiveStream(room_id=r.id, stream_id=r.stream_id, activated_at=r.activated_at)
+             for r in page if r.activated_at is not None]
     return ActiveStreamPage(items=items, next_cursor=next_cursor)
 
 
-HANDLERS = {
+Handler = Callable[[Envelope, Any, RoomsPorts], Awaitable[Contract]]
+
+HANDLERS: dict[type[Contract], Handler] = {
     CreateRoom: create_room,
     ActivateRoom: activate_room,
     CloseRoom: close_room,
@@ -159,4 +164,4 @@ async def dispatch(env: Envelope, message: Contract, ports: RoomsPorts) -> Contr
     handler = HANDLERS.get(type(message))
     if handler is None:
         raise DomainError(ErrorCode.INVALID, f"rooms does not handle {env.type}")
-    return await handler(env, message, ports)  # type: ignore[operator]
+    return await handler(env, message, ports)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import pytest
@@ -14,16 +12,17 @@ from aiohttp.test_utils import TestClient
 
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
-from shared.settings import CloudSettings, GatewaySettings
+from shared.settings import GatewaySettings
 from shared.signing import tx_secret, tx_time
 from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
 from tests.fixtures import MediaServer
+
 
 async def test_a_room_push_url_works_and_its_play_urls_play(
     e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
-    client, media = e2e_gateway
+    client, _ = e2e_gateway
     user, created = await new_room(client, auth)
     stream = created["room"]["stream_id"]
     pushes.append(ffmpeg_push(created["push_url"]))

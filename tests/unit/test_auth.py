@@ -8,6 +8,7 @@ from services.gateway.auth import authenticate, mint_token
 from services.gateway.problems import Problem
 
 SECRET = "unit-test-secret-0123456789abcdef0123"
+OTHER_SECRET = "another-secret-0123456789abcdef01"
 
 
 def request_with(header: str | None):  # type: ignore[no-untyped-def]
@@ -28,7 +29,7 @@ def test_admin_role() -> None:
     "Basic abc",
     "Bearer ",
     "Bearer not-a-jwt",
-    f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) + 60}, 'another-secret-0123456789abcdef01', algorithm='HS256')}",
+    f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) + 60}, OTHER_SECRET, algorithm='HS256')}",
     f"Bearer {jwt.encode({'sub': 'alice', 'exp': int(time.time()) - 5}, SECRET, algorithm='HS256')}",
     f"Bearer {jwt.encode({'sub': 'alice'}, SECRET, algorithm='HS256')}",
     f"Bearer {jwt.encode({'exp': int(time.time()) + 60}, SECRET, algorithm='HS256')}",
