@@ -15,9 +15,9 @@ so a crash mid-handler means redelivery. Requests use RabbitMQ direct reply-to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import structlog
@@ -31,14 +31,36 @@ from aio_pika.abc import (
 )
 from aiormq.exceptions import AMQPError
 
-from shared.contracts import Contract, Envelope, InvalidMessage, Reply, decode, encode, wrap
+from shared.contracts import Contract, Envelope, ErrorCode, InvalidMessage, Reply, decode, encode, wrap
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 
 log = structlog.get_logger(__name__)
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+P = TypeVar("P")
 
 Handler = Callable[[Envelope, Contract], Awaitable[Contract | None]]
+RetryDelay = Callable[[int], float]
+
+
+def linear_backoff(delivery: int) -> float:
+    """Seconds to wait before handing a failed delivery back: 0.2 s per attempt, at most 2 s."""
+    return min(0.2 * delivery, 2.0)
+
+
+TypedHandler = Callable[[Envelope, Any, P], Awaitable[Contract | None]]
+
+
+def dispatcher(service: str, handlers: Mapping[type[Contract], TypedHandler[P]], ports: P) -> Handler:
+    """One bus handler that routes each message type to its handler function with the service's ports."""
+
+    async def handle(env: Envelope, message: Contract) -> Contract | None:
+        handler = handlers.get(type(message))
+        if handler is None:
+            raise DomainError(ErrorCode.INVALID, f"{service} does not handle {env.type}")
+        return await handler(env, message, ports)
+
+    return handle
 
 
 @dataclass(frozen=True)
@@ -235,7 +257,8 @@ class Bus:
 
     # --- consuming ----------------------------------------------------------------------
 
-    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler) -> Subscription:
+    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
+                      retry_delay: RetryDelay = linear_backoff) -> Subscription:
         """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX), bind it and start consuming."""
         channel = self._require_channel()
         queue = await channel.declare_queue(
@@ -250,13 +273,13 @@ class Bus:
         for binding in bindings:
             await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await self._dispatch(message, handler)
+            await self._dispatch(message, handler, retry_delay)
 
         tag = await queue.consume(on_message)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
         return Subscription(queue, tag)
 
-    async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler) -> None:
+    async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler, retry_delay: RetryDelay) -> None:
         structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)
         try:
             try:
@@ -278,9 +301,12 @@ class Bus:
                 return
             except Exception as exc:
                 deliveries = int(str((message.headers or {}).get("x-delivery-count") or 0)) + 1
-                log.warning("bus.handler_failed", error=repr(exc), delivery=deliveries,
-                            limit=self._delivery_limit, exc_info=deliveries >= self._delivery_limit)
-                await asyncio.sleep(min(0.2 * deliveries, 2))  # back off before the redelivery
+                if deliveries > self._delivery_limit:
+                    # The quorum queue dead-letters it on this nack: say so loudly, once.
+                    log.error("bus.dead_lettered", error=repr(exc), delivery=deliveries, exc_info=True)
+                else:
+                    log.warning("bus.handler_failed", error=repr(exc), delivery=deliveries, limit=self._delivery_limit)
+                    await asyncio.sleep(retry_delay(deliveries))  # back off before the redelivery
                 await message.nack(requeue=True)
                 return
             if message.reply_to:

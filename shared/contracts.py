@@ -204,6 +204,87 @@ class DetectionReported(Contract):
     screenshot_time: datetime | None = None
 
 
+# --- moderation -------------------------------------------------------------------------
+
+
+class BanRoom(Contract):
+    """Ban a room: the cloud forbids and drops its stream, the room closes as `banned`, and its
+    anchor may not open a new room until the ban ends."""
+
+    TYPE: ClassVar[str] = "moderation.ban"
+    room_id: str
+    reason: str = Field(min_length=1, max_length=500)
+    duration_hours: int = Field(168, ge=1, le=2160, description="Tencent allows at most 90 days")
+    by: str = Field(description="Moderator's user id, or `detection` for automatic bans")
+    case_id: str | None = None
+
+
+class UnbanAnchor(Contract):
+    TYPE: ClassVar[str] = "moderation.unban"
+    anchor_id: str
+    by: str
+
+
+class AnchorBanned(Contract):
+    TYPE: ClassVar[str] = "moderation.anchor_banned"
+    anchor_id: str
+    ban_id: str
+    room_id: str
+    reason: str
+    until: datetime
+
+
+class AnchorUnbanned(Contract):
+    TYPE: ClassVar[str] = "moderation.anchor_unbanned"
+    anchor_id: str
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for a human (suggestion Review)
+    BANNED = "banned"  # banned automatically or by a moderator
+    DISMISSED = "dismissed"  # a moderator found nothing wrong
+    RECORDED = "recorded"  # suggestion Pass, or nothing left to act on
+
+
+class Case(Contract):
+    id: str
+    stream_id: str
+    room_id: str | None
+    anchor_id: str | None
+    suggestion: Suggestion | None
+    score: float | None
+    label: str | None
+    img: str | None
+    status: CaseStatus
+    created_at: datetime
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+class ListCases(Contract):
+    TYPE: ClassVar[str] = "moderation.list_cases"
+    status: CaseStatus | None = None
+    limit: int = Field(50, ge=1, le=100)
+
+
+class CasePage(Contract):
+    cases: list[Case]
+
+
+class CaseAction(enum.StrEnum):
+    BAN = "ban"
+    DISMISS = "dismiss"
+
+
+class ResolveCase(Contract):
+    TYPE: ClassVar[str] = "moderation.resolve_case"
+    case_id: str
+    action: CaseAction
+    by: str
+    reason: str | None = Field(None, max_length=500)
+    duration_hours: int = Field(168, ge=1, le=2160)
+
+
 # --- replies ----------------------------------------------------------------------------
 
 
@@ -263,6 +344,12 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         StreamStruck,
         StreamRecovered,
         DetectionReported,
+        BanRoom,
+        UnbanAnchor,
+        AnchorBanned,
+        AnchorUnbanned,
+        ListCases,
+        ResolveCase,
         Reply,
     )
 }

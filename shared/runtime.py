@@ -33,22 +33,3 @@ def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
-
-
-async def run_connected_idle(service: str) -> None:
-    """A service whose duties are not wired yet: it connects to the bus, logs, and waits."""
-    import structlog
-
-    from shared.bus import Bus
-    from shared.logging import configure_logging
-    from shared.settings import CommonSettings
-
-    settings = CommonSettings()
-    configure_logging(service, settings.log_format, settings.log_level)
-    bus = Bus(settings.amqp_url, namespace=settings.bus_namespace)
-    await bus.connect()
-    structlog.get_logger(service).info(f"{service}.started", note="connected; no duties wired yet")
-    try:
-        await wait_for_stop_signal()
-    finally:
-        await bus.close()

@@ -86,3 +86,13 @@ class WatcherSettings(CommonSettings, CloudSettings):
     watch_strikes: int = Field(3, ge=1, description="Consecutive offline polls that close a room")
     watch_resync_seconds: float = Field(60.0, gt=0, description="How often the active-room set is re-read")
     request_timeout_seconds: float = Field(10.0, gt=0)
+
+
+class ModerationSettings(StoreSettings, CloudSettings):
+    # A ban keeps being retried (with back-off up to 30 s) for this many deliveries, then is
+    # dead-lettered: about two and a half minutes of cloud outage at the default.
+    moderation_delivery_limit: int = Field(10, ge=1)
+    request_timeout_seconds: float = Field(10.0, gt=0)
+    # Content detection: a score at or over this bans automatically (as does suggestion Block).
+    detection_ban_score: float = Field(90.0, ge=0, le=100)
+    detection_ban_hours: int = Field(24, ge=1, le=2160)

@@ -4,7 +4,8 @@ in a bus namespace and database of their own (fresh per session, removed afterwa
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 
 import aio_pika
 import pytest
@@ -12,9 +13,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.gateway.auth import mint_token
+from services.moderation.bootstrap import running_moderation_service
+from services.moderation.handlers import ModerationPorts
 from services.rooms.bootstrap import running_rooms_service
 from services.rooms.handlers import RoomsPorts
-from shared.settings import GatewaySettings, RoomsSettings
+from shared.cloud import CloudPort, StreamState
+from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings
 from shared.store import mongo_client
 
 JWT_SECRET = "integration-tests-jwt-secret-0123456789abcdef"
@@ -45,7 +49,7 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
                              bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3)
     yield settings
     await delete_namespace(amqp_url, namespace, ["rooms.commands", "dead-letters", "events.unrouted",
-                                                 "status_watcher.events"])
+                                                 "status_watcher.events", "moderation.work"])
     client = mongo_client(mongodb_url)
     await client.drop_database(settings.mongodb_db)
     await client.close()
@@ -140,3 +144,46 @@ async def e2e_gateway(rooms_service: RoomsPorts, amqp_url: str, namespace: str,
             finally:
                 proc.terminate()
                 proc.wait(10)
+
+
+# --- moderation, with a cloud the tests point at the fake Tencent API or the media server ---
+
+
+class SwitchableCloud(CloudPort):
+    """Forwards to whichever real adapter a test plugs in (fake Tencent API, local nginx)."""
+
+    name = "switchable"
+
+    def __init__(self) -> None:
+        self.target: CloudPort | None = None
+
+    def _to(self) -> CloudPort:
+        assert self.target is not None, "plug a cloud adapter in first"
+        return self.target
+
+    async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
+        return await self._to().stream_states(streams)
+
+    async def forbid(self, stream: str, *, reason: str, resume_at: datetime) -> None:
+        await self._to().forbid(stream, reason=reason, resume_at=resume_at)
+
+    async def drop(self, stream: str) -> None:
+        await self._to().drop(stream)
+
+    async def resume(self, stream: str) -> None:
+        await self._to().resume(stream)
+
+
+@pytest.fixture(scope="session")
+async def moderation_cloud() -> SwitchableCloud:
+    return SwitchableCloud()
+
+
+@pytest.fixture(scope="session")
+async def moderation_service(rooms_service: RoomsPorts, rooms_settings: RoomsSettings,
+                             moderation_cloud: SwitchableCloud) -> AsyncIterator[ModerationPorts]:
+    settings = ModerationSettings(amqp_url=rooms_settings.amqp_url, mongodb_url=rooms_settings.mongodb_url,
+                                  mongodb_db=rooms_settings.mongodb_db, bus_namespace=rooms_settings.bus_namespace,
+                                  moderation_delivery_limit=3, request_timeout_seconds=5)
+    async with running_moderation_service(settings, cloud=moderation_cloud) as ports:
+        yield ports

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.gateway import media_hooks, rooms_views, tencent_callbacks
+from services.gateway import admin_views, media_hooks, rooms_views, tencent_callbacks
 from services.gateway.context import BUS, REQUEST_ID, SETTINGS, SIGNER
 from services.gateway.problems import Handler, problem_middleware
 from shared.bus import Bus
@@ -67,6 +67,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_routes(rooms_views.routes)
+    app.router.add_routes(admin_views.routes)
     app.router.add_routes(media_hooks.routes)
     app.router.add_routes(tencent_callbacks.routes)
     return app

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
-from services.gateway.auth import Principal, authenticate
-from services.gateway.context import BUS, REQUEST_ID, SETTINGS, SIGNER
+from services.gateway.context import SIGNER
+from services.gateway.handling import ask, idempotent_id, path_id, principal
 from services.gateway.schemas import CreateRoomBody, ListQuery, parse_json_body, parse_query
 from shared.contracts import (
     ActivateRoom,
@@ -25,19 +24,6 @@ from shared.contracts import (
 
 routes = web.RouteTableDef()
 
-# Idempotency-Key values map to stable command ids, so a retried create finds its room.
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d8c59-5a0e-4a57-9a3f-0b8f5f3c2d10")
-
-
-def _principal(request: web.Request) -> Principal:
-    return authenticate(request, request.app[SETTINGS].jwt_secret.get_secret_value())
-
-
-async def _ask(request: web.Request, command: Contract, *, message_id: str | None = None) -> dict[str, Any] | None:
-    app = request.app
-    return await app[BUS].request(command, timeout=app[SETTINGS].request_timeout_seconds,
-                                  correlation_id=request.get(REQUEST_ID), message_id=message_id)
-
 
 def room_view(request: web.Request, room: Room) -> dict[str, Any]:
     """The client's view of a room: play URLs, signed by the server, only while it is live."""
@@ -47,26 +33,18 @@ def room_view(request: web.Request, room: Room) -> dict[str, Any]:
 
 
 async def _room_reply(request: web.Request, command: Contract) -> web.Response:
-    room = Room.model_validate(await _ask(request, command))
+    room = Room.model_validate(await ask(request, command))
     return web.json_response(room_view(request, room))
-
-
-def _room_id(request: web.Request) -> str:
-    room_id = request.match_info["room_id"]
-    if not (1 <= len(room_id) <= 64 and room_id.isascii() and room_id.isalnum()):
-        raise web.HTTPNotFound(text="no such room")
-    return room_id
 
 
 @routes.post("/v1/rooms")
 async def create_room(request: web.Request) -> web.Response:
-    principal = _principal(request)
+    user = principal(request)
     body = await parse_json_body(request, CreateRoomBody)
-    key = request.headers.get("Idempotency-Key")
-    message_id = uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{principal.user_id}:{key}").hex if key else None
-    command = CreateRoom(anchor_id=principal.user_id, title=body.title, cover_url=str(body.cover_url),
+    message_id = idempotent_id(request, user)
+    command = CreateRoom(anchor_id=user.user_id, title=body.title, cover_url=str(body.cover_url),
                          location=body.location)
-    room = Room.model_validate(await _ask(request, command, message_id=message_id))
+    room = Room.model_validate(await ask(request, command, message_id=message_id))
     push = request.app[SIGNER].push_url(room.stream_id)
     return web.json_response(
         {"room": room_view(request, room), "push_url": push.url, "push_url_expires_at": push.expires_at.isoformat()},
@@ -76,26 +54,26 @@ async def create_room(request: web.Request) -> web.Response:
 
 @routes.post("/v1/rooms/{room_id}/activate")
 async def activate_room(request: web.Request) -> web.Response:
-    principal = _principal(request)
-    return await _room_reply(request, ActivateRoom(room_id=_room_id(request), actor_id=principal.user_id))
+    user = principal(request)
+    return await _room_reply(request, ActivateRoom(room_id=path_id(request, "room_id"), actor_id=user.user_id))
 
 
 @routes.post("/v1/rooms/{room_id}/close")
 async def close_room(request: web.Request) -> web.Response:
-    principal = _principal(request)
-    return await _room_reply(request, CloseRoom(room_id=_room_id(request), reason=CloseReason.ANCHOR,
-                                                actor_id=principal.user_id))
+    user = principal(request)
+    return await _room_reply(request, CloseRoom(room_id=path_id(request, "room_id"), reason=CloseReason.ANCHOR,
+                                                actor_id=user.user_id))
 
 
 @routes.get("/v1/rooms/{room_id}")
 async def get_room(request: web.Request) -> web.Response:
-    _principal(request)
-    return await _room_reply(request, GetRoom(room_id=_room_id(request)))
+    principal(request)
+    return await _room_reply(request, GetRoom(room_id=path_id(request, "room_id")))
 
 
 @routes.get("/v1/rooms")
 async def list_rooms(request: web.Request) -> web.Response:
-    _principal(request)
+    principal(request)
     query = parse_query(request, ListQuery)
-    page = RoomPage.model_validate(await _ask(request, ListRooms(limit=query.limit, cursor=query.cursor)))
+    page = RoomPage.model_validate(await ask(request, ListRooms(limit=query.limit, cursor=query.cursor)))
     return web.json_response({"rooms": [room_view(request, r) for r in page.rooms], "next_cursor": page.next_cursor})

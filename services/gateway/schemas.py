@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError
 
 from services.gateway.problems import Problem, validation_failed
-from shared.contracts import Location
+from shared.contracts import CaseAction, CaseStatus, Location
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -58,3 +58,25 @@ def parse_query(request: web.Request, model: type[Body]) -> Body:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
         raise validation_failed(field_errors(exc)) from exc
+
+
+class BanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    duration_hours: int = Field(168, ge=1, le=2160, description="Tencent forbids for at most 90 days")
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: CaseAction
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
+    duration_hours: int = Field(168, ge=1, le=2160)
+
+
+class CasesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: CaseStatus | None = None
+    limit: int = Field(50, ge=1, le=100)

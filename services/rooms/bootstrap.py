@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import structlog
 
-from services.rooms.handlers import HANDLERS, RoomsPorts, dispatch
+from services.rooms.anchor_bans import AnchorBanView
+from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, RoomsPorts
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.repository import RoomRepository
-from shared.bus import Binding, Bus
-from shared.contracts import Contract, Envelope
+from shared.bus import Binding, Bus, dispatcher
 from shared.settings import RoomsSettings
 from shared.store import mongo_client
 
@@ -31,15 +31,16 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
               delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
     maintenance: asyncio.Task[None] | None = None
     try:
-        repository = RoomRepository(client[settings.mongodb_db]["rooms"])
+        db = client[settings.mongodb_db]
+        repository = RoomRepository(db["rooms"])
         await repository.ensure_indexes()
         await bus.connect()
-        ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus))
-
-        async def handle(env: Envelope, message: Contract) -> Contract:
-            return await dispatch(env, message, ports)
-
-        await bus.consume(QUEUE, [Binding("commands", model.TYPE) for model in HANDLERS], handle)
+        ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus),
+                           anchor_bans=AnchorBanView(db["anchor_bans"]))
+        handle = dispatcher("rooms", {**HANDLERS, **EVENT_HANDLERS}, ports)
+        bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
+        bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]
+        await bus.consume(QUEUE, bindings, handle)
         maintenance = asyncio.create_task(run_maintenance(
             ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
         ))

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
+from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.domain import ListCursor, closing_fields, decide, now_ms, stream_id_for
 from services.rooms.outbox import Outbox
 from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
+from shared.bus import TypedHandler
 from shared.contracts import (
     ActivateRoom,
     ActiveStream,
     ActiveStreamPage,
+    AnchorBanned,
+    AnchorUnbanned,
     CloseRoom,
     Contract,
     CreateRoom,
@@ -44,6 +46,7 @@ MAX_RACE_RETRIES = 5
 class RoomsPorts:
     rooms: RoomRepository
     outbox: Outbox
+    anchor_bans: AnchorBanView
 
 
 def _event_id(room_id: str, event_type: str) -> str:
@@ -59,6 +62,9 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
         existing = await ports.rooms.get(room_id)
         if existing is not None:
             return existing  # a redelivery: any event still queued is left to the outbox sweep
+        banned_until = await ports.anchor_bans.banned_until(cmd.anchor_id)
+        if banned_until is not None:
+            raise DomainError(ErrorCode.CONFLICT, "the anchor is banned", banned_until=banned_until.isoformat())
         room = Room(
             id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
             status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id_for(room_id),
@@ -147,9 +153,18 @@ async def list_active_streams(env: Envelope, cmd: ListActiveStreams, ports: Room
     return ActiveStreamPage(items=items, next_cursor=next_cursor)
 
 
-Handler = Callable[[Envelope, Any, RoomsPorts], Awaitable[Contract]]
+async def anchor_banned(env: Envelope, event: AnchorBanned, ports: RoomsPorts) -> None:
+    await ports.anchor_bans.record(event.anchor_id, event.until, event.reason, event.ban_id)
+    log.info("anchor.banned", anchor_id=event.anchor_id, until=event.until.isoformat())
 
-HANDLERS: dict[type[Contract], Handler] = {
+
+async def anchor_unbanned(env: Envelope, event: AnchorUnbanned, ports: RoomsPorts) -> None:
+    await ports.anchor_bans.lift(event.anchor_id)
+    log.info("anchor.unbanned", anchor_id=event.anchor_id)
+
+
+
+HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
     CreateRoom: create_room,
     ActivateRoom: activate_room,
     CloseRoom: close_room,
@@ -158,10 +173,8 @@ HANDLERS: dict[type[Contract], Handler] = {
     ListRooms: list_rooms,
     ListActiveStreams: list_active_streams,
 }
-
-
-async def dispatch(env: Envelope, message: Contract, ports: RoomsPorts) -> Contract:
-    handler = HANDLERS.get(type(message))
-    if handler is None:
-        raise DomainError(ErrorCode.INVALID, f"rooms does not handle {env.type}")
-    return await handler(env, message, ports)
+# Events rooms reacts to (from moderation), on the same queue as its commands.
+EVENT_HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
+    AnchorBanned: anchor_banned,
+    AnchorUnbanned: anchor_unbanned,
+}

@@ -1,0 +1,49 @@
+"""HTTP API v1 for moderators (JWT `role: "admin"`): bans, detection cases, unbans."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.gateway.handling import ask, idempotent_id, moderator, path_id, tell
+from services.gateway.schemas import BanBody, CasesQuery, ResolveBody, parse_json_body, parse_query
+from shared.contracts import BanRoom, Case, CasePage, GetRoom, ListCases, ResolveCase, UnbanAnchor
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/admin/rooms/{room_id}/ban")
+async def ban_room(request: web.Request) -> web.Response:
+    """Accepted at once (202); moderation stops the push at the cloud and closes the room."""
+    user = moderator(request)
+    room_id = path_id(request, "room_id")
+    body = await parse_json_body(request, BanBody)
+    await ask(request, GetRoom(room_id=room_id))  # unknown room: 404 now, not a dead letter later
+    ban_id = await tell(request, BanRoom(room_id=room_id, reason=body.reason, duration_hours=body.duration_hours,
+                                         by=user.user_id), message_id=idempotent_id(request, user))
+    return web.json_response({"ban_id": ban_id, "room_id": room_id, "status": "accepted"}, status=202)
+
+
+@routes.get("/v1/admin/cases")
+async def list_cases(request: web.Request) -> web.Response:
+    moderator(request)
+    query = parse_query(request, CasesQuery)
+    page = CasePage.model_validate(await ask(request, ListCases(status=query.status, limit=query.limit)))
+    return web.json_response(page.model_dump(mode="json"))
+
+
+@routes.post("/v1/admin/cases/{case_id}/resolve")
+async def resolve_case(request: web.Request) -> web.Response:
+    user = moderator(request)
+    case_id = path_id(request, "case_id")
+    body = await parse_json_body(request, ResolveBody)
+    case = Case.model_validate(await ask(request, ResolveCase(
+        case_id=case_id, action=body.action, by=user.user_id, reason=body.reason, duration_hours=body.duration_hours)))
+    return web.json_response(case.model_dump(mode="json"))
+
+
+@routes.post("/v1/admin/anchors/{anchor_id}/unban")
+async def unban_anchor(request: web.Request) -> web.Response:
+    user = moderator(request)
+    anchor_id = path_id(request, "anchor_id")
+    await ask(request, UnbanAnchor(anchor_id=anchor_id, by=user.user_id))
+    return web.json_response({"anchor_id": anchor_id, "banned": False})

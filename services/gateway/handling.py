@@ -1,0 +1,53 @@
+"""What every view does: who is asking, asking a service over the bus, path ids, retries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from services.gateway.auth import Principal, authenticate
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS
+from services.gateway.problems import forbidden
+from shared.contracts import Contract
+
+# Idempotency-Key values map to stable command ids, so a retried request is the same command.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d8c59-5a0e-4a57-9a3f-0b8f5f3c2d10")
+
+
+def principal(request: web.Request) -> Principal:
+    return authenticate(request, request.app[SETTINGS].jwt_secret.get_secret_value())
+
+
+def moderator(request: web.Request) -> Principal:
+    user = principal(request)
+    if not user.is_admin:
+        raise forbidden("moderators only")
+    return user
+
+
+async def ask(request: web.Request, command: Contract, *, message_id: str | None = None) -> dict[str, Any] | None:
+    """Send a command and wait for the reply (DomainError, 503 and 504 are mapped by the middleware)."""
+    app = request.app
+    return await app[BUS].request(command, timeout=app[SETTINGS].request_timeout_seconds,
+                                  correlation_id=request.get(REQUEST_ID), message_id=message_id)
+
+
+async def tell(request: web.Request, command: Contract, *, message_id: str | None = None) -> str:
+    """Publish a command without waiting for its effect; returns its message id."""
+    envelope = await request.app[BUS].publish_command(command, correlation_id=request.get(REQUEST_ID),
+                                                      message_id=message_id)
+    return envelope.id
+
+
+def idempotent_id(request: web.Request, user: Principal) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{user.user_id}:{request.path}:{key}").hex if key else None
+
+
+def path_id(request: web.Request, name: str) -> str:
+    value = request.match_info[name]
+    if not (1 <= len(value) <= 128 and value.isascii() and all(c.isalnum() or c in "-_.:" for c in value)):
+        raise web.HTTPNotFound(text=f"no such {name.removesuffix('_id')}")
+    return value

@@ -1,0 +1,255 @@
+"""Moderation through the gateway, the bus, rooms and the Tencent adapter (against the fake API)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from services.gateway.tencent_callbacks import callback_sign
+from services.moderation.handlers import ModerationPorts
+from shared.cloud.tencent import TencentCloud
+from shared.settings import CloudSettings, GatewaySettings, RoomsSettings
+from tests.fakes.tencent_api import FakeTencentLive
+from tests.fixtures import SwitchableCloud, new_user
+
+Auth = Callable[..., dict[str, str]]
+CALLBACK_KEY = GatewaySettings().callback_key.get_secret_value()
+
+
+@pytest.fixture
+async def tencent(moderation_cloud: SwitchableCloud, moderation_service: ModerationPorts
+                  ) -> AsyncIterator[FakeTencentLive]:
+    api = FakeTencentLive()
+    await api.start()
+    adapter = TencentCloud(CloudSettings(
+        cloud="tencent", tencent_secret_id=api.secret_id, tencent_secret_key=SecretStr(api.secret_key),
+        tencent_endpoint=api.endpoint, tencent_scheme="http", push_domain="push.example.com"))
+    moderation_cloud.target = adapter
+    yield api
+    moderation_cloud.target = None
+    await adapter.close()
+    await api.stop()
+
+
+async def live_room(gateway: TestClient, auth: Auth, api: FakeTencentLive) -> tuple[str, dict[str, Any]]:
+    user = new_user()
+    response = await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"}, headers=auth(user))
+    assert response.status == 201
+    room = (await response.json())["room"]
+    api.online.add(room["stream_id"])
+    response = await gateway.post(f"/v1/rooms/{room['id']}/activate", headers=auth(user))
+    assert response.status == 200
+    return user, room
+
+
+async def eventually(check: Callable[[], Any], seconds: float = 10) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def room_of(gateway: TestClient, auth: Auth, room_id: str) -> dict[str, Any]:
+    return dict(await (await gateway.get(f"/v1/rooms/{room_id}", headers=auth("someone"))).json())
+
+
+async def test_only_moderators_may_ban(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    path = f"/v1/admin/rooms/{room['id']}/ban"
+    assert (await gateway.post(path, json={"reason": "x"})).status == 401
+    assert (await gateway.post(path, json={"reason": "x"}, headers=auth(room["anchor_id"]))).status == 403
+    assert (await gateway.post("/v1/admin/rooms/0123abcd/ban", json={"reason": "x"},
+                               headers=auth("mod", admin=True))).status == 404
+    for body in ({}, {"reason": ""}, {"reason": "x", "duration_hours": 0}, {"reason": "x", "duration_hours": 2161},
+                 {"reason": "x", "extra": 1}):
+        assert (await gateway.post(path, json=body, headers=auth("mod", admin=True))).status == 422, body
+    assert (await room_of(gateway, auth, room["id"]))["status"] == "active"
+    assert tencent.calls_of("ForbidLiveStream") == []
+
+
+async def test_a_ban_forbids_drops_closes_and_blocks_the_anchor_until_unbanned(
+    gateway: TestClient, auth: Auth, tencent: FakeTencentLive
+) -> None:
+    anchor, room = await live_room(gateway, auth, tencent)
+    response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban",
+                                  json={"reason": "nudity", "duration_hours": 48}, headers=auth("mod", admin=True))
+    assert response.status == 202
+    assert (await response.json())["status"] == "accepted"
+
+    async def banned() -> bool:
+        current = await room_of(gateway, auth, room["id"])
+        return current["status"] == "closed" and bool(tencent.calls_of("DropLiveStream"))
+
+    assert await eventually(banned)
+    assert (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+    forbid = tencent.calls_of("ForbidLiveStream")[0]
+    assert forbid["StreamName"] == room["stream_id"] and forbid["Reason"] == "nudity"
+    resume = datetime.strptime(forbid["ResumeTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(resume - (datetime.now(UTC) + timedelta(hours=48))) < timedelta(minutes=1)
+    assert [name for name, _ in tencent.calls] == ["ForbidLiveStream", "DropLiveStream"]  # forbid before drop
+
+    async def create() -> tuple[int, dict[str, Any]]:
+        r = await gateway.post("/v1/rooms", json={"title": "again", "cover_url": "https://x/c.jpg"},
+                               headers=auth(anchor))
+        return r.status, await r.json()
+
+    status, problem = await eventually(lambda: _refused(create))
+    assert status == 409 and datetime.fromisoformat(problem["banned_until"]) > datetime.now(UTC) + timedelta(hours=47)
+
+    assert (await gateway.post(f"/v1/admin/anchors/{anchor}/unban", headers=auth(anchor))).status == 403
+    response = await gateway.post(f"/v1/admin/anchors/{anchor}/unban", headers=auth("mod", admin=True))
+    assert response.status == 200 and (await response.json())["banned"] is False
+    status, _ = await eventually(lambda: _created(create))
+    assert status == 201
+    assert tencent.calls_of("ResumeLiveStream")[0]["StreamName"] == room["stream_id"]
+
+
+async def _refused(create: Callable[[], Any]) -> Any:
+    status, body = await create()
+    return (status, body) if status == 409 and "banned_until" in body else None
+
+
+async def _created(create: Callable[[], Any]) -> Any:
+    status, body = await create()
+    return (status, body) if status == 201 else None
+
+
+async def test_banning_twice_is_harmless(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    for _ in range(2):
+        response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "spam"},
+                                      headers=auth("mod", admin=True))
+        assert response.status == 202
+    assert await eventually(lambda: _dropped_times(tencent, 2))
+    current = await room_of(gateway, auth, room["id"])
+    assert (current["status"], current["close_reason"]) == ("closed", "banned")
+
+
+async def _dropped_times(api: FakeTencentLive, n: int) -> bool:
+    return len(api.calls_of("DropLiveStream")) >= n
+
+
+async def test_a_ban_during_a_cloud_outage_waits_for_the_cloud(
+    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, moderation_service: ModerationPorts
+) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    tencent.faults = ["InternalError"] * 4  # the adapter's 3 tries fail, then the redelivery's first
+    response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "outage"},
+                                  headers=auth("mod", admin=True))
+    ban_id = (await response.json())["ban_id"]
+    assert await eventually(lambda: _dropped_times(tencent, 1), seconds=20)
+    record = await moderation_service.repo.ban_record(ban_id)
+    assert record is not None and record["cloud_answer"] == "accepted" and record["attempts"] == 2
+    assert len(record["errors"]) == 1 and "InternalError" in record["errors"][0]
+
+
+async def test_a_ban_that_keeps_failing_is_dead_lettered(
+    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, rooms_settings: RoomsSettings
+) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    tencent.faults = ["InternalError"] * 1000
+    response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "doomed"},
+                                  headers=auth("mod", admin=True))
+    ban_id = (await response.json())["ban_id"]
+    connection = await aio_pika.connect(rooms_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dead_letters = await channel.get_queue(f"{rooms_settings.bus_namespace}.dead-letters")
+
+        async def find() -> bool:
+            message = await dead_letters.get(fail=False)
+            if message is None:
+                return False
+            await message.ack()
+            return ban_id in message.body.decode()
+
+        assert await eventually(find, seconds=40), "the failing ban never reached the dead-letter queue"
+    tencent.faults = []
+
+
+def detection(stream: str, **fields: Any) -> dict[str, Any]:
+    t = int(time.time()) + 600
+    return {"event_type": 317, "streamId": stream, "img": f"https://shots.example.com/{stream}-{time.time()}.jpg",
+            "type": [1], "screenshotTime": int(time.time()), "t": t, "sign": callback_sign(CALLBACK_KEY, t), **fields}
+
+
+async def cases(gateway: TestClient, auth: Auth, status: str) -> list[dict[str, Any]]:
+    response = await gateway.get("/v1/admin/cases", params={"status": status}, headers=auth("mod", admin=True))
+    assert response.status == 200
+    return list((await response.json())["cases"])
+
+
+async def test_detection_block_bans_automatically(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    body = detection(room["stream_id"], suggestion="Block", confidence=97, label="Porn")
+    assert (await gateway.post("/v1/callbacks/tencent/detection", json=body)).status == 200
+
+    async def closed() -> bool:
+        return (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+
+    assert await eventually(closed)
+    banned = [c for c in await cases(gateway, auth, "banned") if c["stream_id"] == room["stream_id"]]
+    assert len(banned) == 1 and banned[0]["score"] == 97
+
+
+async def test_detection_review_opens_a_case_a_moderator_resolves(
+    gateway: TestClient, auth: Auth, tencent: FakeTencentLive
+) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    body = detection(room["stream_id"], suggestion="Review", confidence=60)
+    for _ in range(2):  # Tencent retries: one case
+        assert (await gateway.post("/v1/callbacks/tencent/detection", json=body)).status == 200
+
+    async def opened() -> list[dict[str, Any]]:
+        return [c for c in await cases(gateway, auth, "open") if c["stream_id"] == room["stream_id"]]
+
+    [case] = await eventually(opened)
+    assert (await gateway.get("/v1/admin/cases", headers=auth(room["anchor_id"]))).status == 403
+    path = f"/v1/admin/cases/{case['id']}/resolve"
+    assert (await gateway.post(path, json={"action": "maybe"}, headers=auth("mod", admin=True))).status == 422
+    response = await gateway.post(path, json={"action": "dismiss"}, headers=auth("mod", admin=True))
+    resolved = await response.json()
+    assert response.status == 200 and resolved["status"] == "dismissed" and resolved["resolved_by"] == "mod"
+    assert (await gateway.post(path, json={"action": "ban"}, headers=auth("mod", admin=True))).status == 409
+    assert (await room_of(gateway, auth, room["id"]))["status"] == "active"
+
+
+async def test_a_reviewed_case_can_end_in_a_ban(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    assert (await gateway.post("/v1/callbacks/tencent/detection",
+                               json=detection(room["stream_id"], suggestion="Review", confidence=70))).status == 200
+
+    async def opened() -> list[dict[str, Any]]:
+        return [c for c in await cases(gateway, auth, "open") if c["stream_id"] == room["stream_id"]]
+
+    [case] = await eventually(opened)
+    response = await gateway.post(f"/v1/admin/cases/{case['id']}/resolve", json={"action": "ban", "reason": "nsfw"},
+                                  headers=auth("mod", admin=True))
+    assert response.status == 200 and (await response.json())["status"] == "banned"
+
+    async def closed() -> bool:
+        return (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+
+    assert await eventually(closed)
+
+
+async def test_detection_pass_is_recorded_only(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+    _, room = await live_room(gateway, auth, tencent)
+    body = detection(room["stream_id"], suggestion="Pass", confidence=5)
+    assert (await gateway.post("/v1/callbacks/tencent/detection", json=body)).status == 200
+
+    async def recorded() -> list[dict[str, Any]]:
+        return [c for c in await cases(gateway, auth, "recorded") if c["stream_id"] == room["stream_id"]]
+
+    assert await eventually(recorded)
+    assert (await room_of(gateway, auth, room["id"]))["status"] == "active"
