@@ -41,6 +41,7 @@ P = TypeVar("P")
 
 Handler = Callable[[Envelope, Contract], Awaitable[Contract | None]]
 RetryDelay = Callable[[int], float]
+BatchHandler = Callable[[list[tuple[Envelope, Contract]]], Awaitable[None]]
 
 
 def linear_backoff(delivery: int) -> float:
@@ -257,10 +258,9 @@ class Bus:
 
     # --- consuming ----------------------------------------------------------------------
 
-    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
-                      retry_delay: RetryDelay = linear_backoff) -> Subscription:
-        """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX), bind it and start consuming."""
-        channel = self._require_channel()
+    async def _work_queue(self, channel: AbstractRobustChannel, queue_name: str,
+                          bindings: Iterable[Binding]) -> AbstractQueue:
+        """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX) and bind it."""
         queue = await channel.declare_queue(
             f"{self.namespace}.{queue_name}",
             durable=True,
@@ -272,12 +272,35 @@ class Bus:
         )
         for binding in bindings:
             await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
+        return queue
+
+    async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
+                      retry_delay: RetryDelay = linear_backoff) -> Subscription:
+        """Consume one message at a time per delivery: ack after `handler` returns."""
+        queue = await self._work_queue(self._require_channel(), queue_name, bindings)
+
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler, retry_delay)
 
-        tag = await queue.consume(on_message)
-        log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
-        return Subscription(queue, tag)
+        return Subscription(queue, await queue.consume(on_message))
+
+    async def consume_batches(self, queue_name: str, bindings: Iterable[Binding], handler: BatchHandler, *,
+                              max_batch: int, max_wait: float, retry_delay: RetryDelay = linear_backoff
+                              ) -> Subscription:
+        """Hand messages to `handler` in batches (up to `max_batch`, or what arrived within `max_wait`
+        seconds of the first), and ack the whole batch only after `handler` returns.
+
+        A failing batch is nacked as a whole and redelivered (up to the delivery limit), so the
+        handler must make re-applying a message harmless. It runs on a channel of its own, with a
+        prefetch of two batches, so one batch is collected while the previous one is written.
+        """
+        assert self._connection is not None
+        channel = await self._connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=max_batch * 2)
+        queue = await self._work_queue(channel, queue_name, bindings)
+        collector = _BatchCollector(handler, max_batch, max_wait, retry_delay, self._delivery_limit)
+        return Subscription(queue, await queue.consume(collector.on_message))
 
     async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler, retry_delay: RetryDelay) -> None:
         structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)
@@ -299,7 +322,7 @@ class Bus:
                     log.error("bus.rejected_refused", code=exc.code, detail=exc.detail)
                     await message.reject(requeue=False)
                 return
-            except Exception as exc:
+            except Exception as exc:  # any other failure is transient: retried up to the delivery limit
                 deliveries = int(str((message.headers or {}).get("x-delivery-count") or 0)) + 1
                 if deliveries > self._delivery_limit:
                     # The quorum queue dead-letters it on this nack: say so loudly, once.
@@ -328,3 +351,51 @@ class Bus:
             routing_key=message.reply_to or "",
             mandatory=False,
         )
+
+
+class _BatchCollector:
+    """Collects deliveries into batches for `Bus.consume_batches`."""
+
+    def __init__(self, handler: BatchHandler, max_batch: int, max_wait: float, retry_delay: RetryDelay,
+                 delivery_limit: int) -> None:
+        self._handler, self._max_batch, self._max_wait = handler, max_batch, max_wait
+        self._retry_delay, self._delivery_limit = retry_delay, delivery_limit
+        self._pending: list[tuple[AbstractIncomingMessage, Envelope, Contract]] = []
+        self._flushing = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope, payload = decode(message.body)
+        except InvalidMessage as exc:
+            log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
+            await message.reject(requeue=False)
+            return
+        self._pending.append((message, envelope, payload))
+        if len(self._pending) >= self._max_batch:
+            await self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._max_wait)
+        self._timer = None
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._flushing:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                await self._handler([(envelope, payload) for _, envelope, payload in batch])
+            except Exception as exc:  # the whole batch is retried
+                deliveries = max(int(str((m.headers or {}).get("x-delivery-count") or 0)) + 1 for m, _, _ in batch)
+                level = log.error if deliveries > self._delivery_limit else log.warning
+                level("bus.batch_failed", error=repr(exc), messages=len(batch), delivery=deliveries)
+                await asyncio.sleep(self._retry_delay(deliveries))
+                for message, _, _ in batch:
+                    await message.nack(requeue=True)
+                return
+            for message, _, _ in batch:
+                await message.ack()

@@ -64,7 +64,7 @@ def docker_available() -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:
+    except Exception:  # any failure means: no usable engine
         return False
 
 

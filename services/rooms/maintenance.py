@@ -35,5 +35,5 @@ async def run_maintenance(ports: RoomsPorts, *, every: float, unactive_ttl: time
             expired = await expire_unactive_rooms(ports, unactive_ttl)
             if swept or expired:
                 log.info("maintenance.done", outbox_rooms=swept, expired_rooms=expired)
-        except Exception as exc:
+        except Exception as exc:  # upkeep must outlive a passing outage
             log.warning("maintenance.failed", error=repr(exc))

@@ -143,7 +143,7 @@ class StatusWatcher:
                         await self.resync()
                         last_resync = time.monotonic()
                     await self.poll_once()
-                except Exception as exc:
+                except Exception as exc:  # one bad cycle must not stop the watch
                     log.warning("watch.cycle_failed", error=repr(exc))
         finally:
             await asyncio.shield(subscription.cancel())
