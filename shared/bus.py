@@ -285,6 +285,19 @@ class Bus:
 
         return Subscription(queue, await queue.consume(on_message))
 
+    async def subscribe(self, bindings: Iterable[Binding], handler: Handler) -> Subscription:
+        """A private queue for this process only (deleted with its connection): every replica
+        gets its own copy of the events it binds, e.g. room updates for each gateway's viewers."""
+        channel = self._require_channel()
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for binding in bindings:
+            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._dispatch(message, handler, linear_backoff)
+
+        return Subscription(queue, await queue.consume(on_message))
+
     async def consume_batches(self, queue_name: str, bindings: Iterable[Binding], handler: BatchHandler, *,
                               max_batch: int, max_wait: float, retry_delay: RetryDelay = linear_backoff
                               ) -> Subscription:

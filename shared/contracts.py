@@ -122,6 +122,23 @@ class ActiveStreamPage(Contract):
     next_cursor: str | None
 
 
+class CounterEntry(Contract):
+    room_id: str
+    likes: int = Field(0, ge=0)
+    viewers: int = Field(0, ge=0)
+    key: str | None = Field(None, description="The client's Idempotency-Key: a retried request counts once")
+
+
+class RecordCounters(Contract):
+    """Viewer and like increments one gateway collected over a few milliseconds.
+
+    The message id is the deduplication key: a redelivered or re-published batch counts once.
+    """
+
+    TYPE: ClassVar[str] = "rooms.counters"
+    entries: list[CounterEntry] = Field(min_length=1, max_length=10_000)
+
+
 class RoomPage(Contract):
     rooms: list[Room]
     next_cursor: str | None
@@ -143,6 +160,20 @@ class RoomActivated(Contract):
 class RoomClosed(Contract):
     TYPE: ClassVar[str] = "room.closed"
     room: Room
+
+
+class RoomCountersChanged(Contract):
+    """A room's counts after a coalesced write (at most a few per second per room).
+
+    A snapshot: a lost one is superseded by the next, so it is published without an outbox.
+    """
+
+    TYPE: ClassVar[str] = "room.counters"
+    room_id: str
+    viewers: int
+    likes: int
+    viewers_added: int
+    likes_added: int
 
 
 class StreamStarted(Contract):
@@ -339,6 +370,8 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         RoomCreated,
         RoomActivated,
         RoomClosed,
+        RecordCounters,
+        RoomCountersChanged,
         StreamStarted,
         StreamStopped,
         StreamStruck,

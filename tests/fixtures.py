@@ -49,7 +49,7 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
                              bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3)
     yield settings
     await delete_namespace(amqp_url, namespace, ["rooms.commands", "dead-letters", "events.unrouted",
-                                                 "status_watcher.events", "moderation.work"])
+                                                 "status_watcher.events", "moderation.work", "rooms.counters"])
     client = mongo_client(mongodb_url)
     await client.drop_database(settings.mongodb_db)
     await client.close()

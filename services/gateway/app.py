@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.gateway import admin_views, media_hooks, rooms_views, tencent_callbacks
-from services.gateway.context import BUS, REQUEST_ID, SETTINGS, SIGNER
+from services.gateway import admin_views, live_views, media_hooks, rooms_views, tencent_callbacks
+from services.gateway.context import BUS, COUNTERS, LIVE, REQUEST_ID, ROOM_STATUS, SETTINGS, SIGNER
+from services.gateway.counters import CounterBatcher
+from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.problems import Handler, problem_middleware
-from shared.bus import Bus
+from shared.bus import Binding, Bus
+from shared.contracts import Contract, Envelope, RoomActivated, RoomClosed, RoomCountersChanged, RoomStatus
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
 
@@ -46,14 +49,33 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready" if ready else "bus unavailable"}, status=200 if ready else 503)
 
 
+async def _on_room_event(app: web.Application, event: Contract) -> None:
+    if isinstance(event, RoomCountersChanged):
+        app[LIVE].counts_changed(event)
+    elif isinstance(event, RoomActivated):
+        app[ROOM_STATUS].learn(event.room.id, RoomStatus.ACTIVE)
+    elif isinstance(event, RoomClosed):
+        app[ROOM_STATUS].learn(event.room.id, RoomStatus.CLOSED)
+        app[LIVE].room_closed(event.room)
+
+
+async def _connect_and_listen(app: web.Application) -> None:
+    await app[BUS].connect()
+
+    async def handle(env: Envelope, event: Contract) -> None:
+        await _on_room_event(app, event)
+
+    await app[BUS].subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
+                                                               RoomCountersChanged.TYPE)], handle)
+
+
 async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
-    bus = app[BUS]
     # Connect in the background: the gateway serves 503s (not connection errors) while the
     # broker is down, and becomes ready as soon as it answers.
-    connecting = asyncio.create_task(bus.connect())
+    connecting = asyncio.create_task(_connect_and_listen(app))
     yield
     connecting.cancel()
-    await bus.close()
+    await app[BUS].close()
 
 
 def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Application:
@@ -63,10 +85,14 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[SIGNER] = UrlSigner(settings)
     app[BUS] = bus or Bus(settings.amqp_url, namespace=settings.bus_namespace,
                           delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
+    app[COUNTERS] = CounterBatcher(app[BUS], window=settings.counter_window_ms / 1000)
+    app[ROOM_STATUS] = RoomStatusCache()
+    app[LIVE] = LiveRooms()
     app.cleanup_ctx.append(_bus_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_routes(rooms_views.routes)
+    app.router.add_routes(live_views.routes)
     app.router.add_routes(admin_views.routes)
     app.router.add_routes(media_hooks.routes)
     app.router.add_routes(tencent_callbacks.routes)

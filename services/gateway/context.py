@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.gateway.counters import CounterBatcher
+from services.gateway.live import LiveRooms, RoomStatusCache
 from shared.bus import Bus
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
@@ -11,6 +13,9 @@ from shared.signing import UrlSigner
 SETTINGS = web.AppKey("settings", GatewaySettings)
 BUS = web.AppKey("bus", Bus)
 SIGNER = web.AppKey("signer", UrlSigner)
+COUNTERS = web.AppKey("counters", CounterBatcher)
+ROOM_STATUS = web.AppKey("room_status", RoomStatusCache)
+LIVE = web.AppKey("live", LiveRooms)
 
 # Per request: the id bound to its log lines and carried as the messages' correlation id.
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import structlog
 
+from services.rooms import counters
 from services.rooms.anchor_bans import AnchorBanView
+from services.rooms.counters import apply_counter_batch
 from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, RoomsPorts
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.repository import RoomRepository
 from shared.bus import Binding, Bus, dispatcher
+from shared.contracts import Contract, Envelope, RecordCounters
 from shared.settings import RoomsSettings
 from shared.store import mongo_client
 
@@ -36,11 +39,17 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
         await repository.ensure_indexes()
         await bus.connect()
         ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus),
-                           anchor_bans=AnchorBanView(db["anchor_bans"]))
+                           anchor_bans=AnchorBanView(db["anchor_bans"]), bus=bus)
         handle = dispatcher("rooms", {**HANDLERS, **EVENT_HANDLERS}, ports)
         bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
         bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]
         await bus.consume(QUEUE, bindings, handle)
+
+        async def apply_counters(batch: list[tuple[Envelope, Contract]]) -> None:
+            await apply_counter_batch(batch, ports)
+
+        await bus.consume_batches(counters.QUEUE, [Binding("commands", RecordCounters.TYPE)], apply_counters,
+                                  max_batch=counters.MAX_BATCH, max_wait=counters.MAX_WAIT_SECONDS)
         maintenance = asyncio.create_task(run_maintenance(
             ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
         ))

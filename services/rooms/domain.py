@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.contracts import CloseReason, ErrorCode, Room, RoomStatus
+from shared.contracts import CloseReason, CounterEntry, ErrorCode, Room, RoomStatus
 from shared.errors import DomainError
 
 # Target state -> states it may be entered from. `closed` is final.
@@ -92,3 +92,29 @@ class ListCursor:
     def after(cls, room: Room) -> ListCursor:
         assert room.activated_at is not None, "only active rooms are listed"
         return cls(room.activated_at, room.id)
+
+
+# --- counters -----------------------------------------------------------------------------
+
+
+def coalesce_counters(batch: list[tuple[str, list[CounterEntry]]]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Group increments by room, then by receipt: `{room: {receipt: (viewers, likes)}}`.
+
+    The receipt of an entry is its client key when it has one (a retried request counts once,
+    even across gateways), else the id of the message that carried it (a redelivered message
+    counts once, even when both copies land in one batch). `batch` holds (message id, entries).
+    """
+    rooms: dict[str, dict[str, tuple[int, int]]] = {}
+    seen: set[str] = set()
+    for message_id, entries in batch:
+        if message_id in seen:
+            continue
+        seen.add(message_id)
+        for entry in entries:
+            parts = rooms.setdefault(entry.room_id, {})
+            if entry.key is not None:
+                parts.setdefault(f"k:{entry.key}", (entry.viewers, entry.likes))
+            else:
+                viewers, likes = parts.get(f"m:{message_id}", (0, 0))
+                parts[f"m:{message_id}"] = (viewers + entry.viewers, likes + entry.likes)
+    return rooms

@@ -10,7 +10,7 @@ from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.domain import ListCursor, closing_fields, decide, now_ms, stream_id_for
 from services.rooms.outbox import Outbox
 from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
-from shared.bus import TypedHandler
+from shared.bus import Bus, TypedHandler
 from shared.contracts import (
     ActivateRoom,
     ActiveStream,
@@ -47,6 +47,7 @@ class RoomsPorts:
     rooms: RoomRepository
     outbox: Outbox
     anchor_bans: AnchorBanView
+    bus: Bus
 
 
 def _event_id(room_id: str, event_type: str) -> str:

@@ -19,13 +19,20 @@ from shared.contracts import Envelope, Room, RoomStatus
 
 Doc = dict[str, Any]
 
+# Bookkeeping fields of a room document that are not part of the Room contract.
+_INTERNAL = frozenset({"_id", "open", "outbox", "counter_receipts"})
+ROOM_FIELDS = {"outbox": 0, "counter_receipts": 0}
+# Receipts (ids of counter batches already applied) kept per room: enough to recognise any
+# redelivery, which comes back within a few hundred batches of the first delivery.
+RECEIPTS_KEPT = 1000
+
 
 class AnchorHasOpenRoom(Exception):
     """The partial unique index refused a second open room for the anchor."""
 
 
 def room_from_doc(doc: Doc) -> Room:
-    fields = {k: v for k, v in doc.items() if k not in ("_id", "open", "outbox")}
+    fields = {k: v for k, v in doc.items() if k not in _INTERNAL}
     return Room(id=doc["_id"], **fields)
 
 
@@ -62,15 +69,15 @@ class RoomRepository:
             raise
 
     async def get(self, room_id: str) -> Room | None:
-        doc = await self._rooms.find_one({"_id": room_id}, {"outbox": 0})
+        doc = await self._rooms.find_one({"_id": room_id}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
 
     async def get_by_stream(self, stream_id: str) -> Room | None:
-        doc = await self._rooms.find_one({"stream_id": stream_id}, {"outbox": 0})
+        doc = await self._rooms.find_one({"stream_id": stream_id}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
 
     async def find_open_by_anchor(self, anchor_id: str) -> Room | None:
-        doc = await self._rooms.find_one({"anchor_id": anchor_id, "open": True}, {"outbox": 0})
+        doc = await self._rooms.find_one({"anchor_id": anchor_id, "open": True}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
 
     async def transition(
@@ -87,7 +94,7 @@ class RoomRepository:
             update["$unset"] = {"open": ""}
         doc = await self._rooms.find_one_and_update(
             {"_id": room_id, "status": source.value}, update,
-            projection={"outbox": 0}, return_document=ReturnDocument.AFTER,
+            projection=ROOM_FIELDS, return_document=ReturnDocument.AFTER,
         )
         return room_from_doc(doc) if doc else None
 
@@ -98,12 +105,40 @@ class RoomRepository:
                 {"activated_at": {"$lt": after.activated_at}},
                 {"activated_at": after.activated_at, "_id": {"$lt": after.room_id}},
             ]
-        cursor = self._rooms.find(query, {"outbox": 0}).sort([("activated_at", DESCENDING), ("_id", DESCENDING)])
+        cursor = self._rooms.find(query, ROOM_FIELDS).sort([("activated_at", DESCENDING), ("_id", DESCENDING)])
         return [room_from_doc(doc) async for doc in cursor.limit(limit)]
 
     async def unactive_created_before(self, cutoff: datetime, limit: int = 100) -> list[Room]:
-        cursor = self._rooms.find({"status": RoomStatus.UNACTIVE.value, "created_at": {"$lt": cutoff}}, {"outbox": 0})
+        cursor = self._rooms.find({"status": RoomStatus.UNACTIVE.value, "created_at": {"$lt": cutoff}}, ROOM_FIELDS)
         return [room_from_doc(doc) async for doc in cursor.limit(limit)]
+
+    # --- counters -----------------------------------------------------------------------
+
+    async def apply_increments(self, room_id: str, parts: dict[str, tuple[int, int]]) -> Doc | None:
+        """Add the (viewers, likes) of each receipt not yet applied to an active room, in one
+        atomic update that also records the receipts. Returns the room's new counts and what was
+        added, or None when nothing was counted (all applied already, or the room is not live).
+        """
+        for _ in range(5):
+            receipts = list(parts)
+            if not receipts:
+                return None
+            viewers, likes = (sum(v for v, _ in parts.values()), sum(k for _, k in parts.values()))
+            doc = await self._rooms.find_one_and_update(
+                {"_id": room_id, "status": RoomStatus.ACTIVE.value, "counter_receipts": {"$nin": receipts}},
+                {"$inc": {"viewers": viewers, "likes": likes},
+                 "$push": {"counter_receipts": {"$each": receipts, "$slice": -RECEIPTS_KEPT}}},
+                projection={"viewers": 1, "likes": 1}, return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                return {"viewers": doc["viewers"], "likes": doc["likes"], "viewers_added": viewers,
+                        "likes_added": likes}
+            current = await self._rooms.find_one({"_id": room_id}, {"status": 1, "counter_receipts": 1})
+            if current is None or current["status"] != RoomStatus.ACTIVE.value:
+                return None
+            applied = set(current.get("counter_receipts", ()))
+            parts = {r: v for r, v in parts.items() if r not in applied}  # a redelivery: drop what counted
+        raise RuntimeError(f"counter update of {room_id} kept racing")
 
     # --- outbox -------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ refused at `on_publish` by the gateway, because its room is closed (services/gat
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # the XML comes from our own local nginx, not from users
 from collections.abc import Sequence
 from datetime import datetime
 

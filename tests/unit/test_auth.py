@@ -38,3 +38,17 @@ def test_bad_credentials_are_401(header: str | None) -> None:
     with pytest.raises(Problem) as err:
         authenticate(request_with(header), SECRET)
     assert err.value.status == 401
+
+
+def test_an_expired_token_is_refused_even_after_it_was_verified() -> None:
+    token = jwt.encode({"sub": "alice", "exp": time.time() + 1.2}, SECRET, algorithm="HS256")
+    assert authenticate(request_with(f"Bearer {token}"), SECRET).user_id == "alice"
+    time.sleep(1.3)
+    with pytest.raises(Problem):
+        authenticate(request_with(f"Bearer {token}"), SECRET)
+
+
+def test_token_in_the_query_for_event_streams() -> None:
+    token = mint_token(SECRET, "viewer")
+    request = make_mocked_request("GET", f"/v1/rooms/r/events?access_token={token}")
+    assert authenticate(request, SECRET).user_id == "viewer"

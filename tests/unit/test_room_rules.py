@@ -57,3 +57,19 @@ def test_malformed_cursors_are_invalid(token: str) -> None:
     with pytest.raises(DomainError) as err:
         ListCursor.decode(token)
     assert err.value.code is ErrorCode.INVALID
+
+
+def test_counters_coalesce_by_room_and_receipt() -> None:
+    from services.rooms.domain import coalesce_counters
+    from shared.contracts import CounterEntry
+
+    batch = [
+        ("m1", [CounterEntry(room_id="a", likes=2), CounterEntry(room_id="b", viewers=1)]),
+        ("m2", [CounterEntry(room_id="a", likes=3, viewers=1)]),
+        ("m1", [CounterEntry(room_id="a", likes=2), CounterEntry(room_id="b", viewers=1)]),  # redelivered copy
+        ("m3", [CounterEntry(room_id="a", likes=5, key="tap"), CounterEntry(room_id="a", likes=5, key="tap")]),
+    ]
+    assert coalesce_counters(batch) == {
+        "a": {"m:m1": (0, 2), "m:m2": (1, 3), "k:tap": (0, 5)},
+        "b": {"m:m1": (1, 0)},
+    }

@@ -1,0 +1,94 @@
+"""Viewer and like increments leave the gateway in small batches, not one message per tap.
+
+Requests arriving within `window` seconds are merged into one `rooms.counters` message (per
+room, except entries with a client Idempotency-Key, which stay separate so the rooms service
+can count them once). A request's 202 waits for the broker's confirm of its batch, so an
+accepted like is never lost with the gateway. A failed publish is retried with the same
+message id, which the rooms service uses to count the batch once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+import structlog
+
+from shared.bus import Bus
+from shared.contracts import CounterEntry, RecordCounters
+from shared.errors import BusUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Pending:
+    unkeyed: dict[str, list[int]]  # room -> [viewers, likes]
+    keyed: list[CounterEntry]
+    waiters: list[asyncio.Future[None]]
+
+
+def _empty() -> _Pending:
+    return _Pending(defaultdict(lambda: [0, 0]), [], [])
+
+
+class CounterBatcher:
+    def __init__(self, bus: Bus, *, window: float = 0.01, max_waiters: int = 2000, publish_attempts: int = 3) -> None:
+        self._bus = bus
+        self._window, self._max_waiters, self._attempts = window, max_waiters, publish_attempts
+        self._pending = _empty()
+        self._timer: asyncio.TimerHandle | None = None
+        self._publishing: set[asyncio.Task[None]] = set()  # strong references until done
+        self.batches = 0
+
+    async def add(self, room_id: str, *, viewers: int = 0, likes: int = 0, key: str | None = None) -> None:
+        """Return once the increment is safely with the broker; raise BusUnavailable if it is not."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        pending = self._pending
+        if key is None:
+            counts = pending.unkeyed[room_id]
+            counts[0] += viewers
+            counts[1] += likes
+        else:
+            pending.keyed.append(CounterEntry(room_id=room_id, viewers=viewers, likes=likes, key=key))
+        pending.waiters.append(waiter)
+        if len(pending.waiters) >= self._max_waiters:
+            self._start_flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._window, self._start_flush)
+        await waiter
+
+    def _start_flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, _empty()
+        if batch.waiters:
+            task = asyncio.create_task(self._publish(batch))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+
+    async def _publish(self, batch: _Pending) -> None:
+        entries = [CounterEntry(room_id=room, viewers=v, likes=k) for room, (v, k) in batch.unkeyed.items()]
+        command = RecordCounters(entries=entries + batch.keyed)
+        message_id = uuid.uuid4().hex
+        error: BusUnavailable | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await self._bus.publish_command(command, message_id=message_id)
+                break
+            except BusUnavailable as exc:
+                error = exc
+                log.warning("counters.publish_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(0.05 * attempt)
+        else:
+            for waiter in batch.waiters:
+                if not waiter.done():
+                    waiter.set_exception(error or BusUnavailable("counter batch not published"))
+            return
+        self.batches += 1
+        for waiter in batch.waiters:
+            if not waiter.done():
+                waiter.set_result(None)

@@ -1,0 +1,110 @@
+"""What a gateway knows of live rooms, from the events the rooms service emits.
+
+- `RoomStatusCache`: whether a room is live, so likes and views for closed or unknown rooms are
+  refused without asking rooms on every tap. Learned from `room.activated` / `room.closed`, and
+  on a miss from rooms itself (one request for all concurrent misses). Entries expire, so a
+  missed event is corrected within `ttl` seconds.
+- `LiveRooms`: the viewers connected to this gateway per room. Each viewer keeps only the
+  latest counts (and the likes added since it was last written to), so a slow viewer costs
+  memory for one snapshot and never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.contracts import Room, RoomCountersChanged, RoomStatus
+
+
+class RoomStatusCache:
+    def __init__(self, *, ttl: float = 30.0, max_rooms: int = 200_000) -> None:
+        self._ttl, self._max = ttl, max_rooms
+        self._known: dict[str, tuple[RoomStatus | None, float]] = {}
+        self._fetching: dict[str, asyncio.Future[RoomStatus | None]] = {}
+
+    def learn(self, room_id: str, status: RoomStatus | None) -> None:
+        if len(self._known) >= self._max:
+            self._known.clear()  # crude but bounded: everything is re-learned on demand
+        self._known[room_id] = (status, time.monotonic() + self._ttl)
+
+    async def status(self, room_id: str, fetch: Callable[[], Awaitable[Room | None]]) -> RoomStatus | None:
+        """The room's status (None: no such room), from memory when fresh."""
+        known = self._known.get(room_id)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        inflight = self._fetching.get(room_id)
+        if inflight is not None:
+            return await asyncio.shield(inflight)
+        future: asyncio.Future[RoomStatus | None] = asyncio.get_running_loop().create_future()
+        self._fetching[room_id] = future
+        try:
+            room = await fetch()
+            status = room.status if room else None
+            self.learn(room_id, status)
+            future.set_result(status)
+            return status
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, the loop does not warn
+            raise
+        finally:
+            del self._fetching[room_id]
+
+
+@dataclass(eq=False)  # identity semantics: each stream is its own viewer
+class Viewer:
+    """One live-update stream: the newest snapshot to write, and a bell to ring."""
+
+    counts: dict[str, int] | None = None
+    closed: dict[str, Any] | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def take(self) -> tuple[dict[str, int] | None, dict[str, Any] | None]:
+        counts, self.counts = self.counts, None
+        self.wake.clear()
+        return counts, self.closed
+
+    def push_counts(self, event: RoomCountersChanged) -> None:
+        added = self.counts or {"likes_added": 0, "viewers_added": 0}
+        self.counts = {"viewers": event.viewers, "likes": event.likes,
+                       "viewers_added": added["viewers_added"] + event.viewers_added,
+                       "likes_added": added["likes_added"] + event.likes_added}
+        self.wake.set()
+
+    def push_closed(self, room: Room) -> None:
+        self.closed = {"status": room.status.value,
+                       "close_reason": room.close_reason.value if room.close_reason else None,
+                       "closed_at": room.closed_at.isoformat() if room.closed_at else None}
+        self.wake.set()
+
+
+class LiveRooms:
+    def __init__(self) -> None:
+        self._viewers: dict[str, set[Viewer]] = {}
+
+    def join(self, room_id: str) -> Viewer:
+        viewer = Viewer()
+        self._viewers.setdefault(room_id, set()).add(viewer)
+        return viewer
+
+    def leave(self, room_id: str, viewer: Viewer) -> None:
+        viewers = self._viewers.get(room_id)
+        if viewers is not None:
+            viewers.discard(viewer)
+            if not viewers:
+                del self._viewers[room_id]
+
+    def watching(self, room_id: str) -> int:
+        return len(self._viewers.get(room_id, ()))
+
+    def counts_changed(self, event: RoomCountersChanged) -> None:
+        for viewer in self._viewers.get(event.room_id, ()):
+            viewer.push_counts(event)
+
+    def room_closed(self, room: Room) -> None:
+        for viewer in self._viewers.get(room.id, ()):
+            viewer.push_closed(room)

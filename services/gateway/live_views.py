@@ -1,0 +1,117 @@
+"""HTTP API v1 for viewers in a room: enter (viewer +1), like (+1..50), and live updates (SSE).
+
+Live updates are Server-Sent Events: one-way server-to-viewer, plain HTTP that passes proxies
+and CDNs, reconnects on its own in every client, and needs no protocol upgrade; viewers' own
+actions are ordinary POSTs anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.gateway.context import COUNTERS, LIVE, ROOM_STATUS, SETTINGS
+from services.gateway.handling import ask, path_id, principal
+from services.gateway.problems import Problem
+from services.gateway.schemas import parse_json_body
+from shared.contracts import ErrorCode, GetRoom, Room, RoomStatus
+from shared.errors import DomainError
+
+routes = web.RouteTableDef()
+
+HEARTBEAT_SECONDS = 15.0
+
+
+class LikeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(1, ge=1, le=50, description="Likes the app batched locally")
+
+
+async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
+    try:
+        return Room.model_validate(await ask(request, GetRoom(room_id=room_id)))
+    except DomainError as exc:
+        if exc.code is ErrorCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def _live_room_id(request: web.Request) -> str:
+    room_id = path_id(request, "room_id")
+    status = await request.app[ROOM_STATUS].status(room_id, lambda: _fetch_room(request, room_id))
+    if status is None:
+        raise Problem(404, "not-found", "Not found", "no such room")
+    if status is not RoomStatus.ACTIVE:
+        raise Problem(409, "room-not-live", "Room not live", f"the room is {status.value}", room_status=status.value)
+    return room_id
+
+
+def _accepted(room_id: str, **counts: int) -> web.Response:
+    return web.json_response({"room_id": room_id, "accepted": counts}, status=202)
+
+
+@routes.post("/v1/rooms/{room_id}/viewers")
+async def viewer_entered(request: web.Request) -> web.Response:
+    principal(request)
+    room_id = await _live_room_id(request)
+    await request.app[COUNTERS].add(room_id, viewers=1, key=request.headers.get("Idempotency-Key"))
+    return _accepted(room_id, viewers=1)
+
+
+@routes.post("/v1/rooms/{room_id}/likes")
+async def liked(request: web.Request) -> web.Response:
+    principal(request)
+    count = (await parse_json_body(request, LikeBody)).count if request.body_exists else 1
+    room_id = await _live_room_id(request)
+    await request.app[COUNTERS].add(room_id, likes=count, key=request.headers.get("Idempotency-Key"))
+    return _accepted(room_id, likes=count)
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+@routes.get("/v1/rooms/{room_id}/events")
+async def room_events(request: web.Request) -> web.StreamResponse:
+    """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`), then a
+    final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
+    (browsers' EventSource cannot send headers)."""
+    principal(request)
+    room_id = path_id(request, "room_id")
+    room = await _fetch_room(request, room_id)
+    if room is None:
+        raise Problem(404, "not-found", "Not found", "no such room")
+    live = request.app[LIVE]
+    viewer = live.join(room_id)  # before the first snapshot is sent, so no change falls between
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    try:
+        await response.prepare(request)
+        await response.write(_sse("counters", {"viewers": room.viewers, "likes": room.likes,
+                                               "viewers_added": 0, "likes_added": 0}))
+        if room.status is RoomStatus.CLOSED:
+            viewer.push_closed(room)
+        min_gap = 1.0 / request.app[SETTINGS].live_updates_per_second
+        while True:
+            try:
+                await asyncio.wait_for(viewer.wake.wait(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            counts, closed = viewer.take()
+            if counts is not None:
+                await response.write(_sse("counters", counts))
+            if closed is not None:
+                await response.write(_sse("closed", closed))
+                break
+            await asyncio.sleep(min_gap)  # coalesce: what arrives meanwhile goes out as one update
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass  # the viewer left
+    finally:
+        live.leave(room_id, viewer)
+    return response
