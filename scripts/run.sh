@@ -24,12 +24,23 @@ if [ "${ONAIR_CLOUD:-nginx-rtmp}" = "nginx-rtmp" ]; then
   wait_port 127.0.0.1 "${ONAIR_MEDIA_HTTP_PORT:-8080}" 30 "nginx (media server)"
 fi
 
+# Like an orchestrator would, restart a service that dies (a crash, or a kill in a fault test).
+supervise() {
+  local service=$1
+  trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    .venv/bin/python -m "services.$service" &
+    child=$!
+    wait "$child" && exit 0
+    echo "[run] services.$service exited ($?); restarting in 1 s" >&2
+    sleep 1
+  done
+}
+
 for service in rooms status_watcher moderation gateway; do
-  .venv/bin/python -m "services.$service" &
+  supervise "$service" &
   pids+=("$!")
 done
 wait_port 127.0.0.1 "${ONAIR_GATEWAY_PORT:-8000}" 30 gateway
 echo "Onair is up: http://127.0.0.1:${ONAIR_GATEWAY_PORT:-8000} (Ctrl-C stops everything)"
-wait -n  # any service exiting brings the whole stack down, visibly
-echo "a service exited; stopping the rest" >&2
-exit 1
+wait
