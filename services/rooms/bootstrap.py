@@ -11,6 +11,7 @@ import structlog
 
 from services.rooms import counters
 from services.rooms.anchor_bans import AnchorBanView
+from services.rooms.counter_store import CounterStore
 from services.rooms.counters import apply_counter_batch
 from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, RoomsPorts
 from services.rooms.maintenance import run_maintenance
@@ -38,8 +39,10 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
         repository = RoomRepository(db["rooms"])
         await repository.ensure_indexes()
         await bus.connect()
+        counter_store = CounterStore(db["rooms"], db["counter_receipts"])
+        await counter_store.ensure_indexes()
         ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus),
-                           anchor_bans=AnchorBanView(db["anchor_bans"]), bus=bus)
+                           anchor_bans=AnchorBanView(db["anchor_bans"]), counters=counter_store, bus=bus)
         handle = dispatcher("rooms", {**HANDLERS, **EVENT_HANDLERS}, ports)
         bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
         bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]

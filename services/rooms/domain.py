@@ -113,7 +113,7 @@ def coalesce_counters(batch: list[tuple[str, list[CounterEntry]]]) -> dict[str, 
         for entry in entries:
             parts = rooms.setdefault(entry.room_id, {})
             if entry.key is not None:
-                parts.setdefault(f"k:{entry.key}", (entry.viewers, entry.likes))
+                parts.setdefault(f"k:{entry.room_id}:{entry.key}", (entry.viewers, entry.likes))
             else:
                 viewers, likes = parts.get(f"m:{message_id}", (0, 0))
                 parts[f"m:{message_id}"] = (viewers + entry.viewers, likes + entry.likes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import structlog
 
 from services.rooms.anchor_bans import AnchorBanView
+from services.rooms.counter_store import CounterStore
 from services.rooms.domain import ListCursor, closing_fields, decide, now_ms, stream_id_for
 from services.rooms.outbox import Outbox
 from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
@@ -47,6 +48,7 @@ class RoomsPorts:
     rooms: RoomRepository
     outbox: Outbox
     anchor_bans: AnchorBanView
+    counters: CounterStore
     bus: Bus
 
 

@@ -20,11 +20,8 @@ from shared.contracts import Envelope, Room, RoomStatus
 Doc = dict[str, Any]
 
 # Bookkeeping fields of a room document that are not part of the Room contract.
-_INTERNAL = frozenset({"_id", "open", "outbox", "counter_receipts"})
-ROOM_FIELDS = {"outbox": 0, "counter_receipts": 0}
-# Receipts (ids of counter batches already applied) kept per room: enough to recognise any
-# redelivery, which comes back within a few hundred batches of the first delivery.
-RECEIPTS_KEPT = 1000
+_INTERNAL = frozenset({"_id", "open", "outbox"})
+ROOM_FIELDS = {"outbox": 0}
 
 
 class AnchorHasOpenRoom(Exception):
@@ -111,34 +108,6 @@ class RoomRepository:
     async def unactive_created_before(self, cutoff: datetime, limit: int = 100) -> list[Room]:
         cursor = self._rooms.find({"status": RoomStatus.UNACTIVE.value, "created_at": {"$lt": cutoff}}, ROOM_FIELDS)
         return [room_from_doc(doc) async for doc in cursor.limit(limit)]
-
-    # --- counters -----------------------------------------------------------------------
-
-    async def apply_increments(self, room_id: str, parts: dict[str, tuple[int, int]]) -> Doc | None:
-        """Add the (viewers, likes) of each receipt not yet applied to an active room, in one
-        atomic update that also records the receipts. Returns the room's new counts and what was
-        added, or None when nothing was counted (all applied already, or the room is not live).
-        """
-        for _ in range(5):
-            receipts = list(parts)
-            if not receipts:
-                return None
-            viewers, likes = (sum(v for v, _ in parts.values()), sum(k for _, k in parts.values()))
-            doc = await self._rooms.find_one_and_update(
-                {"_id": room_id, "status": RoomStatus.ACTIVE.value, "counter_receipts": {"$nin": receipts}},
-                {"$inc": {"viewers": viewers, "likes": likes},
-                 "$push": {"counter_receipts": {"$each": receipts, "$slice": -RECEIPTS_KEPT}}},
-                projection={"viewers": 1, "likes": 1}, return_document=ReturnDocument.AFTER,
-            )
-            if doc is not None:
-                return {"viewers": doc["viewers"], "likes": doc["likes"], "viewers_added": viewers,
-                        "likes_added": likes}
-            current = await self._rooms.find_one({"_id": room_id}, {"status": 1, "counter_receipts": 1})
-            if current is None or current["status"] != RoomStatus.ACTIVE.value:
-                return None
-            applied = set(current.get("counter_receipts", ()))
-            parts = {r: v for r, v in parts.items() if r not in applied}  # a redelivery: drop what counted
-        raise RuntimeError(f"counter update of {room_id} kept racing")
 
     # --- outbox -------------------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""Counter writes: one transaction per batch records its receipts and adds its increments.
+
+A receipt is the id of a counter message (or a client's idempotency key, per room). The
+transaction inserts the receipts of everything in the batch not seen before and `$inc`s every
+touched room (live rooms only) in one bulk write, so increments and receipts commit together:
+a redelivered message finds its receipt and is skipped, and a crash before the commit leaves
+neither. Receipts expire after a day (redeliveries come back within minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.contracts import RoomStatus
+
+Doc = dict[str, Any]
+RECEIPT_TTL_SECONDS = 24 * 3600
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Counts:
+    room_id: str
+    viewers: int
+    likes: int
+    viewers_added: int
+    likes_added: int
+
+
+class CounterStore:
+    def __init__(self, rooms: AsyncCollection[Doc], receipts: AsyncCollection[Doc]) -> None:
+        self._rooms = rooms
+        self._receipts = receipts
+
+    async def ensure_indexes(self) -> None:
+        await self._receipts.create_index([("at", ASCENDING)], name="receipt_ttl",
+                                          expireAfterSeconds=RECEIPT_TTL_SECONDS)
+
+    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[Counts]:
+        """Apply `{room: {receipt: (viewers, likes)}}`, skipping receipts already applied.
+
+        Returns the new counts of the live rooms that changed.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            receipt_ids = {r for parts in per_room.values() for r in parts}
+            seen = {doc["_id"] async for doc in self._receipts.find({"_id": {"$in": list(receipt_ids)}}, {"_id": 1})}
+            fresh = {room: {r: v for r, v in parts.items() if r not in seen} for room, parts in per_room.items()}
+            added = {room: (sum(v for v, _ in parts.values()), sum(k for _, k in parts.values()))
+                     for room, parts in fresh.items() if parts}
+            if not added:
+                return []
+            try:
+                await self._commit(receipt_ids - seen, added)
+            except (BulkWriteError, DuplicateKeyError):
+                continue  # a receipt appeared meanwhile (a delivery applied twice at once): re-check
+            return await self._counts(added)
+        raise RuntimeError("counter batch kept colliding with itself")
+
+    async def _commit(self, receipts: set[str], added: dict[str, tuple[int, int]]) -> None:
+        now = datetime.now(UTC)
+        client = self._rooms.database.client
+        async with client.start_session() as session, await session.start_transaction():
+            await self._receipts.insert_many([{"_id": r, "at": now} for r in receipts], session=session)
+            await self._rooms.bulk_write(
+                [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value}, {"$inc": {"viewers": v, "likes": k}})
+                 for room, (v, k) in added.items()],
+                ordered=False, session=session,
+            )
+
+    async def _counts(self, added: dict[str, tuple[int, int]]) -> list[Counts]:
+        cursor = self._rooms.find({"_id": {"$in": list(added)}, "status": RoomStatus.ACTIVE.value},
+                                  {"viewers": 1, "likes": 1})
+        return [Counts(doc["_id"], doc["viewers"], doc["likes"], *added[doc["_id"]]) async for doc in cursor]
