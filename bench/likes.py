@@ -97,31 +97,41 @@ def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: i
 
 async def setup_rooms(http: aiohttp.ClientSession, secret: str, n: int, push: bool, workdir: Path
                       ) -> tuple[dict[str, str], list[subprocess.Popen[bytes]]]:
+    """Create `n` rooms (one anchor each), optionally push to all of them, then activate them."""
     run = uuid.uuid4().hex[:6]
-    anchors: dict[str, str] = {}
-    pushes: list[subprocess.Popen[bytes]] = []
-    clip = workdir / "clip.flv"
-    if push:
-        encode = await asyncio.create_subprocess_exec(
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10",
-            "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-f", "flv",
-            str(clip))
-        assert await encode.wait() == 0
+    created: dict[str, tuple[str, dict[str, str]]] = {}
+    push_urls: list[str] = []
     for i in range(n):
         anchor = f"bench-likes-{run}-{i}"
         headers = {"Authorization": f"Bearer {mint_token(secret, anchor)}"}
         async with http.post("/v1/rooms", json={"title": f"likes {i}", "cover_url": "https://img.example.com/c.jpg"},
                              headers=headers) as response:
-            created = await response.json()
-            assert response.status == 201, created
-        if push:  # copy a pre-encoded clip in a loop: a real push that costs almost no CPU
-            pushes.append(subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-                                            "-i", str(clip), "-c", "copy", "-f", "flv", created["push_url"]],
-                                           stdin=subprocess.DEVNULL))
-        async with http.post(f"/v1/rooms/{created['room']['id']}/activate", headers=headers) as response:
+            body = await response.json()
+            assert response.status == 201, body
+        created[body["room"]["id"]] = (anchor, headers)
+        push_urls.append(body["push_url"])
+    pushes = []
+    if push:
+        clip = workdir / "clip.flv"
+        encode = await asyncio.create_subprocess_exec(
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10",
+            "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-f", "flv",
+            str(clip))
+        assert await encode.wait() == 0
+        pushes.append(_push_all(clip, push_urls))
+        await asyncio.sleep(2)  # the SDK reports push-begin, then the app activates
+    for room_id, (_, headers) in created.items():
+        async with http.post(f"/v1/rooms/{room_id}/activate", headers=headers) as response:
             assert response.status == 200
-        anchors[created["room"]["id"]] = anchor
-    return anchors, pushes
+    return {room_id: anchor for room_id, (anchor, _) in created.items()}, pushes
+
+
+def _push_all(clip: Path, urls: list[str]) -> subprocess.Popen[bytes]:
+    """One ffmpeg copying a pre-encoded clip in a loop to many push URLs (tee muxer): real pushes
+    that cost almost no CPU, so the measurement is of Onair, not of the encoders."""
+    outputs = "|".join(f"[f=flv:onfail=ignore]{url}" for url in urls)
+    return subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
+                             str(clip), "-map", "0", "-c", "copy", "-f", "tee", outputs], stdin=subprocess.DEVNULL)
 
 
 def rooms_service_pid() -> int | None:

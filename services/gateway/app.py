@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from services.gateway import admin_views, live_views, media_hooks, rooms_views, tencent_callbacks
-from services.gateway.context import BUS, COUNTERS, LIVE, REQUEST_ID, ROOM_STATUS, SETTINGS, SIGNER
+from services.gateway.context import BUS, COUNTERS, LIVE, QUIET_ACCESS_LOG, REQUEST_ID, ROOM_STATUS, SETTINGS, SIGNER
 from services.gateway.counters import CounterBatcher
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.problems import Handler, problem_middleware
@@ -33,8 +33,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
         response.headers["X-Request-ID"] = request_id
-        log.info("http.request", method=request.method, path=request.path, status=response.status,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+        # The hot paths (likes, views: thousands per second) log only their failures.
+        quiet = response.status < 400 and request.get(QUIET_ACCESS_LOG, False)
+        (log.debug if quiet else log.info)("http.request", method=request.method, path=request.path,
+                                           status=response.status, ms=round((time.perf_counter() - started) * 1000, 1))
         return response
     finally:
         structlog.contextvars.unbind_contextvars("request_id")

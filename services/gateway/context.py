@@ -19,3 +19,5 @@ LIVE = web.AppKey("live", LiveRooms)
 
 # Per request: the id bound to its log lines and carried as the messages' correlation id.
 REQUEST_ID = web.RequestKey("request_id", str)
+# Set by hot-path views: their successful requests are logged at debug level only.
+QUIET_ACCESS_LOG = web.RequestKey("quiet_access_log", bool)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.context import COUNTERS, LIVE, ROOM_STATUS, SETTINGS
+from services.gateway.context import COUNTERS, LIVE, QUIET_ACCESS_LOG, ROOM_STATUS, SETTINGS
 from services.gateway.handling import ask, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
@@ -42,6 +42,7 @@ async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
 
 
 async def _live_room_id(request: web.Request) -> str:
+    request[QUIET_ACCESS_LOG] = True
     room_id = path_id(request, "room_id")
     status = await request.app[ROOM_STATUS].status(room_id, lambda: _fetch_room(request, room_id))
     if status is None:
