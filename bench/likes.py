@@ -118,8 +118,10 @@ async def setup_rooms(http: aiohttp.ClientSession, secret: str, n: int, push: bo
             "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-f", "flv",
             str(clip))
         assert await encode.wait() == 0
-        pushes.append(_push_all(clip, push_urls))
-        await asyncio.sleep(2)  # the SDK reports push-begin, then the app activates
+        # Ten outputs per ffmpeg: it connects them one by one before sending anything, and the
+        # media server drops a publisher that stays silent for 10 s.
+        pushes.extend(_push_all(clip, push_urls[i:i + 10]) for i in range(0, len(push_urls), 10))
+        await asyncio.sleep(3)  # the SDK reports push-begin, then the app activates
     for room_id, (_, headers) in created.items():
         async with http.post(f"/v1/rooms/{room_id}/activate", headers=headers) as response:
             assert response.status == 200
