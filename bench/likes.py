@@ -28,6 +28,7 @@ from pathlib import Path
 
 import aio_pika
 import aiohttp
+import uvloop
 
 from services.gateway.auth import mint_token
 from shared.settings import GatewaySettings
@@ -60,9 +61,11 @@ async def publish_ceiling(amqp_url: str, seconds: float, in_flight: int = 256) -
         return sent / (time.monotonic() - started)
 
 
-def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: int, offset: int,
+def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: int, offset: int, rate: float,
           out: multiprocessing.Queue[tuple[list[float], dict[str, int], dict[int, int]]]) -> None:
-    """One client process: closed-loop likes over `rooms` for `seconds`."""
+    """One client process: likes over `rooms` for `seconds`; closed loop over `concurrency`
+    connections, or, with `rate` > 0, open loop at `rate` likes/s (latency counted from each
+    like's scheduled time, so a stalled server cannot hide its queueing)."""
 
     async def run() -> None:
         latencies: list[float] = []
@@ -72,6 +75,30 @@ def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: i
         deadline = time.monotonic() + seconds
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(url, connector=connector) as http:
+            async def like(room: str, started: float) -> None:
+                try:
+                    async with http.post(f"/v1/rooms/{room}/likes", headers=headers) as response:
+                        await response.read()
+                        status = response.status
+                except aiohttp.ClientError:
+                    status = 0
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+                if status == 202:
+                    accepted[room] += 1
+
+            async def open_loop() -> None:
+                start, sent, tasks = time.perf_counter(), 0, set()
+                while time.monotonic() < deadline:
+                    due = start + sent / rate
+                    if (wait := due - time.perf_counter()) > 0:
+                        await asyncio.sleep(wait)
+                    task = asyncio.create_task(like(rooms[(offset + sent) % len(rooms)], due))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    sent += 1
+                await asyncio.gather(*tasks)
+
             async def worker(n: int) -> None:
                 i = offset + n
                 while time.monotonic() < deadline:
@@ -89,10 +116,13 @@ def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: i
                     if status == 202:
                         accepted[room] += 1
 
-            await asyncio.gather(*[worker(n) for n in range(concurrency)])
+            if rate > 0:
+                await open_loop()
+            else:
+                await asyncio.gather(*[worker(n) for n in range(concurrency)])
         out.put((latencies, dict(accepted), dict(statuses)))
 
-    asyncio.run(run())
+    uvloop.run(run())
 
 
 async def setup_rooms(http: aiohttp.ClientSession, secret: str, n: int, push: bool, workdir: Path
@@ -153,11 +183,13 @@ async def main(args: argparse.Namespace) -> int:
             try:
                 ceiling = await publish_ceiling(settings.amqp_url, args.ceiling_seconds)
                 print(f"bare aio-pika publish loop (persistent, confirms): {ceiling:,.0f} msg/s")
-                print(f"driving likes: {n_rooms} room(s), {args.procs} client processes x {args.concurrency} "
-                      f"connections, {args.duration:.0f} s")
+                load = (f"open loop at {args.rate:,.0f} likes/s" if args.rate > 0
+                        else f"closed loop, {args.procs} x {args.concurrency} connections")
+                print(f"driving likes: {n_rooms} room(s), {args.procs} client processes, {load}, {args.duration:.0f} s")
                 out: multiprocessing.Queue[tuple[list[float], dict[str, int], dict[int, int]]] = multiprocessing.Queue()
                 procs = [multiprocessing.Process(target=drive, args=(args.url, fan, rooms, args.duration,
-                                                                     args.concurrency, p * args.concurrency, out))
+                                                                     args.concurrency, p * args.concurrency,
+                                                                     args.rate / args.procs, out))
                          for p in range(args.procs)]
                 started = time.monotonic()
                 for proc in procs:
@@ -224,6 +256,7 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--concurrency", type=int, default=32, help="connections per client process")
+    parser.add_argument("--rate", type=float, default=0.0, help="open loop at this many likes/s (0: closed loop)")
     parser.add_argument("--push", action="store_true", help="keep a real RTMP push on every room")
     parser.add_argument("--kill-rooms-at", type=float, default=None, help="SIGKILL the rooms service after N s")
     parser.add_argument("--ceiling-seconds", type=float, default=5.0)

@@ -7,6 +7,8 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import uvloop
+
 
 async def wait_for_stop_signal() -> None:
     stop = asyncio.Event()
@@ -30,6 +32,6 @@ async def run_until_stopped(work: Awaitable[None]) -> None:
 
 def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
-        asyncio.run(main())
+        uvloop.run(main())
     except KeyboardInterrupt:
         pass
