@@ -31,7 +31,7 @@ supervise() {
   while true; do
     .venv/bin/python -m "services.$service" &
     child=$!
-    wait "$child" && exit 0
+    wait "$child"
     echo "[run] services.$service exited ($?); restarting in 1 s" >&2
     sleep 1
   done

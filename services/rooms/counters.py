@@ -20,9 +20,9 @@ log = structlog.get_logger(__name__)
 
 QUEUE = "rooms.counters"
 MAX_BATCH = 500
-# Counts may trail by about a second: a quarter second of traffic per write keeps one write
-# per room per 0.25 s, however many likes arrive.
-MAX_WAIT_SECONDS = 0.25
+# Counts may trail by about a second: half a second of traffic per write means at most two
+# writes per room per second, however many likes arrive.
+MAX_WAIT_SECONDS = 0.5
 
 
 async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
