@@ -2,8 +2,9 @@
 
 - `RoomStatusCache`: whether a room is live, so likes and views for closed or unknown rooms are
   refused without asking rooms on every tap. Learned from `room.activated` / `room.closed`, and
-  on a miss from rooms itself (one request for all concurrent misses). Entries expire, so a
-  missed event is corrected within `ttl` seconds.
+  on a miss from rooms itself (one request for all concurrent misses). An entry older than `ttl`
+  is re-read from rooms in the background while the old answer keeps serving, so a missed event
+  is corrected within about `ttl` seconds and no tap ever waits for the refresh.
 - `LiveRooms`: the viewers connected to this gateway per room. Each viewer keeps only the
   latest counts (and the likes added since it was last written to), so a slow viewer costs
   memory for one snapshot and never blocks the others.
@@ -25,6 +26,7 @@ class RoomStatusCache:
         self._ttl, self._max = ttl, max_rooms
         self._known: dict[str, tuple[RoomStatus | None, float]] = {}
         self._fetching: dict[str, asyncio.Future[RoomStatus | None]] = {}
+        self._refreshing: set[asyncio.Task[RoomStatus | None]] = set()
 
     def learn(self, room_id: str, status: RoomStatus | None) -> None:
         if len(self._known) >= self._max:
@@ -32,10 +34,22 @@ class RoomStatusCache:
         self._known[room_id] = (status, time.monotonic() + self._ttl)
 
     async def status(self, room_id: str, fetch: Callable[[], Awaitable[Room | None]]) -> RoomStatus | None:
-        """The room's status (None: no such room), from memory when fresh."""
+        """The room's status (None: no such room), from memory when known."""
         known = self._known.get(room_id)
-        if known is not None and known[1] > time.monotonic():
+        if known is not None:
+            if known[1] <= time.monotonic() and room_id not in self._fetching:
+                refresh = asyncio.create_task(self._fetch(room_id, fetch))
+                self._refreshing.add(refresh)
+                refresh.add_done_callback(self._refreshed)
             return known[0]
+        return await self._fetch(room_id, fetch)
+
+    def _refreshed(self, task: asyncio.Task[RoomStatus | None]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed refresh keeps the old answer until the next try
+
+    async def _fetch(self, room_id: str, fetch: Callable[[], Awaitable[Room | None]]) -> RoomStatus | None:
         inflight = self._fetching.get(room_id)
         if inflight is not None:
             return await asyncio.shield(inflight)
