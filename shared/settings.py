@@ -56,7 +56,7 @@ class GatewaySettings(CommonSettings, SigningSettings):
     callback_key: SecretStr = SecretStr("onair-dev-callback-key")
     max_body_bytes: int = Field(16 * 1024, ge=1024)
     # Likes and views are published in batches collected over this many milliseconds.
-    counter_window_ms: float = Field(10.0, ge=0)
+    counter_window_ms: float = Field(5.0, ge=0)
     live_updates_per_second: float = Field(4.0, gt=0, le=50)
 
 
