@@ -31,8 +31,9 @@ supervise() {
   while true; do
     .venv/bin/python -m "services.$service" &
     child=$!
-    wait "$child"
-    echo "[run] services.$service exited ($?); restarting in 1 s" >&2
+    status=0
+    wait "$child" || status=$?  # (set -e must not end the supervisor with its child)
+    echo "[run] services.$service exited ($status); restarting in 1 s" >&2
     sleep 1
   done
 }
