@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -64,14 +65,17 @@ class CounterStore:
 
     async def _commit(self, receipts: set[str], added: dict[str, tuple[int, int]]) -> None:
         now = datetime.now(UTC)
-        client = self._rooms.database.client
-        async with client.start_session() as session, await session.start_transaction():
+        updates = [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value}, {"$inc": {"viewers": v, "likes": k}})
+                   for room, (v, k) in added.items()]
+
+        async def write(session: AsyncClientSession) -> None:
             await self._receipts.insert_many([{"_id": r, "at": now} for r in receipts], session=session)
-            await self._rooms.bulk_write(
-                [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value}, {"$inc": {"viewers": v, "likes": k}})
-                 for room, (v, k) in added.items()],
-                ordered=False, session=session,
-            )
+            await self._rooms.bulk_write(updates, ordered=False, session=session)
+
+        # with_transaction retries transient transaction errors (for up to 120 s): a crashed
+        # writer's abandoned transaction blocks these rooms until the server aborts it (60 s).
+        async with self._rooms.database.client.start_session() as session:
+            await session.with_transaction(write)
 
     async def _counts(self, added: dict[str, tuple[int, int]]) -> list[Counts]:
         cursor = self._rooms.find({"_id": {"$in": list(added)}, "status": RoomStatus.ACTIVE.value},

@@ -25,6 +25,12 @@ MAX_BATCH = 500
 MAX_WAIT_SECONDS = 0.5
 
 
+def retry_delay(delivery: int) -> float:
+    """Counter failures are the database's (transient): back off up to 30 s, so the delivery
+    limit covers minutes of trouble before anything is dead-lettered."""
+    return float(min(2 ** delivery, 30))
+
+
 async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
     per_room = coalesce_counters([(env.id, msg.entries) for env, msg in batch if isinstance(msg, RecordCounters)])
     changed = await ports.counters.apply(per_room)
