@@ -102,19 +102,8 @@ def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: i
             async def worker(n: int) -> None:
                 i = offset + n
                 while time.monotonic() < deadline:
-                    room = rooms[i % len(rooms)]
+                    await like(rooms[i % len(rooms)], time.perf_counter())
                     i += concurrency
-                    started = time.perf_counter()
-                    try:
-                        async with http.post(f"/v1/rooms/{room}/likes", headers=headers) as response:
-                            await response.read()
-                            status = response.status
-                    except aiohttp.ClientError:
-                        status = 0
-                    latencies.append(time.perf_counter() - started)
-                    statuses[status] += 1
-                    if status == 202:
-                        accepted[room] += 1
 
             if rate > 0:
                 await open_loop()

@@ -318,12 +318,10 @@ class Bus:
     async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler, retry_delay: RetryDelay) -> None:
         structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)
         try:
-            try:
-                envelope, payload = decode(message.body)
-            except InvalidMessage as exc:
-                log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
-                await message.reject(requeue=False)
+            decoded = await _decode_or_reject(message)
+            if decoded is None:
                 return
+            envelope, payload = decoded
             structlog.contextvars.bind_contextvars(correlation_id=envelope.correlation_id)
             try:
                 result = await handler(envelope, payload)
@@ -366,6 +364,16 @@ class Bus:
         )
 
 
+async def _decode_or_reject(message: AbstractIncomingMessage) -> tuple[Envelope, Contract] | None:
+    """The typed message, or None after rejecting it to the dead-letter queue (it can never work)."""
+    try:
+        return decode(message.body)
+    except InvalidMessage as exc:
+        log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
+        await message.reject(requeue=False)
+        return None
+
+
 class _BatchCollector:
     """Collects deliveries into batches for `Bus.consume_batches`."""
 
@@ -378,13 +386,10 @@ class _BatchCollector:
         self._timer: asyncio.Task[None] | None = None
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        try:
-            envelope, payload = decode(message.body)
-        except InvalidMessage as exc:
-            log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
-            await message.reject(requeue=False)
+        decoded = await _decode_or_reject(message)
+        if decoded is None:
             return
-        self._pending.append((message, envelope, payload))
+        self._pending.append((message, *decoded))
         if len(self._pending) >= self._max_batch:
             await self._flush()
         elif self._timer is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import aio_pika
@@ -18,6 +19,7 @@ from services.moderation.handlers import ModerationPorts
 from services.rooms.bootstrap import running_rooms_service
 from services.rooms.handlers import RoomsPorts
 from shared.cloud import CloudPort, StreamState
+from shared.contracts import Envelope, decode
 from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings
 from shared.store import mongo_client
 
@@ -90,6 +92,34 @@ def auth() -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {mint_token(JWT_SECRET, user, admin=admin)}"}
 
     return headers
+
+
+@asynccontextmanager
+async def spy_queue(amqp_url: str, exchange: str, routing_keys: list[str]) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """A private queue that gets a copy of what is published to `exchange` with these keys."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        for key in routing_keys:
+            await queue.bind(exchange, routing_key=key)
+        yield queue
+
+
+async def received(queue: aio_pika.abc.AbstractQueue, seconds: float = 0.5) -> list[Envelope]:
+    """Every message that arrives on `queue` within `seconds`, decoded."""
+    import asyncio
+
+    out: list[Envelope] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        out.append(decode(message.body)[0])
+        await message.ack()
+    return out
 
 
 def new_user() -> str:

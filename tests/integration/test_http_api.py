@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.gateway.app import create_app
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
-from tests.fixtures import JWT_SECRET, gateway_settings, new_user, wait_ready
+from tests.fixtures import JWT_SECRET, gateway_settings, new_user, spy_queue, wait_ready
 
 Auth = Callable[..., dict[str, str]]
 COVER = "https://img.example.com/cover.jpg"
@@ -194,11 +194,8 @@ async def test_list_parameters_are_validated(gateway: TestClient, auth: Auth) ->
 @pytest.fixture
 async def spied_creates(rooms_settings: Any) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
     """A queue that receives a copy of every rooms.create command published."""
-    connection = await aio_pika.connect(rooms_settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(f"{rooms_settings.bus_namespace}.commands", routing_key="rooms.create")
+    async with spy_queue(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.commands",
+                         ["rooms.create"]) as queue:
         yield queue
 
 

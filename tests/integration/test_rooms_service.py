@@ -10,35 +10,21 @@ import pytest
 
 from services.rooms.domain import now_ms
 from services.rooms.handlers import RoomsPorts, activate_room, create_room
-from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, decode, wrap
+from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, wrap
 from shared.settings import RoomsSettings
-from tests.fixtures import new_user
+from tests.fixtures import new_user, received, spy_queue
 
 
 @pytest.fixture
 async def room_events(rooms_settings: RoomsSettings) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
     """A private queue bound to every room.* event of the test namespace."""
-    connection = await aio_pika.connect(rooms_settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(f"{rooms_settings.bus_namespace}.events", routing_key="room.*")
+    async with spy_queue(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.events", ["room.*"]) as queue:
         yield queue
 
 
 async def drain(queue: aio_pika.abc.AbstractQueue, seconds: float = 1.0) -> list[tuple[str, str]]:
     """(event type, event id) of everything that arrives within `seconds`."""
-    seen: list[tuple[str, str]] = []
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        message = await queue.get(fail=False)
-        if message is None:
-            await asyncio.sleep(0.05)
-            continue
-        envelope, _ = decode(message.body)
-        seen.append((envelope.type, envelope.id))
-        await message.ack()
-    return seen
+    return [(envelope.type, envelope.id) for envelope in await received(queue, seconds)]
 
 
 async def test_redelivered_create_returns_the_same_room_and_one_event(

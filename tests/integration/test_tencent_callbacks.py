@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,35 +11,21 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from services.gateway.tencent_callbacks import callback_sign, verify_callback
-from shared.contracts import decode
 from shared.settings import GatewaySettings, RoomsSettings
+from tests.fixtures import received, spy_queue
 
 KEY = GatewaySettings().callback_key.get_secret_value()
 
 
 @pytest.fixture
 async def events(rooms_settings: RoomsSettings) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
-    connection = await aio_pika.connect(rooms_settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True)
-        for key in ("stream.*", "moderation.detected"):
-            await queue.bind(f"{rooms_settings.bus_namespace}.events", routing_key=key)
+    async with spy_queue(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.events",
+                         ["stream.*", "moderation.detected"]) as queue:
         yield queue
 
 
-async def received(queue: aio_pika.abc.AbstractQueue, seconds: float = 0.5) -> list[tuple[str, str, dict[str, Any]]]:
-    out = []
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        message = await queue.get(fail=False)
-        if message is None:
-            await asyncio.sleep(0.05)
-            continue
-        envelope, _ = decode(message.body)
-        out.append((envelope.type, envelope.id, envelope.payload))
-        await message.ack()
-    return out
+async def published(queue: aio_pika.abc.AbstractQueue) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(envelope.type, envelope.id, envelope.payload) for envelope in await received(queue)]
 
 
 def signed(body: dict[str, Any], *, key: str = KEY, ttl: int = 600) -> dict[str, Any]:
@@ -67,7 +52,7 @@ async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.ab
     assert response.status == 200 and await response.json() == {"code": 0}
     stop = {**PUSH_START, "event_type": 0, "errcode": 21, "errmsg": "drop by api", "push_duration": "1000"}
     assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(stop))).status == 200
-    got = await received(events)
+    got = await published(events)
     assert [(t, p["stream_id"], p["sequence"]) for t, _, p in got] == [
         ("stream.started", "s-cb", "6674468118806626493"), ("stream.stopped", "s-cb", "6674468118806626493")]
     assert got[1][2]["errcode"] == 21 and got[0][2]["source"] == "tencent"
@@ -76,7 +61,7 @@ async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.ab
 async def test_a_repeated_callback_keeps_its_event_id(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
     for _ in range(2):
         assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(PUSH_START))).status == 200
-    ids = [event_id for _, event_id, _ in await received(events)]
+    ids = [event_id for _, event_id, _ in await published(events)]
     assert len(ids) == 2 and ids[0] == ids[1]
 
 
@@ -92,7 +77,7 @@ async def test_forged_or_expired_callbacks_are_refused_and_publish_nothing(
     for path in ("/v1/callbacks/tencent/stream", "/v1/callbacks/tencent/detection"):
         response = await gateway.post(path, json=body)
         assert response.status == 401
-    assert await received(events) == []
+    assert await published(events) == []
 
 
 async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
@@ -101,7 +86,7 @@ async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.Abst
                    "screenshotTime": 1545115790})
     response = await gateway.post("/v1/callbacks/tencent/detection", json=body)
     assert response.status == 200 and await response.json() == {"code": 0}
-    [(event_type, _, payload)] = await received(events)
+    [(event_type, _, payload)] = await published(events)
     assert event_type == "moderation.detected"
     assert (payload["stream_id"], payload["suggestion"], payload["score"], payload["types"]) == (
         "s-porn", "Block", 91.0, [1])
@@ -114,4 +99,4 @@ async def test_malformed_callbacks(gateway: TestClient, events: aio_pika.abc.Abs
     response = await gateway.post("/v1/callbacks/tencent/detection",
                                   json=signed({"event_type": 317, "streamId": "s", "suggestion": "Maybe"}))
     assert response.status == 422
-    assert await received(events) == []
+    assert await published(events) == []
