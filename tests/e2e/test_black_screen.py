@@ -89,3 +89,27 @@ async def test_a_dead_push_closes_its_room_and_healthy_ones_stay(
     for survivor in (healthy, blip):
         assert (await room_status(client, auth, survivor["room"]["id"]))["status"] == "active"
     print(f"black screen detected and closed {closed_after:.2f} s after the push died")
+
+
+async def test_a_status_source_outage_closes_nothing(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, rooms_settings: RoomsSettings,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    """The watcher cannot reach the media server's /stat: every answer is unknown, no strikes."""
+    client, _ = e2e_gateway
+    _, room, push = await live_pushing_room(client, auth, pushes)
+    push.kill()  # the stream really is gone, but the watcher cannot tell
+    bus = Bus(rooms_settings.amqp_url, namespace=rooms_settings.bus_namespace)
+    await bus.connect(attempts=3)
+    unreachable = NginxRtmpCloud(CloudSettings(nginx_http_url="http://127.0.0.1:1", tencent_timeout_seconds=0.5))
+    blind = StatusWatcher(bus=bus, cloud=unreachable, book=StrikeBook(STRIKES, grace=timedelta(0)),
+                          interval=INTERVAL, resync_every=30, request_timeout=5)
+    try:
+        await blind.resync()
+        for _ in range(STRIKES + 2):
+            stats = await blind.poll_once()
+            assert stats.struck == 0 and stats.closed == 0 and stats.unknown >= 1
+    finally:
+        await unreachable.close()
+        await bus.close()
+    assert (await room_status(client, auth, room["room"]["id"]))["status"] == "active"
