@@ -162,18 +162,23 @@ class RoomClosed(Contract):
     room: Room
 
 
-class RoomCountersChanged(Contract):
-    """A room's counts after a coalesced write (at most a few per second per room).
-
-    A snapshot: a lost one is superseded by the next, so it is published without an outbox.
-    """
-
-    TYPE: ClassVar[str] = "room.counters"
+class RoomCounts(Contract):
     room_id: str
     viewers: int
     likes: int
     viewers_added: int
     likes_added: int
+
+
+class RoomCountersChanged(Contract):
+    """The counts of every room one coalesced write changed (a couple of these per second).
+
+    One event per write, not per room: every gateway reads them all. Snapshots: a lost one is
+    superseded by the next, so they are published without an outbox.
+    """
+
+    TYPE: ClassVar[str] = "room.counters"
+    rooms: list[RoomCounts]
 
 
 class StreamStarted(Contract):

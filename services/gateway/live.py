@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.contracts import Room, RoomCountersChanged, RoomStatus
+from shared.contracts import Room, RoomCountersChanged, RoomCounts, RoomStatus
 
 
 class RoomStatusCache:
@@ -82,7 +82,7 @@ class Viewer:
         self.wake.clear()
         return counts, self.closed
 
-    def push_counts(self, event: RoomCountersChanged) -> None:
+    def push_counts(self, event: RoomCounts) -> None:
         added = self.counts or {"likes_added": 0, "viewers_added": 0}
         self.counts = {"viewers": event.viewers, "likes": event.likes,
                        "viewers_added": added["viewers_added"] + event.viewers_added,
@@ -116,8 +116,9 @@ class LiveRooms:
         return len(self._viewers.get(room_id, ()))
 
     def counts_changed(self, event: RoomCountersChanged) -> None:
-        for viewer in self._viewers.get(event.room_id, ()):
-            viewer.push_counts(event)
+        for counts in event.rooms:
+            for viewer in self._viewers.get(counts.room_id, ()):
+                viewer.push_counts(counts)
 
     def room_closed(self, room: Room) -> None:
         for viewer in self._viewers.get(room.id, ()):

@@ -8,13 +8,12 @@ commit. The new counts are then announced as `room.counters` events for live upd
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 
 from services.rooms.domain import coalesce_counters
 from services.rooms.handlers import RoomsPorts
-from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged
+from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged, RoomCounts
+from shared.errors import BusUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +33,12 @@ def retry_delay(delivery: int) -> float:
 async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
     per_room = coalesce_counters([(env.id, msg.entries) for env, msg in batch if isinstance(msg, RecordCounters)])
     changed = await ports.counters.apply(per_room)
-    events = [RoomCountersChanged(room_id=c.room_id, viewers=c.viewers, likes=c.likes,
-                                  viewers_added=c.viewers_added, likes_added=c.likes_added) for c in changed]
-    published = await asyncio.gather(*(ports.bus.publish_event(event) for event in events), return_exceptions=True)
-    failed = sum(isinstance(p, Exception) for p in published)
-    if failed:
-        log.warning("counters.events_not_published", failed=failed)  # snapshots: the next one catches up
-    log.debug("counters.applied", messages=len(batch), rooms=len(per_room), changed=len(events))
+    if changed:
+        snapshot = RoomCountersChanged(rooms=[
+            RoomCounts(room_id=c.room_id, viewers=c.viewers, likes=c.likes, viewers_added=c.viewers_added,
+                       likes_added=c.likes_added) for c in changed])
+        try:
+            await ports.bus.publish_event(snapshot)
+        except BusUnavailable as exc:
+            log.warning("counters.event_not_published", error=str(exc))  # a snapshot: the next one catches up
+    log.debug("counters.applied", messages=len(batch), rooms=len(per_room), changed=len(changed))
