@@ -364,6 +364,10 @@ class Bus:
         )
 
 
+def _last(batch: list[tuple[AbstractIncomingMessage, Envelope, Contract]]) -> AbstractIncomingMessage:
+    return max((message for message, _, _ in batch), key=lambda m: m.delivery_tag or 0)
+
+
 async def _decode_or_reject(message: AbstractIncomingMessage) -> tuple[Envelope, Contract] | None:
     """The typed message, or None after rejecting it to the dead-letter queue (it can never work)."""
     try:
@@ -412,8 +416,8 @@ class _BatchCollector:
                 level = log.error if deliveries > self._delivery_limit else log.warning
                 level("bus.batch_failed", error=repr(exc), messages=len(batch), delivery=deliveries)
                 await asyncio.sleep(self._retry_delay(deliveries))
-                for message, _, _ in batch:
-                    await message.nack(requeue=True)
+                await _last(batch).nack(multiple=True, requeue=True)
                 return
-            for message, _, _ in batch:
-                await message.ack()
+            # One frame settles the batch: it is every delivery still unacked on this channel up
+            # to its last one (batches are flushed one at a time, in delivery order).
+            await _last(batch).ack(multiple=True)
