@@ -49,6 +49,16 @@ def linear_backoff(delivery: int) -> float:
     return min(0.2 * delivery, 2.0)
 
 
+def exponential_backoff(first: float, cap: float) -> RetryDelay:
+    """`first` seconds after the first failed delivery, doubling each time, at most `cap`: for
+    failures that last seconds to minutes (a cloud or database outage)."""
+
+    def delay(delivery: int) -> float:
+        return float(min(first * 2 ** (delivery - 1), cap))
+
+    return delay
+
+
 TypedHandler = Callable[[Envelope, Any, P], Awaitable[Contract | None]]
 
 

@@ -41,7 +41,6 @@ class CounterBatcher:
         self._pending = _empty()
         self._timer: asyncio.TimerHandle | None = None
         self._publishing: set[asyncio.Task[None]] = set()  # strong references until done
-        self.batches = 0
 
     async def add(self, room_id: str, *, viewers: int = 0, likes: int = 0, key: str | None = None) -> None:
         """Return once the increment is safely with the broker; raise BusUnavailable if it is not."""
@@ -88,7 +87,6 @@ class CounterBatcher:
                 if not waiter.done():
                     waiter.set_exception(error or BusUnavailable("counter batch not published"))
             return
-        self.batches += 1
         for waiter in batch.waiters:
             if not waiter.done():
                 waiter.set_result(None)

@@ -112,9 +112,6 @@ class LiveRooms:
             if not viewers:
                 del self._viewers[room_id]
 
-    def watching(self, room_id: str) -> int:
-        return len(self._viewers.get(room_id, ()))
-
     def counts_changed(self, event: RoomCountersChanged) -> None:
         for counts in event.rooms:
             for viewer in self._viewers.get(counts.room_id, ()):

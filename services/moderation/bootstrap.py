@@ -9,7 +9,7 @@ import structlog
 
 from services.moderation.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, ModerationPorts
 from services.moderation.repository import ModerationRepository
-from shared.bus import Binding, Bus, dispatcher
+from shared.bus import Binding, Bus, dispatcher, exponential_backoff
 from shared.cloud import CloudPort
 from shared.cloud.factory import cloud_from_settings
 from shared.settings import ModerationSettings
@@ -20,9 +20,8 @@ log = structlog.get_logger(__name__)
 QUEUE = "moderation.work"
 
 
-def ban_backoff(delivery: int) -> float:
-    # Cloud outages last seconds to minutes: back off exponentially, at most 30 s between tries.
-    return float(min(2 ** (delivery - 1), 30))
+# Cloud outages last seconds to minutes: 1, 2, 4 ... s between tries, at most 30 s.
+BAN_BACKOFF = exponential_backoff(1.0, 30.0)
 
 
 @asynccontextmanager
@@ -42,7 +41,7 @@ async def running_moderation_service(settings: ModerationSettings,
         bindings = [Binding("commands", m.TYPE) for m in COMMAND_HANDLERS]
         bindings += [Binding("events", m.TYPE) for m in EVENT_HANDLERS]
         await bus.consume(QUEUE, bindings, dispatcher("moderation", {**COMMAND_HANDLERS, **EVENT_HANDLERS}, ports),
-                          retry_delay=ban_backoff)
+                          retry_delay=BAN_BACKOFF)
         log.info("moderation.started", cloud=cloud.name)
         yield ports
     finally:

@@ -53,7 +53,7 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
 
         await bus.consume_batches(counters.QUEUE, [Binding("commands", RecordCounters.TYPE)], apply_counters,
                                   max_batch=counters.MAX_BATCH, max_wait=counters.MAX_WAIT_SECONDS,
-                                  retry_delay=counters.retry_delay)
+                                  retry_delay=counters.RETRY_DELAY)
         maintenance = asyncio.create_task(run_maintenance(
             ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
         ))

@@ -12,6 +12,7 @@ import structlog
 
 from services.rooms.domain import coalesce_counters
 from services.rooms.handlers import RoomsPorts
+from shared.bus import exponential_backoff
 from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged, RoomCounts
 from shared.errors import BusUnavailable
 
@@ -24,10 +25,9 @@ MAX_BATCH = 500
 MAX_WAIT_SECONDS = 0.5
 
 
-def retry_delay(delivery: int) -> float:
-    """Counter failures are the database's (transient): back off up to 30 s, so the delivery
-    limit covers minutes of trouble before anything is dead-lettered."""
-    return float(min(2 ** delivery, 30))
+# Counter failures are the database's (transient): 2, 4, 8 ... s, at most 30 s, so the delivery
+# limit covers a minute of trouble before anything is dead-lettered.
+RETRY_DELAY = exponential_backoff(2.0, 30.0)
 
 
 async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
