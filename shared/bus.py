@@ -31,7 +31,18 @@ from aio_pika.abc import (
 )
 from aiormq.exceptions import AMQPError
 
-from shared.contracts import Contract, Envelope, ErrorCode, InvalidMessage, Reply, decode, encode, wrap
+from shared.contracts import (
+    Contract,
+    Envelope,
+    ErrorCode,
+    InvalidMessage,
+    Query,
+    Reply,
+    ReplyError,
+    decode,
+    encode,
+    wrap,
+)
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 
 log = structlog.get_logger(__name__)
@@ -199,12 +210,12 @@ class Bus:
         await self._publish(exchange, envelope)
 
     async def _publish(self, exchange: str, envelope: Envelope, *, reply_to: str | None = None,
-                       expiration: float | None = None) -> Envelope:
+                       expiration: float | None = None, persistent: bool = True) -> Envelope:
         self._require_channel()
         message = aio_pika.Message(
             encode(envelope),
             content_type="application/json",
-            delivery_mode=DeliveryMode.PERSISTENT,
+            delivery_mode=DeliveryMode.PERSISTENT if persistent else DeliveryMode.NOT_PERSISTENT,
             message_id=envelope.id,
             type=envelope.type,
             correlation_id=envelope.id if reply_to else envelope.correlation_id,
@@ -255,14 +266,18 @@ class Bus:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
         try:
-            # The request expires with the wait: nobody would read a late answer.
-            await self._publish("commands", envelope, reply_to=DIRECT_REPLY_TO, expiration=timeout)
+            # The request expires with the wait: nobody would read a late answer. A read is not
+            # worth a disk write: queries are transient, on a queue of their own.
+            await self._publish("commands", envelope, reply_to=DIRECT_REPLY_TO, expiration=timeout,
+                                persistent=not isinstance(payload, Query))
             reply = await asyncio.wait_for(future, timeout)
         except TimeoutError as exc:
             raise RequestTimedOut(f"no reply to {envelope.type} within {timeout}s") from exc
         finally:
             self._pending.pop(envelope.id, None)
         if reply.error is not None:
+            if reply.error.code is ErrorCode.UNAVAILABLE:
+                raise BusUnavailable(f"{envelope.type}: {reply.error.detail}")  # transient, like a broker outage
             raise DomainError.from_reply_error(reply.error)
         return reply.result
 
@@ -292,6 +307,22 @@ class Bus:
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler, retry_delay)
+
+        return Subscription(queue, await queue.consume(on_message))
+
+    async def serve_queries(self, queue_name: str, bindings: Iterable[Binding], handler: Handler) -> Subscription:
+        """Answer reads from `{ns}.{queue_name}`: a classic queue with no dead-letter exchange, so
+        an expired or failed query is dropped (its asker has stopped waiting), never dead-lettered,
+        and reads never wait behind the writes of the command queue."""
+        channel = self._require_channel()
+        queue = await channel.declare_queue(f"{self.namespace}.{queue_name}", durable=True,
+                                            arguments={"x-queue-type": "classic"})
+        for binding in bindings:
+            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        log.info("bus.serving_queries", queue=queue.name, bindings=[b.routing_key for b in bindings])
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._dispatch(message, handler, linear_backoff, retry=False)
 
         return Subscription(queue, await queue.consume(on_message))
 
@@ -325,7 +356,8 @@ class Bus:
         collector = _BatchCollector(handler, max_batch, max_wait, retry_delay, self._delivery_limit)
         return Subscription(queue, await queue.consume(collector.on_message))
 
-    async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler, retry_delay: RetryDelay) -> None:
+    async def _dispatch(self, message: AbstractIncomingMessage, handler: Handler, retry_delay: RetryDelay, *,
+                        retry: bool = True) -> None:
         structlog.contextvars.bind_contextvars(message_id=message.message_id, message_type=message.type)
         try:
             decoded = await _decode_or_reject(message)
@@ -343,7 +375,15 @@ class Bus:
                     log.error("bus.rejected_refused", code=exc.code, detail=exc.detail)
                     await message.reject(requeue=False)
                 return
-            except Exception as exc:  # any other failure is transient: retried up to the delivery limit
+            except Exception as exc:
+                if not retry:  # a query: answer "unavailable" at once rather than let the asker time out
+                    log.warning("bus.query_failed", error=repr(exc))
+                    if message.reply_to:
+                        error = ReplyError(code=ErrorCode.UNAVAILABLE, detail="the store is unavailable")
+                        await self._reply(message, Reply(ok=False, error=error))
+                    await message.ack()
+                    return
+                # Any other failure is transient: retried up to the delivery limit.
                 deliveries = int(str((message.headers or {}).get("x-delivery-count") or 0)) + 1
                 if deliveries > self._delivery_limit:
                     # The quorum queue dead-letters it on this nack: say so loudly, once.

@@ -24,6 +24,11 @@ class Contract(BaseModel):
     TYPE: ClassVar[str]
 
 
+class Query(Contract):
+    """A read that changes nothing. Queries travel apart from commands: non-persistent, on a queue
+    of their own, never dead-lettered, expiring with the request (a late answer has no reader)."""
+
+
 class RoomStatus(enum.StrEnum):
     UNACTIVE = "unactive"
     ACTIVE = "active"
@@ -59,6 +64,8 @@ class Room(Contract):
     activated_at: datetime | None = None
     closed_at: datetime | None = None
     stream_id: str
+    version: int = Field(1, ge=1, description="Bumped by every change (state or counts); events carry it, "
+                         "so a reader never moves a room backwards")
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -87,39 +94,28 @@ class CloseRoom(Contract):
     )
 
 
-class GetRoom(Contract):
+class GetRoom(Query):
     TYPE: ClassVar[str] = "rooms.get"
     room_id: str
 
 
-class GetRoomByStream(Contract):
+class GetRoomByStream(Query):
     TYPE: ClassVar[str] = "rooms.get_by_stream"
     stream_id: str = Field(min_length=1, max_length=256)
 
 
-class ListRooms(Contract):
-    TYPE: ClassVar[str] = "rooms.list"
-    limit: int = Field(20, ge=1, le=50)
-    cursor: str | None = Field(None, description="Opaque keyset cursor from a previous page")
+class ListLiveRooms(Query):
+    """Active rooms in pages ordered by id: the snapshot the gateways' room directories and the
+    status watcher are built from (served by the `(status, _id)` index)."""
+
+    TYPE: ClassVar[str] = "rooms.live"
+    limit: int = Field(2000, ge=1, le=5000)
+    after_id: str | None = Field(None, description="The last id of the previous page")
 
 
-class ListActiveStreams(Contract):
-    """The streams of all active rooms, in pages (the status watcher's re-sync)."""
-
-    TYPE: ClassVar[str] = "rooms.active_streams"
-    limit: int = Field(5000, ge=1, le=10_000)
-    cursor: str | None = None
-
-
-class ActiveStream(Contract):
-    room_id: str
-    stream_id: str
-    activated_at: datetime
-
-
-class ActiveStreamPage(Contract):
-    items: list[ActiveStream]
-    next_cursor: str | None
+class LiveRoomPage(Contract):
+    rooms: list[Room]
+    last_id: str | None = Field(description="Pass as `after_id` for the next page; None at the end")
 
 
 class CounterEntry(Contract):
@@ -137,11 +133,6 @@ class RecordCounters(Contract):
 
     TYPE: ClassVar[str] = "rooms.counters"
     entries: list[CounterEntry] = Field(min_length=1, max_length=10_000)
-
-
-class RoomPage(Contract):
-    rooms: list[Room]
-    next_cursor: str | None
 
 
 # --- events -----------------------------------------------------------------------------
@@ -164,6 +155,7 @@ class RoomClosed(Contract):
 
 class RoomCounts(Contract):
     room_id: str
+    version: int
     viewers: int
     likes: int
     viewers_added: int
@@ -329,6 +321,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     INVALID = "invalid"
+    UNAVAILABLE = "unavailable"  # the answering service could not reach its store: retry later
 
 
 class ReplyError(Contract):
@@ -370,8 +363,7 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         CloseRoom,
         GetRoom,
         GetRoomByStream,
-        ListRooms,
-        ListActiveStreams,
+        ListLiveRooms,
         RoomCreated,
         RoomActivated,
         RoomClosed,

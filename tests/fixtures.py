@@ -50,7 +50,7 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
     settings = RoomsSettings(amqp_url=amqp_url, mongodb_url=mongodb_url, mongodb_db=f"onair_{namespace}",
                              bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3)
     yield settings
-    await delete_namespace(amqp_url, namespace, ["rooms.commands", "dead-letters", "events.unrouted",
+    await delete_namespace(amqp_url, namespace, ["rooms.commands", "rooms.queries", "dead-letters", "events.unrouted",
                                                  "status_watcher.events", "moderation.work", "rooms.counters"])
     client = mongo_client(mongodb_url)
     await client.drop_database(settings.mongodb_db)

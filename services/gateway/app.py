@@ -11,12 +11,24 @@ import structlog
 from aiohttp import web
 
 from services.gateway import admin_views, live_views, media_hooks, rooms_views, tencent_callbacks
-from services.gateway.context import BUS, COUNTERS, LIVE, QUIET_ACCESS_LOG, REQUEST_ID, ROOM_STATUS, SETTINGS, SIGNER
+from services.gateway.context import (
+    BUS,
+    COUNTERS,
+    DIRECTORY,
+    LISTER,
+    LIVE,
+    QUIET_ACCESS_LOG,
+    REQUEST_ID,
+    ROOM_STATUS,
+    SETTINGS,
+    SIGNER,
+)
 from services.gateway.counters import CounterBatcher
+from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.problems import Handler, problem_middleware
 from shared.bus import Binding, Bus
-from shared.contracts import Contract, Envelope, RoomActivated, RoomClosed, RoomCountersChanged, RoomStatus
+from shared.contracts import Contract, Envelope, RoomActivated, RoomClosed, RoomCountersChanged
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
 
@@ -47,36 +59,46 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    ready = request.app[BUS].connected
-    return web.json_response({"status": "ready" if ready else "bus unavailable"}, status=200 if ready else 503)
+    if not request.app[BUS].connected:
+        return web.json_response({"status": "bus unavailable"}, status=503)
+    if not request.app[DIRECTORY].loaded:
+        return web.json_response({"status": "room directory loading"}, status=503)
+    return web.json_response({"status": "ready"})
 
 
-async def _on_room_event(app: web.Application, event: Contract) -> None:
+def _on_room_event(app: web.Application, event: Contract) -> None:
+    directory = app[DIRECTORY]
     if isinstance(event, RoomCountersChanged):
-        app[LIVE].counts_changed(event)
+        # Viewers see only counts newer than what they were shown (versions), never older.
+        app[LIVE].counts_changed([counts for counts in event.rooms if directory.apply_counts(counts)])
     elif isinstance(event, RoomActivated):
-        app[ROOM_STATUS].learn(event.room.id, RoomStatus.ACTIVE)
+        directory.apply(event.room)
     elif isinstance(event, RoomClosed):
-        app[ROOM_STATUS].learn(event.room.id, RoomStatus.CLOSED)
+        directory.apply(event.room)
         app[LIVE].room_closed(event.room)
 
 
 async def _connect_and_listen(app: web.Application) -> None:
-    await app[BUS].connect()
+    bus, settings = app[BUS], app[SETTINGS]
+    await bus.connect()
 
     async def handle(env: Envelope, event: Contract) -> None:
-        await _on_room_event(app, event)
+        _on_room_event(app, event)
 
-    await app[BUS].subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
-                                                               RoomCountersChanged.TYPE)], handle)
+    # Listen first, then load: an event that lands during the snapshot is not lost.
+    await bus.subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
+                                                        RoomCountersChanged.TYPE)], handle)
+    await keep_synced(bus, app[DIRECTORY], resync_every=settings.directory_resync_seconds,
+                      page_size=settings.directory_page_size, timeout=settings.request_timeout_seconds)
 
 
 async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
     # Connect in the background: the gateway serves 503s (not connection errors) while the
-    # broker is down, and becomes ready as soon as it answers.
+    # broker is down, and becomes ready as soon as it answers and the directory is loaded.
     connecting = asyncio.create_task(_connect_and_listen(app))
     yield
     connecting.cancel()
+    await asyncio.gather(connecting, return_exceptions=True)
     await app[BUS].close()
 
 
@@ -90,6 +112,8 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[COUNTERS] = CounterBatcher(app[BUS], window=settings.counter_window_ms / 1000)
     app[ROOM_STATUS] = RoomStatusCache()
     app[LIVE] = LiveRooms()
+    app[DIRECTORY] = RoomDirectory()
+    app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER])
     app.cleanup_ctx.append(_bus_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.gateway.counters import CounterBatcher
+from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.live import LiveRooms, RoomStatusCache
 from shared.bus import Bus
 from shared.settings import GatewaySettings
@@ -16,6 +17,8 @@ SIGNER = web.AppKey("signer", UrlSigner)
 COUNTERS = web.AppKey("counters", CounterBatcher)
 ROOM_STATUS = web.AppKey("room_status", RoomStatusCache)
 LIVE = web.AppKey("live", LiveRooms)
+DIRECTORY = web.AppKey("directory", RoomDirectory)
+LISTER = web.AppKey("lister", RoomLister)
 
 # Per request: the id bound to its log lines and carried as the messages' correlation id.
 REQUEST_ID = web.RequestKey("request_id", str)

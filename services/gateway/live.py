@@ -1,10 +1,9 @@
 """What a gateway knows of live rooms, from the events the rooms service emits.
 
-- `RoomStatusCache`: whether a room is live, so likes and views for closed or unknown rooms are
-  refused without asking rooms on every tap. Learned from `room.activated` / `room.closed`, and
-  on a miss from rooms itself (one request for all concurrent misses). An entry older than `ttl`
-  is re-read from rooms in the background while the old answer keeps serving, so a missed event
-  is corrected within about `ttl` seconds and no tap ever waits for the refresh.
+- `RoomStatusCache`: the status of rooms the directory does not hold (unactive, unknown, closed
+  long ago), so likes and views for them are refused without asking rooms on every tap. Asked
+  of rooms on a miss (one request for all concurrent misses); an entry older than `ttl` is
+  re-read in the background while the old answer keeps serving.
 - `LiveRooms`: the viewers connected to this gateway per room. Each viewer keeps only the
   latest counts (and the likes added since it was last written to), so a slow viewer costs
   memory for one snapshot and never blocks the others.
@@ -14,15 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.contracts import Room, RoomCountersChanged, RoomCounts, RoomStatus
+from shared.contracts import Room, RoomCounts, RoomStatus
 
 
 class RoomStatusCache:
-    def __init__(self, *, ttl: float = 30.0, max_rooms: int = 200_000) -> None:
+    def __init__(self, *, ttl: float = 5.0, max_rooms: int = 200_000) -> None:
         self._ttl, self._max = ttl, max_rooms
         self._known: dict[str, tuple[RoomStatus | None, float]] = {}
         self._fetching: dict[str, asyncio.Future[RoomStatus | None]] = {}
@@ -112,8 +111,8 @@ class LiveRooms:
             if not viewers:
                 del self._viewers[room_id]
 
-    def counts_changed(self, event: RoomCountersChanged) -> None:
-        for counts in event.rooms:
+    def counts_changed(self, rooms: Iterable[RoomCounts]) -> None:
+        for counts in rooms:
             for viewer in self._viewers.get(counts.room_id, ()):
                 viewer.push_counts(counts)
 

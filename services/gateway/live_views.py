@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.context import COUNTERS, LIVE, QUIET_ACCESS_LOG, ROOM_STATUS, SETTINGS
+from services.gateway.context import COUNTERS, DIRECTORY, LIVE, QUIET_ACCESS_LOG, ROOM_STATUS, SETTINGS
 from services.gateway.handling import ask, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
@@ -33,6 +33,10 @@ class LikeBody(BaseModel):
 
 
 async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
+    """The room from the directory, or from the rooms service if the directory does not hold it."""
+    known = request.app[DIRECTORY].get(room_id)
+    if known is not None:
+        return known
     try:
         return Room.model_validate(await ask(request, GetRoom(room_id=room_id)))
     except DomainError as exc:
@@ -44,7 +48,12 @@ async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
 async def _live_room_id(request: web.Request) -> str:
     request[QUIET_ACCESS_LOG] = True
     room_id = path_id(request, "room_id")
-    status = await request.app[ROOM_STATUS].status(room_id, lambda: _fetch_room(request, room_id))
+    directory = request.app[DIRECTORY]
+    if directory.live(room_id) is not None:
+        return room_id
+    closed = directory.closed(room_id)
+    status = closed.status if closed else await request.app[ROOM_STATUS].status(
+        room_id, lambda: _fetch_room(request, room_id))
     if status is None:
         raise Problem(404, "not-found", "Not found", "no such room")
     if status is not RoomStatus.ACTIVE:

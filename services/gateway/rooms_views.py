@@ -1,40 +1,31 @@
-"""HTTP API v1 for rooms: create, activate, close, get, list."""
+"""HTTP API v1 for rooms: create, activate, close, get, list.
+
+Reads come from the gateway's room directory (memory); writes go to the rooms service, and
+their replies are applied to this gateway's directory at once (the anchor reads its own write).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from services.gateway.context import SIGNER
+from services.gateway.context import DIRECTORY, LISTER, QUIET_ACCESS_LOG, SIGNER
+from services.gateway.directory import CursorExpired
 from services.gateway.handling import ask, idempotent_id, path_id, principal
-from services.gateway.schemas import CreateRoomBody, ListQuery, parse_json_body, parse_query
-from shared.contracts import (
-    ActivateRoom,
-    CloseReason,
-    CloseRoom,
-    Contract,
-    CreateRoom,
-    GetRoom,
-    ListRooms,
-    Room,
-    RoomPage,
-    RoomStatus,
-)
+from services.gateway.problems import Problem
+from services.gateway.schemas import CreateRoomBody, ListQuery, ListSort, parse_json_body, parse_query
+from shared.contracts import ActivateRoom, CloseReason, CloseRoom, Contract, CreateRoom, GetRoom, Room
 
 routes = web.RouteTableDef()
 
 
-def room_view(request: web.Request, room: Room) -> dict[str, Any]:
-    """The client's view of a room: play URLs, signed by the server, only while it is live."""
-    body = room.model_dump(mode="json")
-    body["play_urls"] = request.app[SIGNER].play_urls(room.stream_id) if room.status is RoomStatus.ACTIVE else None
-    return body
+def _json(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
-async def _room_reply(request: web.Request, command: Contract) -> web.Response:
+async def _write(request: web.Request, command: Contract) -> web.Response:
     room = Room.model_validate(await ask(request, command))
-    return web.json_response(room_view(request, room))
+    request.app[DIRECTORY].apply(room)  # read-your-writes on this replica
+    return _json(request.app[LISTER].room(room))
 
 
 @routes.post("/v1/rooms")
@@ -46,34 +37,51 @@ async def create_room(request: web.Request) -> web.Response:
                          location=body.location)
     room = Room.model_validate(await ask(request, command, message_id=message_id))
     push = request.app[SIGNER].push_url(room.stream_id)
-    return web.json_response(
-        {"room": room_view(request, room), "push_url": push.url, "push_url_expires_at": push.expires_at.isoformat()},
-        status=201,
-    )
+    head = b'{"room":%s,"push_url":"%s","push_url_expires_at":"%s"}'
+    return _json(head % (request.app[LISTER].room(room), push.url.encode(), push.expires_at.isoformat().encode()),
+                 status=201)
 
 
 @routes.post("/v1/rooms/{room_id}/activate")
 async def activate_room(request: web.Request) -> web.Response:
     user = principal(request)
-    return await _room_reply(request, ActivateRoom(room_id=path_id(request, "room_id"), actor_id=user.user_id))
+    return await _write(request, ActivateRoom(room_id=path_id(request, "room_id"), actor_id=user.user_id))
 
 
 @routes.post("/v1/rooms/{room_id}/close")
 async def close_room(request: web.Request) -> web.Response:
     user = principal(request)
-    return await _room_reply(request, CloseRoom(room_id=path_id(request, "room_id"), reason=CloseReason.ANCHOR,
-                                                actor_id=user.user_id))
+    return await _write(request, CloseRoom(room_id=path_id(request, "room_id"), reason=CloseReason.ANCHOR,
+                                           actor_id=user.user_id))
 
 
 @routes.get("/v1/rooms/{room_id}")
 async def get_room(request: web.Request) -> web.Response:
     principal(request)
-    return await _room_reply(request, GetRoom(room_id=path_id(request, "room_id")))
+    request[QUIET_ACCESS_LOG] = True
+    room_id = path_id(request, "room_id")
+    room = request.app[DIRECTORY].get(room_id)
+    if room is None:  # not live, not closed recently: ask the rooms service (its query queue)
+        room = Room.model_validate(await ask(request, GetRoom(room_id=room_id)))
+    return _json(request.app[LISTER].room(room))
 
 
 @routes.get("/v1/rooms")
 async def list_rooms(request: web.Request) -> web.Response:
+    """Live rooms, `sort=new` (default), `hot` or `near` (`lat`, `lng`); `cursor` for the next page."""
     principal(request)
+    request[QUIET_ACCESS_LOG] = True
     query = parse_query(request, ListQuery)
-    page = RoomPage.model_validate(await ask(request, ListRooms(limit=query.limit, cursor=query.cursor)))
-    return web.json_response({"rooms": [room_view(request, r) for r in page.rooms], "next_cursor": page.next_cursor})
+    if not request.app[DIRECTORY].loaded:
+        raise Problem(503, "unavailable", "Service unavailable", "the room directory is loading; retry shortly")
+    lister = request.app[LISTER]
+    if query.sort is ListSort.NEW:
+        return _json(lister.newest(query.limit, query.cursor))
+    if query.sort is ListSort.HOT:
+        try:
+            return _json(lister.hot(query.limit, query.cursor))
+        except CursorExpired:
+            raise Problem(400, "cursor-expired", "Cursor expired",
+                          "the ranking this cursor belongs to is gone: load the first page again") from None
+    assert query.lat is not None and query.lng is not None
+    return _json(lister.near(query.lat, query.lng, query.limit, query.cursor))

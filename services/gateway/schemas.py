@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
 
 from services.gateway.problems import Problem, validation_failed
 from shared.contracts import CaseAction, CaseStatus, Location
@@ -22,11 +23,26 @@ class CreateRoomBody(BaseModel):
     location: Location | None = None
 
 
+class ListSort(enum.StrEnum):
+    NEW = "new"  # newest activation first
+    HOT = "hot"  # popularity now (viewers, decaying likes)
+    NEAR = "near"  # nearest to lat/lng first; rooms without a location are left out
+
+
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    sort: ListSort = ListSort.NEW
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     limit: int = Field(20, ge=1, le=50)
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+    @model_validator(mode="after")
+    def _coordinates_for_near(self) -> Self:
+        if self.sort is ListSort.NEAR and (self.lat is None or self.lng is None):
+            raise ValueError("sort=near needs both lat and lng")
+        return self
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:

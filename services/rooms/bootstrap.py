@@ -13,7 +13,7 @@ from services.rooms import counters
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
 from services.rooms.counters import apply_counter_batch
-from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, RoomsPorts
+from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, QUERY_HANDLERS, RoomsPorts
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.repository import RoomRepository
@@ -25,6 +25,7 @@ from shared.store import mongo_client
 log = structlog.get_logger(__name__)
 
 QUEUE = "rooms.commands"
+QUERY_QUEUE = "rooms.queries"
 
 
 @asynccontextmanager
@@ -47,6 +48,8 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
         bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
         bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]
         await bus.consume(QUEUE, bindings, handle)
+        await bus.serve_queries(QUERY_QUEUE, [Binding("commands", model.TYPE) for model in QUERY_HANDLERS],
+                                dispatcher("rooms", QUERY_HANDLERS, ports))
 
         async def apply_counters(batch: list[tuple[Envelope, Contract]]) -> None:
             await apply_counter_batch(batch, ports)

@@ -28,6 +28,7 @@ MAX_ATTEMPTS = 5
 @dataclass(frozen=True)
 class Counts:
     room_id: str
+    version: int
     viewers: int
     likes: int
     viewers_added: int
@@ -65,7 +66,9 @@ class CounterStore:
 
     async def _commit(self, receipts: set[str], added: dict[str, tuple[int, int]]) -> None:
         now = datetime.now(UTC)
-        updates = [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value}, {"$inc": {"viewers": v, "likes": k}})
+        # Every count change is a new version of the room: readers never take older counts.
+        updates = [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value},
+                             {"$inc": {"viewers": v, "likes": k, "version": 1}})
                    for room, (v, k) in added.items()]
 
         async def write(session: AsyncClientSession) -> None:
@@ -79,5 +82,6 @@ class CounterStore:
 
     async def _counts(self, added: dict[str, tuple[int, int]]) -> list[Counts]:
         cursor = self._rooms.find({"_id": {"$in": list(added)}, "status": RoomStatus.ACTIVE.value},
-                                  {"viewers": 1, "likes": 1})
-        return [Counts(doc["_id"], doc["viewers"], doc["likes"], *added[doc["_id"]]) async for doc in cursor]
+                                  {"viewers": 1, "likes": 1, "version": 1})
+        return [Counts(doc["_id"], doc["version"], doc["viewers"], doc["likes"], *added[doc["_id"]])
+                async for doc in cursor]

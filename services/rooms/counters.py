@@ -35,8 +35,8 @@ async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: Roo
     changed = await ports.counters.apply(per_room)
     if changed:
         snapshot = RoomCountersChanged(rooms=[
-            RoomCounts(room_id=c.room_id, viewers=c.viewers, likes=c.likes, viewers_added=c.viewers_added,
-                       likes_added=c.likes_added) for c in changed])
+            RoomCounts(room_id=c.room_id, version=c.version, viewers=c.viewers, likes=c.likes,
+                       viewers_added=c.viewers_added, likes_added=c.likes_added) for c in changed])
         try:
             await ports.bus.publish_event(snapshot)
         except BusUnavailable as exc:

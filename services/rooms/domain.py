@@ -1,10 +1,7 @@
-"""Room rules with no I/O: the state machine, ids, and the list cursor."""
+"""Room rules with no I/O: the state machine, ids, and counter coalescing."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,38 +57,12 @@ def decide(room: Room | None, target: RoomStatus, *, actor_id: str | None) -> De
 
 
 def closing_fields(reason: CloseReason, at: datetime) -> dict[str, object]:
-    return {"status": RoomStatus.CLOSED.value, "close_reason": reason.value, "closed_at": at}
+    return {"close_reason": reason, "closed_at": at}
 
 
-# --- keyset cursor ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListCursor:
-    """Position after the last room of a page, in (activated_at desc, id desc) order."""
-
-    activated_at: datetime
-    room_id: str
-
-    def encode(self) -> str:
-        raw = json.dumps([int(self.activated_at.timestamp() * 1000), self.room_id], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> ListCursor:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            millis, room_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if not isinstance(millis, int) or not isinstance(room_id, str) or not room_id:
-                raise ValueError("wrong cursor fields")
-            return cls(datetime.fromtimestamp(millis / 1000, UTC), room_id)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
-            raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor") from exc
-
-    @classmethod
-    def after(cls, room: Room) -> ListCursor:
-        assert room.activated_at is not None, "only active rooms are listed"
-        return cls(room.activated_at, room.id)
+def transitioned(room: Room, target: RoomStatus, fields: dict[str, object]) -> Room:
+    """The room after a transition `decide` allowed: new state, new fields, next version."""
+    return room.model_copy(update={**fields, "status": target, "version": room.version + 1})
 
 
 # --- counters -----------------------------------------------------------------------------

@@ -8,14 +8,12 @@ import structlog
 
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
-from services.rooms.domain import ListCursor, closing_fields, decide, now_ms, stream_id_for
+from services.rooms.domain import closing_fields, decide, now_ms, stream_id_for, transitioned
 from services.rooms.outbox import Outbox
-from services.rooms.repository import AnchorHasOpenRoom, RoomRepository
+from services.rooms.repository import AnchorHasOpenRoom, RoomExists, RoomRepository
 from shared.bus import Bus, TypedHandler
 from shared.contracts import (
     ActivateRoom,
-    ActiveStream,
-    ActiveStreamPage,
     AnchorBanned,
     AnchorUnbanned,
     CloseRoom,
@@ -25,13 +23,12 @@ from shared.contracts import (
     ErrorCode,
     GetRoom,
     GetRoomByStream,
-    ListActiveStreams,
-    ListRooms,
+    ListLiveRooms,
+    LiveRoomPage,
     Room,
     RoomActivated,
     RoomClosed,
     RoomCreated,
-    RoomPage,
     RoomStatus,
     wrap,
 )
@@ -58,13 +55,11 @@ def _event_id(room_id: str, event_type: str) -> str:
 
 
 async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room:
+    """Three store round trips: the ban check, the insert (with its event), the outbox clear."""
     # The command's message id is the room id: a redelivered command finds its own room.
     room_id = env.id
     structlog.contextvars.bind_contextvars(room_id=room_id)
     for _ in range(MAX_RACE_RETRIES):
-        existing = await ports.rooms.get(room_id)
-        if existing is not None:
-            return existing  # a redelivery: any event still queued is left to the outbox sweep
         banned_until = await ports.anchor_bans.banned_until(cmd.anchor_id)
         if banned_until is not None:
             raise DomainError(ErrorCode.CONFLICT, "the anchor is banned", banned_until=banned_until.isoformat())
@@ -76,6 +71,11 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
                      message_id=_event_id(room_id, RoomCreated.TYPE))
         try:
             await ports.rooms.insert(room, [event])
+        except RoomExists:
+            existing = await ports.rooms.get(room_id)
+            if existing is None:
+                continue
+            return existing  # a redelivery: any event still queued is left to the outbox sweep
         except AnchorHasOpenRoom as exc:
             open_room = await ports.rooms.find_open_by_anchor(cmd.anchor_id)
             if open_room is None:
@@ -83,7 +83,7 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
             raise DomainError(ErrorCode.CONFLICT, "the anchor already has an open room",
                               open_room_id=open_room.id) from exc
         log.info("room.created", anchor_id=cmd.anchor_id, stream_id=room.stream_id)
-        await ports.outbox.flush(room_id)
+        await ports.outbox.flush(room_id, room.version, [event])
         return room
     raise RuntimeError("create kept racing with close")
 
@@ -91,24 +91,25 @@ async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room
 async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id: str | None,
                       fields: dict[str, object], event_model: type[RoomActivated] | type[RoomClosed],
                       ports: RoomsPorts) -> Room:
+    """Three store round trips: read, conditional write (with its event), outbox clear."""
     structlog.contextvars.bind_contextvars(room_id=room_id)
     for _ in range(MAX_RACE_RETRIES):
-        room = await ports.rooms.get(room_id)
+        stored = await ports.rooms.get_for_write(room_id)
+        room = stored.room if stored else None
         if not decide(room, target, actor_id=actor_id).apply:
             assert room is not None
             # Only the writer flushes: concurrent repeats would publish duplicates. An event a
             # crash left queued is published by the outbox sweep.
             return room
-        assert room is not None
-        after = Room.model_validate({**room.model_dump(), **fields, "status": target})
+        assert stored is not None and room is not None
+        after = transitioned(room, target, fields)
         event = wrap(event_model(room=after), correlation_id=env.correlation_id,
                      message_id=_event_id(room_id, event_model.TYPE))
-        updated = await ports.rooms.transition(room_id, room.status, target, fields, event)
-        if updated is None:
+        if not await ports.rooms.transition(room, after, event):
             continue  # a concurrent change won; decide again on the new state
         log.info(event_model.TYPE, status_from=room.status.value, close_reason=fields.get("close_reason"))
-        await ports.outbox.flush(room_id)
-        return updated
+        await ports.outbox.flush(room_id, after.version, [*stored.outbox, event])
+        return after
     raise RuntimeError(f"transition of {room_id} kept racing")
 
 
@@ -136,24 +137,9 @@ async def get_room_by_stream(env: Envelope, cmd: GetRoomByStream, ports: RoomsPo
     return room
 
 
-async def _active_page(ports: RoomsPorts, limit: int, cursor: str | None) -> tuple[list[Room], str | None]:
-    """One keyset page of active rooms, and the cursor of the next page (None at the end)."""
-    after = ListCursor.decode(cursor) if cursor else None
-    rooms = await ports.rooms.list_active(limit + 1, after)
-    page, more = rooms[:limit], len(rooms) > limit
-    return page, ListCursor.after(page[-1]).encode() if more else None
-
-
-async def list_rooms(env: Envelope, cmd: ListRooms, ports: RoomsPorts) -> RoomPage:
-    page, next_cursor = await _active_page(ports, cmd.limit, cmd.cursor)
-    return RoomPage(rooms=page, next_cursor=next_cursor)
-
-
-async def list_active_streams(env: Envelope, cmd: ListActiveStreams, ports: RoomsPorts) -> ActiveStreamPage:
-    page, next_cursor = await _active_page(ports, cmd.limit, cmd.cursor)
-    items = [ActiveStream(room_id=r.id, stream_id=r.stream_id, activated_at=r.activated_at)
-             for r in page if r.activated_at is not None]
-    return ActiveStreamPage(items=items, next_cursor=next_cursor)
+async def list_live_rooms(env: Envelope, query: ListLiveRooms, ports: RoomsPorts) -> LiveRoomPage:
+    rooms = await ports.rooms.live_page(query.limit, query.after_id)
+    return LiveRoomPage(rooms=rooms, last_id=rooms[-1].id if len(rooms) == query.limit else None)
 
 
 async def anchor_banned(env: Envelope, event: AnchorBanned, ports: RoomsPorts) -> None:
@@ -166,15 +152,16 @@ async def anchor_unbanned(env: Envelope, event: AnchorUnbanned, ports: RoomsPort
     log.info("anchor.unbanned", anchor_id=event.anchor_id)
 
 
-
 HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
     CreateRoom: create_room,
     ActivateRoom: activate_room,
     CloseRoom: close_room,
+}
+# Reads: served from their own queue (non-persistent, never dead-lettered).
+QUERY_HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
     GetRoom: get_room,
     GetRoomByStream: get_room_by_stream,
-    ListRooms: list_rooms,
-    ListActiveStreams: list_active_streams,
+    ListLiveRooms: list_live_rooms,
 }
 # Events rooms reacts to (from moderation), on the same queue as its commands.
 EVENT_HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {

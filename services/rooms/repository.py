@@ -2,25 +2,33 @@
 
 Each room document carries its own outbox (`outbox`: envelopes not yet published), written in
 the same single-document update as the state change, so an event is never lost between the
-database write and the publish (see docs/architecture.md, "Outbox").
+database write and the publish (see docs/architecture.md, "Outbox"). `outbox_since` marks a
+document whose outbox is not empty, so the sweep finds them through a sparse index and never
+walks the collection.
+
+Every write is a conditional `update_one` on `(_id, version)`: the caller read the room at that
+version and decided on it, so the update either applies exactly that decision or matches
+nothing (a concurrent change won). Every query here is served by an index on MongoDB and on the
+embedded store (tests/integration/test_query_plans.py runs `explain` on each).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.rooms.domain import ALLOWED_SOURCES, ListCursor
+from services.rooms.domain import ALLOWED_SOURCES
 from shared.contracts import Envelope, Room, RoomStatus
 
 Doc = dict[str, Any]
 
 # Bookkeeping fields of a room document that are not part of the Room contract.
-_INTERNAL = frozenset({"_id", "open", "outbox"})
+_INTERNAL = frozenset({"_id", "open", "outbox", "outbox_since"})
 ROOM_FIELDS = {"outbox": 0}
 
 
@@ -28,9 +36,49 @@ class AnchorHasOpenRoom(Exception):
     """The partial unique index refused a second open room for the anchor."""
 
 
+class RoomExists(Exception):
+    """A room with this id exists already (a redelivered or retried create)."""
+
+
+@dataclass(frozen=True)
+class StoredRoom:
+    """A room as read for a write: its state, and the events still waiting in its outbox."""
+
+    room: Room
+    outbox: list[Envelope]
+
+
 def room_from_doc(doc: Doc) -> Room:
     fields = {k: v for k, v in doc.items() if k not in _INTERNAL}
     return Room(id=doc["_id"], **fields)
+
+
+def _stored(doc: Doc) -> StoredRoom:
+    return StoredRoom(room_from_doc(doc), [Envelope.model_validate(e) for e in doc.get("outbox", [])])
+
+
+def _storable(room: Room) -> Doc:
+    doc = room.model_dump(mode="json", exclude={"id"})
+    # JSON mode turns enums into strings; keep real datetimes so they sort and compare.
+    doc.update(created_at=room.created_at, activated_at=room.activated_at, closed_at=room.closed_at)
+    return doc
+
+
+# name -> (keys, options). The list index is gone: the gateways' directories serve the list.
+INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    # Conditional writes `{_id, version}` (MongoDB would use `_id_`; the embedded store's planner
+    # only takes an index that has both fields).
+    "by_version": ([("_id", ASCENDING), ("version", ASCENDING)], {}),
+    # Snapshot pages of active rooms by id, and the counter writes `{_id, status}`.
+    "by_status_id": ([("status", ASCENDING), ("_id", ASCENDING)], {}),
+    # "An anchor has at most one open room", enforced by the database under concurrency.
+    # `open` is set only while unactive/active: an equality filter works on every MongoDB.
+    "one_open_room_per_anchor": ([("anchor_id", ASCENDING)],
+                                 {"unique": True, "partialFilterExpression": {"open": True}}),
+    "by_status_age": ([("status", ASCENDING), ("created_at", ASCENDING)], {}),
+    "by_stream": ([("stream_id", ASCENDING)], {"unique": True}),
+    "outbox_pending": ([("outbox_since", ASCENDING)], {"sparse": True}),
+}
 
 
 class RoomRepository:
@@ -38,36 +86,34 @@ class RoomRepository:
         self._rooms = collection
 
     async def ensure_indexes(self) -> None:
-        # The list query: active rooms, newest activation first, id as the tie-breaker.
-        await self._rooms.create_index(
-            [("status", ASCENDING), ("activated_at", DESCENDING), ("_id", DESCENDING)], name="room_list"
-        )
-        # "An anchor has at most one open room", enforced by the database under concurrency.
-        # `open` is set only while unactive/active: an equality filter works on every MongoDB.
-        await self._rooms.create_index(
-            [("anchor_id", ASCENDING)], name="one_open_room_per_anchor", unique=True,
-            partialFilterExpression={"open": True},
-        )
-        await self._rooms.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="by_status_age")
-        await self._rooms.create_index([("stream_id", ASCENDING)], name="by_stream", unique=True)
-        await self._rooms.create_index([("outbox.time", ASCENDING)], name="outbox_pending", sparse=True)
+        existing = await self._rooms.index_information()
+        for stale in ("room_list", "outbox_pending") if "room_list" in existing else ():
+            await self._rooms.drop_index(stale)  # replaced: the list left the database; outbox is a flag now
+        for name, (keys, options) in INDEXES.items():
+            await self._rooms.create_index(keys, name=name, **options)
 
     async def insert(self, room: Room, outbox: list[Envelope]) -> None:
-        doc = room.model_dump(mode="json", exclude={"id"})
-        # JSON mode turns enums into strings; keep real datetimes so they sort and compare.
-        doc.update(created_at=room.created_at, activated_at=room.activated_at, closed_at=room.closed_at)
+        doc = _storable(room)
         doc.update(_id=room.id, open=True, outbox=[e.model_dump() for e in outbox])
+        if outbox:
+            doc["outbox_since"] = min(e.time for e in outbox)
         try:
             await self._rooms.insert_one(doc)
         except DuplicateKeyError as exc:
             key = (exc.details or {}).get("keyPattern") or {}
             if "anchor_id" in key or "one_open_room_per_anchor" in str(exc):
                 raise AnchorHasOpenRoom() from exc
+            if "_id" in key or "stream_id" in key:  # the stream id derives from the room id
+                raise RoomExists() from exc
             raise
 
     async def get(self, room_id: str) -> Room | None:
         doc = await self._rooms.find_one({"_id": room_id}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
+
+    async def get_for_write(self, room_id: str) -> StoredRoom | None:
+        doc = await self._rooms.find_one({"_id": room_id})
+        return _stored(doc) if doc else None
 
     async def get_by_stream(self, stream_id: str) -> Room | None:
         doc = await self._rooms.find_one({"stream_id": stream_id}, ROOM_FIELDS)
@@ -77,33 +123,24 @@ class RoomRepository:
         doc = await self._rooms.find_one({"anchor_id": anchor_id, "open": True}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
 
-    async def transition(
-        self, room_id: str, source: RoomStatus, target: RoomStatus, fields: dict[str, Any], event: Envelope
-    ) -> Room | None:
-        """Move the room from `source` to `target` in one conditional update, queueing `event`.
-
-        Returns the updated room, or None when the room was no longer in `source` (a concurrent
-        change won; the caller re-reads and decides again).
-        """
-        assert source in ALLOWED_SOURCES[target]
-        update: dict[str, Any] = {"$set": {**fields, "status": target.value}, "$push": {"outbox": event.model_dump()}}
-        if target is RoomStatus.CLOSED:
+    async def transition(self, before: Room, after: Room, event: Envelope) -> bool:
+        """Write `after` (decided from `before`) and queue `event`, if the room is still at
+        `before.version`. False: a concurrent change won; the caller re-reads and decides again."""
+        assert before.status in ALLOWED_SOURCES[after.status] and after.version == before.version + 1
+        changed = {k: v for k, v in _storable(after).items() if getattr(before, k) != getattr(after, k)}
+        update: dict[str, Any] = {"$set": changed, "$push": {"outbox": event.model_dump()},
+                                  "$min": {"outbox_since": event.time}}
+        if after.status is RoomStatus.CLOSED:
             update["$unset"] = {"open": ""}
-        doc = await self._rooms.find_one_and_update(
-            {"_id": room_id, "status": source.value}, update,
-            projection=ROOM_FIELDS, return_document=ReturnDocument.AFTER,
-        )
-        return room_from_doc(doc) if doc else None
+        result = await self._rooms.update_one({"_id": before.id, "version": before.version}, update)
+        return result.matched_count == 1
 
-    async def list_active(self, limit: int, after: ListCursor | None) -> list[Room]:
+    async def live_page(self, limit: int, after_id: str | None) -> list[Room]:
         query: Doc = {"status": RoomStatus.ACTIVE.value}
-        if after is not None:
-            query["$or"] = [
-                {"activated_at": {"$lt": after.activated_at}},
-                {"activated_at": after.activated_at, "_id": {"$lt": after.room_id}},
-            ]
-        cursor = self._rooms.find(query, ROOM_FIELDS).sort([("activated_at", DESCENDING), ("_id", DESCENDING)])
-        return [room_from_doc(doc) async for doc in cursor.limit(limit)]
+        if after_id is not None:
+            query["_id"] = {"$gt": after_id}
+        cursor = self._rooms.find(query, ROOM_FIELDS).sort("_id", ASCENDING).limit(limit)
+        return [room_from_doc(doc) async for doc in cursor]
 
     async def unactive_created_before(self, cutoff: datetime, limit: int = 100) -> list[Room]:
         cursor = self._rooms.find({"status": RoomStatus.UNACTIVE.value, "created_at": {"$lt": cutoff}}, ROOM_FIELDS)
@@ -111,13 +148,13 @@ class RoomRepository:
 
     # --- outbox -------------------------------------------------------------------------
 
-    async def outbox_of(self, room_id: str) -> list[Envelope]:
-        doc = await self._rooms.find_one({"_id": room_id}, {"outbox": 1})
-        return [Envelope.model_validate(e) for e in (doc or {}).get("outbox", [])]
+    async def with_outbox_before(self, cutoff: datetime, limit: int = 100) -> list[StoredRoom]:
+        cursor = self._rooms.find({"outbox_since": {"$lt": cutoff}}).sort("outbox_since", ASCENDING)
+        return [_stored(doc) async for doc in cursor.limit(limit)]
 
-    async def rooms_with_outbox_before(self, cutoff: datetime, limit: int = 100) -> list[str]:
-        cursor = self._rooms.find({"outbox.time": {"$lt": cutoff}}, {"_id": 1}).limit(limit)
-        return [doc["_id"] async for doc in cursor]
-
-    async def mark_published(self, room_id: str, event_id: str) -> None:
-        await self._rooms.update_one({"_id": room_id}, {"$pull": {"outbox": {"id": event_id}}})
+    async def clear_outbox(self, room_id: str, version: int) -> bool:
+        """Empty the outbox of a room still at `version` (its events are published). False when
+        the room changed since: the sweep publishes again what is left, later."""
+        result = await self._rooms.update_one({"_id": room_id, "version": version},
+                                              {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}})
+        return result.matched_count == 1

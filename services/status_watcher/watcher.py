@@ -13,12 +13,12 @@ from services.status_watcher.domain import CycleOutcome, StrikeBook
 from shared.bus import Binding, Bus
 from shared.cloud import CloudPort
 from shared.contracts import (
-    ActiveStreamPage,
     CloseReason,
     CloseRoom,
     Contract,
     Envelope,
-    ListActiveStreams,
+    ListLiveRooms,
+    LiveRoomPage,
     RoomActivated,
     RoomClosed,
     StreamRecovered,
@@ -73,14 +73,14 @@ class StatusWatcher:
     async def resync(self) -> None:
         started = time.monotonic()
         snapshot: list[tuple[str, str, datetime]] = []
-        cursor: str | None = None
+        after_id: str | None = None
         while True:
-            result = await self._bus.request(ListActiveStreams(cursor=cursor), timeout=self._timeout)
-            page = ActiveStreamPage.model_validate(result)
-            snapshot.extend((s.room_id, s.stream_id, s.activated_at) for s in page.items)
-            if page.next_cursor is None:
+            result = await self._bus.request(ListLiveRooms(after_id=after_id), timeout=self._timeout)
+            page = LiveRoomPage.model_validate(result)
+            snapshot.extend((r.id, r.stream_id, r.activated_at) for r in page.rooms if r.activated_at is not None)
+            if page.last_id is None:
                 break
-            cursor = page.next_cursor
+            after_id = page.last_id
         dropped = self.book.resync(snapshot, started=started, now=time.monotonic())
         log.info("watch.resynced", active=len(snapshot), watched=len(self.book), dropped=dropped,
                  ms=round((time.monotonic() - started) * 1000, 1))

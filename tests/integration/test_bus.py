@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 
 from shared.bus import Binding, Bus
-from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, Room, RoomPage
+from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, LiveRoomPage, Room
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 from tests.fixtures import delete_namespace
 
@@ -54,11 +54,11 @@ async def test_request_reply_and_domain_errors(buses: tuple[Bus, Bus]) -> None:
         assert isinstance(msg, GetRoom)
         if msg.room_id == "missing":
             raise DomainError(ErrorCode.NOT_FOUND, "no such room", room_id=msg.room_id)
-        return RoomPage(rooms=[], next_cursor=env.correlation_id)
+        return LiveRoomPage(rooms=[], last_id=env.correlation_id)
 
     await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
     result = await client.request(GetRoom(room_id="r1"), timeout=5, correlation_id="corr-1")
-    assert result == {"rooms": [], "next_cursor": "corr-1"}
+    assert result == {"rooms": [], "last_id": "corr-1"}
     with pytest.raises(DomainError) as err:
         await client.request(GetRoom(room_id="missing"), timeout=5)
     assert err.value.code is ErrorCode.NOT_FOUND and err.value.extra == {"room_id": "missing"}
@@ -69,11 +69,11 @@ async def test_concurrent_first_requests_share_one_reply_consumer(buses: tuple[B
 
     async def handler(env: Envelope, msg: Contract) -> Contract:
         assert isinstance(msg, GetRoom)
-        return RoomPage(rooms=[], next_cursor=msg.room_id)
+        return LiveRoomPage(rooms=[], last_id=msg.room_id)
 
     await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
     results = await asyncio.gather(*[client.request(GetRoom(room_id=str(i)), timeout=5) for i in range(20)])
-    assert [r["next_cursor"] for r in results if r] == [str(i) for i in range(20)]
+    assert [r["last_id"] for r in results if r] == [str(i) for i in range(20)]
 
 
 async def test_invalid_message_goes_to_the_dead_letter_queue_once(amqp_url: str, buses: tuple[Bus, Bus]) -> None:

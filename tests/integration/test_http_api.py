@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
+from services.gateway.context import BUS
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
 from tests.fixtures import JWT_SECRET, gateway_settings, new_user, spy_queue, wait_ready
@@ -255,8 +256,13 @@ async def test_no_reply_in_time_is_504(amqp_url: str, auth: Auth) -> None:
     namespace = f"test-silent-{new_user()}"
     app = create_app(gateway_settings(amqp_url, namespace, request_timeout_seconds=0.5))
     async with TestClient(TestServer(app)) as client:
-        await wait_ready(client)
-        # A queue takes the command, but no rooms service consumes it.
+        # The gateway connects; it is not ready (no rooms service answers its directory snapshot).
+        for _ in range(100):
+            if app[BUS].connected:
+                break
+            await asyncio.sleep(0.05)
+        assert (await client.get("/readyz")).status == 503
+        # A queue takes the query, but no rooms service consumes it.
         connection = await aio_pika.connect(amqp_url)
         async with connection:
             channel = await connection.channel()

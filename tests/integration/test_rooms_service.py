@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 
-from services.rooms.domain import now_ms
+from services.rooms.domain import now_ms, transitioned
 from services.rooms.handlers import RoomsPorts, activate_room, create_room
 from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, wrap
 from shared.settings import RoomsSettings
@@ -46,14 +46,14 @@ async def test_outbox_event_left_by_a_crash_is_published_by_the_sweep(
     room = await create_room(wrap(command), command, rooms_service)
     await drain(room_events, 0.3)
     # The write happens, then the process "dies" before flushing its outbox.
-    activated = room.model_copy(update={"status": RoomStatus.ACTIVE, "activated_at": now_ms()})
+    activated = transitioned(room, RoomStatus.ACTIVE, {"activated_at": now_ms()})
     event = wrap(RoomActivated(room=activated), message_id=f"{room.id}:room.activated")
-    assert await rooms_service.rooms.transition(room.id, RoomStatus.UNACTIVE, RoomStatus.ACTIVE,
-                                                {"activated_at": activated.activated_at}, event)
+    assert await rooms_service.rooms.transition(room, activated, event)
     # The maintenance loop of the running service (every 0.5 s here) publishes it.
     events = await drain(room_events, 8.0)
     assert ("room.activated", f"{room.id}:room.activated") in events
-    assert await rooms_service.rooms.outbox_of(room.id) == []
+    stored = await rooms_service.rooms.get_for_write(room.id)
+    assert stored is not None and stored.outbox == [] and stored.room.version == 2
 
 
 async def test_concurrent_activations_emit_one_event(

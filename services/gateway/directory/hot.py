@@ -1,0 +1,90 @@
+"""`sort=hot`: popularity now, and rankings pinned so that paging never repeats or skips.
+
+Score of a room: `viewers + recent likes`, where recent likes decay exponentially with a
+half-life of `HALF_LIFE_SECONDS` (10 minutes): a like given now weighs 1, one given ten minutes
+ago 1/2, an hour ago 1/64. So a room people are tapping now climbs past a room that was
+popular this morning.
+
+A score moves every second, so a page cut from live scores would repeat or skip rooms as they
+move between requests. Instead the first page takes the current ranking (a frozen, sorted list
+of room ids; a new one at most every `REFRESH_SECONDS`), and its cursor names that ranking and
+a position in it. Later pages walk the same ranking, skipping rooms that closed meanwhile;
+rankings are kept for `KEEP_SECONDS` and an older cursor is refused with a clear 400 (start
+over). Rankings belong to the gateway process that made them (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+HALF_LIFE_SECONDS = 600.0
+REFRESH_SECONDS = 5.0
+KEEP_SECONDS = 300.0
+_DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
+
+
+class RecentLikes:
+    """An exponentially decaying sum of likes: O(1) to add to and to read."""
+
+    __slots__ = ("_at", "_value")
+
+    def __init__(self) -> None:
+        self._value = 0.0
+        self._at = 0.0
+
+    def value(self, now: float) -> float:
+        return self._value * math.exp(-_DECAY_PER_SECOND * (now - self._at)) if self._value else 0.0
+
+    def add(self, likes: int, now: float) -> None:
+        self._value = self.value(now) + likes
+        self._at = now
+
+
+def hot_score(viewers: int, recent_likes: float) -> float:
+    return viewers + recent_likes
+
+
+@dataclass(frozen=True)
+class Ranking:
+    id: str
+    made_at: float
+    room_ids: tuple[str, ...]
+    scores: array[float]
+
+
+class Rankings:
+    """The current ranking and the recent ones that cursors may still name."""
+
+    def __init__(self) -> None:
+        self._prefix = uuid.uuid4().hex[:8]  # this process: a cursor from another replica never matches
+        self._made = 0
+        self._kept: OrderedDict[str, Ranking] = OrderedDict()
+
+    def current(self, scored: Iterable[tuple[float, str]], now: float) -> Ranking:
+        """The newest ranking, or a new one from `scored` (score, room id) if it is stale."""
+        newest = next(reversed(self._kept.values()), None)
+        if newest is not None and now - newest.made_at < REFRESH_SECONDS:
+            return newest
+        order = sorted(scored, key=lambda pair: (-pair[0], pair[1]))
+        self._made += 1
+        ranking = Ranking(f"{self._prefix}-{self._made}", now, tuple(room for _, room in order),
+                          array("f", (score for score, _ in order)))
+        self._kept[ranking.id] = ranking
+        self._expire(now)
+        return ranking
+
+    def get(self, ranking_id: str, now: float) -> Ranking | None:
+        self._expire(now)
+        return self._kept.get(ranking_id)
+
+    def _expire(self, now: float) -> None:
+        while self._kept:
+            oldest = next(iter(self._kept.values()))
+            if now - oldest.made_at <= KEEP_SECONDS:
+                break
+            self._kept.popitem(last=False)

@@ -1,0 +1,133 @@
+"""Pages of the room list, as response bytes, in the three orders the app shows.
+
+The JSON of each room (with its play URLs) is rendered once and kept until the room changes or
+the play-URL period rolls over, so a page is a join of ready-made fragments. Play URLs are signed
+for the start of the current period (`URL_PERIOD_SECONDS`) plus their TTL: every viewer in the
+same minute gets the same URL, still valid for at least TTL minus one period.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from services.gateway.directory.cursors import HotCursor, NearCursor, NewCursor, decode_cursor, encode_cursor
+from services.gateway.directory.directory import Entry, RoomDirectory
+from services.gateway.directory.geo import unit_vector
+from services.gateway.directory.hot import Rankings
+from shared.contracts import ErrorCode, Room, RoomStatus
+from shared.errors import DomainError
+from shared.signing import UrlSigner
+
+URL_PERIOD_SECONDS = 60
+
+
+class CursorExpired(Exception):
+    """A `hot` cursor names a ranking this process no longer keeps (or never made)."""
+
+
+def room_body(room: Room, signer: UrlSigner, *, now: datetime | None = None) -> dict[str, Any]:
+    """The client's view of a room: play URLs, signed by the server, only while it is live."""
+    body = room.model_dump(mode="json")
+    body["play_urls"] = signer.play_urls(room.stream_id, now=now) if room.status is RoomStatus.ACTIVE else None
+    return body
+
+
+class RoomLister:
+    def __init__(self, directory: RoomDirectory, signer: UrlSigner, *,
+                 wall_clock: Callable[[], float] = time.time, clock: Callable[[], float] = time.monotonic) -> None:
+        self.directory = directory
+        self._signer = signer
+        self._wall_clock, self._clock = wall_clock, clock
+        self.rankings = Rankings()
+
+    def fragment(self, entry: Entry) -> bytes:
+        period = int(self._wall_clock()) // URL_PERIOD_SECONDS
+        if entry.rendered is None or entry.rendered_for != period:
+            signed_at = datetime.fromtimestamp(period * URL_PERIOD_SECONDS, UTC)
+            entry.rendered = json.dumps(room_body(entry.room, self._signer, now=signed_at),
+                                        separators=(",", ":")).encode()
+            entry.rendered_for = period
+        return entry.rendered
+
+    def room(self, room: Room) -> bytes:
+        """One room's JSON (a live one from the cache)."""
+        entry = self.directory.live(room.id)
+        if entry is not None and entry.room is room:
+            return self.fragment(entry)
+        return json.dumps(room_body(room, self._signer), separators=(",", ":")).encode()
+
+    # --- the three orders ---------------------------------------------------------------
+
+    def newest(self, limit: int, cursor: str | None) -> bytes:
+        after = decode_cursor(cursor, NewCursor) if cursor else None
+        entries = self.directory.newest((after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None)
+        page: list[Entry] = []
+        for entry in entries:
+            page.append(entry)
+            if len(page) > limit:
+                break
+        more = len(page) > limit
+        page = page[:limit]
+        next_cursor = None
+        if more:
+            last = page[-1].room
+            assert last.activated_at is not None
+            next_cursor = NewCursor(int(last.activated_at.timestamp() * 1000), last.id)
+        return _page([self.fragment(e) for e in page], encode_cursor(next_cursor) if next_cursor else None)
+
+    def hot(self, limit: int, cursor: str | None) -> bytes:
+        now = self._clock()
+        if cursor:
+            at = decode_cursor(cursor, HotCursor)
+            assert isinstance(at, HotCursor)
+            ranking = self.rankings.get(at.ranking, now)
+            if ranking is None:
+                raise CursorExpired()
+            position = at.position
+        else:
+            ranking, position = self.rankings.current(self.directory.scores(), now), 0
+        parts: list[bytes] = []
+        while position < len(ranking.room_ids) and len(parts) < limit:
+            entry = self.directory.live(ranking.room_ids[position])
+            if entry is not None:  # closed since the ranking was cut: skipped
+                parts.append(_with(self.fragment(entry), "hot_score", round(ranking.scores[position], 3)))
+            position += 1
+        more = position < len(ranking.room_ids)
+        return _page(parts, encode_cursor(HotCursor(ranking.id, position)) if more else None)
+
+    def near(self, lat: float, lng: float, limit: int, cursor: str | None) -> bytes:
+        after: tuple[float, str] | None = None
+        if cursor:
+            at = decode_cursor(cursor, NearCursor)
+            assert isinstance(at, NearCursor)
+            if (at.lat, at.lng) != (lat, lng):
+                raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
+            after = (at.km, at.room_id)
+        origin = unit_vector(lat, lng)
+        # Ask the R-tree for enough rooms to get past the cursor; rarely more than once.
+        want = limit + 1
+        while True:
+            found = sorted(self.directory.nearest(origin, want))
+            past = [pair for pair in found if after is None or pair > after]
+            if len(past) > limit or len(found) < want:
+                break
+            want *= 4
+        page = past[:limit]
+        located = [(km, self.directory.live(room_id)) for km, room_id in page]
+        parts = [_with(self.fragment(entry), "distance_km", round(km, 3)) for km, entry in located if entry]
+        next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
+        return _page(parts, encode_cursor(next_cursor) if next_cursor else None)
+
+
+def _with(fragment: bytes, name: str, value: float) -> bytes:
+    """A room's JSON with one more member (its score or distance), without re-encoding it."""
+    return b"%s,\"%s\":%s}" % (fragment[:-1], name.encode(), json.dumps(value).encode())
+
+
+def _page(parts: list[bytes], next_cursor: str | None) -> bytes:
+    tail = b"null" if next_cursor is None else b'"%s"' % next_cursor.encode()
+    return b'{"rooms":[%s],"next_cursor":%s}' % (b",".join(parts), tail)

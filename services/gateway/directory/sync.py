@@ -1,0 +1,48 @@
+"""Loading the directory from the rooms service: a paged snapshot at start, and again every
+`resync_every` seconds, so that a missed event leaves a room wrong for one period at most."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from services.gateway.directory.directory import RoomDirectory
+from shared.bus import Bus
+from shared.contracts import ListLiveRooms, LiveRoomPage, Room
+
+log = structlog.get_logger(__name__)
+
+RETRY_SECONDS = 2.0
+
+
+async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
+    started = time.monotonic()
+    directory.begin_snapshot()
+    rooms: list[Room] = []
+    after_id: str | None = None
+    while True:
+        reply = await bus.request(ListLiveRooms(limit=page_size, after_id=after_id), timeout=timeout)
+        page = LiveRoomPage.model_validate(reply)
+        rooms.extend(page.rooms)
+        if page.last_id is None:
+            break
+        after_id = page.last_id
+    dropped = directory.finish_snapshot(rooms)
+    log.info("directory.synced", live=len(directory), located=directory.located, dropped=dropped,
+             ms=round((time.monotonic() - started) * 1000, 1))
+
+
+async def keep_synced(bus: Bus, directory: RoomDirectory, *, resync_every: float, page_size: int,
+                      timeout: float) -> None:
+    """Snapshot now, then every `resync_every` seconds; a failed snapshot is retried soon."""
+    while True:
+        try:
+            await load_snapshot(bus, directory, page_size=page_size, timeout=timeout)
+            await asyncio.sleep(resync_every)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the rooms service or the broker is away: keep serving what we hold
+            log.warning("directory.sync_failed", error=repr(exc))
+            await asyncio.sleep(RETRY_SECONDS)

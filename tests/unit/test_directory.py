@@ -1,0 +1,212 @@
+"""The room directory: versions never move a room backwards, snapshots repair missed events,
+and every order pages without repeating or skipping a room that stays live."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister
+from services.gateway.directory.geo import distance_km, unit_vector
+from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
+from shared.contracts import CloseReason, Location, Room, RoomCounts, RoomStatus
+from shared.errors import DomainError
+from shared.settings import SigningSettings
+from shared.signing import UrlSigner
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def live(n: int, *, version: int = 2, location: tuple[float, float] | None = None, **fields: Any) -> Room:
+    return Room(id=f"r{n:05d}", anchor_id=f"a{n}", title="t", cover_url="https://x/c.jpg", status=RoomStatus.ACTIVE,
+                created_at=T0, activated_at=T0 + timedelta(milliseconds=n), stream_id=f"onair_r{n:05d}",
+                version=version, location=Location(lat=location[0], lng=location[1]) if location else None, **fields)
+
+
+def closed(room: Room) -> Room:
+    return room.model_copy(update={"status": RoomStatus.CLOSED, "close_reason": CloseReason.ANCHOR,
+                                   "closed_at": T0, "version": room.version + 1})
+
+
+def counts(room: Room, version: int, viewers: int = 0, likes: int = 0, likes_added: int = 0) -> RoomCounts:
+    return RoomCounts(room_id=room.id, version=version, viewers=viewers, likes=likes, viewers_added=0,
+                      likes_added=likes_added)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def lister(clock: Clock) -> RoomLister:
+    directory = RoomDirectory(clock=clock)
+    directory.finish_snapshot([])
+    return RoomLister(directory, UrlSigner(SigningSettings()), clock=clock, wall_clock=lambda: T0.timestamp())
+
+
+def page_all(fetch: Any, limit: int, between: Any = None) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = json.loads(fetch(limit, cursor))
+        assert len(page["rooms"]) <= limit
+        seen.extend(page["rooms"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+        if between:
+            between()
+
+
+def test_versions_never_move_a_room_backwards(lister: RoomLister) -> None:
+    directory = lister.directory
+    room = live(1, version=2)
+    assert directory.apply(room)
+    assert directory.apply_counts(counts(room, 4, viewers=9))
+    assert not directory.apply_counts(counts(room, 3, viewers=5))  # late
+    assert not directory.apply_counts(counts(room, 4, viewers=9))  # duplicate
+    assert not directory.apply(room)  # the activation again, older than what we hold
+    assert directory.get(room.id).viewers == 9  # type: ignore[union-attr]
+    assert directory.apply(closed(room.model_copy(update={"version": 5})))
+    assert directory.live(room.id) is None and directory.closed(room.id) is not None
+    assert not directory.apply(room.model_copy(update={"version": 9}))  # closed is final
+    assert not directory.apply_counts(counts(room, 10, viewers=1))
+
+
+def test_unactive_rooms_are_not_listed(lister: RoomLister) -> None:
+    pending = live(1).model_copy(update={"status": RoomStatus.UNACTIVE, "activated_at": None, "version": 1})
+    assert not lister.directory.apply(pending)
+    assert json.loads(lister.newest(20, None))["rooms"] == []
+
+
+def test_snapshot_repairs_missed_events_but_keeps_what_happened_meanwhile(lister: RoomLister) -> None:
+    directory = lister.directory
+    kept, missed_close, activated_during = live(1), live(2), live(3)
+    directory.apply(kept)
+    directory.apply(missed_close)
+    directory.begin_snapshot()
+    directory.apply(activated_during)  # an event while the snapshot pages load
+    dropped = directory.finish_snapshot([kept, live(4)])  # rooms 2 closed meanwhile; 4 activated (missed)
+    assert dropped == 1
+    assert {r["id"] for r in json.loads(lister.newest(20, None))["rooms"]} == {"r00001", "r00003", "r00004"}
+
+
+def test_new_order_pages_without_repeats_while_rooms_come_and_go(lister: RoomLister) -> None:
+    directory = lister.directory
+    rooms = [live(n) for n in range(1, 101)]
+    for room in rooms:
+        directory.apply(room)
+    rng = random.Random(7)
+    newcomers = iter(range(1000, 2000))
+    doomed = set(rng.sample([r.id for r in rooms], 20))
+
+    def churn() -> None:
+        directory.apply(live(next(newcomers)))
+        for room in rooms:
+            if room.id in doomed and rng.random() < 0.3:
+                directory.apply(closed(room))
+
+    seen = page_all(lister.newest, 7, churn)
+    ids = [r["id"] for r in seen]
+    assert len(ids) == len(set(ids))
+    stayed = {r.id for r in rooms} - doomed
+    assert stayed <= set(ids)  # nothing that stayed live is skipped
+    keys = [(r["activated_at"], r["id"]) for r in seen]
+    assert keys == sorted(keys, reverse=True)
+    assert all(r["play_urls"]["hls"].endswith(r["play_urls"]["rtmp"].split("?")[1]) for r in seen)
+
+
+def test_hot_ranks_by_viewers_and_fresh_likes_and_pins_the_ranking(lister: RoomLister, clock: Clock) -> None:
+    directory = lister.directory
+    rooms = [live(n) for n in range(1, 31)]
+    for n, room in enumerate(rooms):
+        directory.apply_counts(counts(room, 3, viewers=n)) if directory.apply(room) else None
+    old_likes, fresh_likes = rooms[0], rooms[1]
+    directory.apply_counts(counts(old_likes, 4, likes=200, likes_added=200))
+    clock.now += 3600  # an hour later: those likes weigh 1/64
+    directory.apply_counts(counts(fresh_likes, 4, likes=100, likes_added=100))
+    first = json.loads(lister.hot(5, None))
+    assert first["rooms"][0]["id"] == fresh_likes.id
+    scores = [r["hot_score"] for r in first["rooms"]]
+    assert scores == sorted(scores, reverse=True)
+
+    # Scores move a lot between pages: the cursor's pinned ranking still pages cleanly.
+    seen = first["rooms"]
+    cursor = first["next_cursor"]
+    bump = 10_000
+    while cursor:
+        for room in rooms[-5:]:
+            bump += 1
+            directory.apply_counts(counts(room, bump, viewers=bump))
+        clock.now += REFRESH_SECONDS + 1
+        page = json.loads(lister.hot(5, cursor))
+        seen.extend(page["rooms"])
+        cursor = page["next_cursor"]
+    assert sorted(r["id"] for r in seen) == sorted(r.id for r in rooms)
+    all_scores = [r["hot_score"] for r in seen]
+    assert all_scores == sorted(all_scores, reverse=True)
+
+
+def test_an_expired_hot_cursor_is_refused(lister: RoomLister, clock: Clock) -> None:
+    for n in range(1, 11):
+        lister.directory.apply(live(n))
+    cursor = json.loads(lister.hot(3, None))["next_cursor"]
+    clock.now += KEEP_SECONDS + 1
+    with pytest.raises(CursorExpired):
+        lister.hot(3, cursor)
+
+
+def test_near_is_nearest_first_with_distances_and_pages_by_distance(lister: RoomLister) -> None:
+    directory = lister.directory
+    rng = random.Random(3)
+    spots = [(rng.uniform(-80, 80), rng.uniform(-180, 180)) for _ in range(300)]
+    for n, spot in enumerate(spots, start=1):
+        directory.apply(live(n, location=spot))
+    directory.apply(live(999))  # no location: never in `near`
+    lat, lng = 39.9, 179.5  # next to the antimeridian
+
+    def fetch(limit: int, cursor: str | None) -> bytes:
+        return lister.near(lat, lng, limit, cursor)
+
+    seen = page_all(fetch, 13)
+    assert len(seen) == 300 and "r00999" not in {r["id"] for r in seen}
+    origin = unit_vector(lat, lng)
+    expected = sorted((distance_km(origin, unit_vector(*spot)), f"r{n:05d}") for n, spot in enumerate(spots, 1))
+    assert [r["id"] for r in seen] == [room_id for _, room_id in expected]
+    assert [r["distance_km"] for r in seen] == [round(km, 3) for km, _ in expected]
+
+
+def test_distances_are_great_circle() -> None:
+    beijing, shanghai = unit_vector(39.9042, 116.4074), unit_vector(31.2304, 121.4737)
+    assert distance_km(beijing, shanghai) == pytest.approx(1067, abs=3)
+    assert distance_km(unit_vector(0, 179.9), unit_vector(0, -179.9)) == pytest.approx(22.24, abs=0.1)
+
+
+@pytest.mark.parametrize("token", ["", "zzz", "!!!!", "W10", "WzEsMl0", "eyJhIjoxfQ", "WyJ4IiwieSJd", "WyJuIiwxXQ"])
+def test_malformed_cursors_are_invalid(lister: RoomLister, token: str) -> None:
+    with pytest.raises(DomainError):
+        lister.newest(5, token or "=")
+
+
+def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> None:
+    for n in range(1, 6):
+        lister.directory.apply(live(n, location=(n, n)))
+    new_cursor = json.loads(lister.newest(2, None))["next_cursor"]
+    near_cursor = json.loads(lister.near(0, 0, 2, None))["next_cursor"]
+    with pytest.raises(DomainError):
+        lister.hot(2, new_cursor)
+    with pytest.raises(DomainError):
+        lister.near(1, 1, 2, near_cursor)
