@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit demo bench-rooms token clean
+.PHONY: install run test test-unit demo bench-rooms bench-directory token clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -27,6 +27,12 @@ test-unit: install
 
 bench-rooms: install
 	$(PY) bench/rooms_api.py
+
+# With `make run` going (started as `ONAIR_WATCH_STRIKES=1000000 make run`: the bench's rooms have
+# no real push, and the black-screen watcher would rightly close them). Installs wrk when root.
+bench-directory: install
+	@command -v wrk >/dev/null || (bash -c 'source scripts/lib.sh && as_root_apt_install wrk')
+	$(PY) -m bench.directory $(ARGS)
 
 # Usage: make token USER=alice [ADMIN=1]
 token: install

@@ -51,8 +51,7 @@ async def _live_room_id(request: web.Request) -> str:
     directory = request.app[DIRECTORY]
     if directory.live(room_id) is not None:
         return room_id
-    closed = directory.closed(room_id)
-    status = closed.status if closed else await request.app[ROOM_STATUS].status(
+    status = RoomStatus.CLOSED if directory.closed(room_id) else await request.app[ROOM_STATUS].status(
         room_id, lambda: _fetch_room(request, room_id))
     if status is None:
         raise Problem(404, "not-found", "Not found", "no such room")

@@ -14,7 +14,7 @@ from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, LiveRoomPag
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 from tests.fixtures import delete_namespace
 
-QUEUES = ["work", "dead-letters", "events.unrouted"]
+QUEUES = ["work", "reads", "dead-letters", "events.unrouted"]
 
 
 @pytest.fixture
@@ -160,3 +160,40 @@ async def test_bus_down_is_unavailable() -> None:
         await bus.request(GetRoom(room_id="r1"), timeout=1)
     with pytest.raises(BusUnavailable):
         await bus.connect(attempts=1)
+
+
+async def test_queries_ride_a_transient_queue_and_are_never_dead_lettered(amqp_url: str,
+                                                                         buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+    seen: list[aio_pika.abc.DeliveryMode | None] = []
+
+    async def failing(env: Envelope, msg: Contract) -> Contract:
+        raise ConnectionError("the store is away")
+
+    reads = await server.serve_queries("reads", [Binding("commands", GetRoom.TYPE)], failing)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(BusUnavailable):  # answered "unavailable" at once, not retried, not timed out
+        await client.request(GetRoom(room_id="x"), timeout=5)
+    assert asyncio.get_running_loop().time() - started < 1
+    await reads.cancel()
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(f"{server.namespace}.reads")
+
+        async def silent(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            seen.append(message.delivery_mode)
+            await message.ack()
+
+        tag = await queue.consume(silent)
+        with pytest.raises(RequestTimedOut):
+            await client.request(GetRoom(room_id="y"), timeout=0.3)
+        assert seen == [aio_pika.DeliveryMode.NOT_PERSISTENT]  # a read is never written to disk
+        await queue.cancel(tag)
+        # Nobody serves reads now: the query expires with its wait and is dropped, not dead-lettered.
+        with pytest.raises(RequestTimedOut):
+            await client.request(GetRoom(room_id="z"), timeout=0.3)
+        await asyncio.sleep(0.5)
+        left = await channel.declare_queue(f"{server.namespace}.reads", passive=True)
+        dead = await channel.declare_queue(f"{server.namespace}.dead-letters", passive=True)
+        assert (left.declaration_result.message_count, dead.declaration_result.message_count) == (0, 0)

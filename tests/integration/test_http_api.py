@@ -18,7 +18,7 @@ from services.gateway.app import create_app
 from services.gateway.context import BUS
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
-from tests.fixtures import JWT_SECRET, gateway_settings, new_user, spy_queue, wait_ready
+from tests.fixtures import JWT_SECRET, gateway_settings, new_user, spy_queue
 
 Auth = Callable[..., dict[str, str]]
 COVER = "https://img.example.com/cover.jpg"

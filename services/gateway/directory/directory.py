@@ -13,6 +13,7 @@ Orders kept up to date on every change, none of them a scan:
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -24,8 +25,11 @@ from services.gateway.directory.geo import GeoIndex
 from services.gateway.directory.hot import RecentLikes, hot_score
 from shared.contracts import Room, RoomCounts, RoomStatus
 
+# Fields that change while a room is live: kept as numbers, written into its JSON at render time.
+_MOVING = {"viewers", "likes", "version"}
+
 TOMBSTONE_SECONDS = 600.0
-TOMBSTONES_MAX = 200_000
+TOMBSTONES_MAX = 100_000  # about 150 bytes each
 
 
 def _new_key(room: Room) -> tuple[int, str]:
@@ -35,12 +39,30 @@ def _new_key(room: Room) -> tuple[int, str]:
 
 @dataclass(slots=True, eq=False)
 class Entry:
-    """One live room, and the JSON the gateway last rendered for it (dropped on every change)."""
+    """One live room, compact: its fixed fields as ready JSON, its moving counts as numbers, and
+    the play URLs last signed for it (about 1.5 KB a room with the indexes; a Room object alone
+    would take more than that)."""
 
-    room: Room
-    likes: RecentLikes = field(default_factory=RecentLikes)
-    rendered: bytes | None = None
-    rendered_for: int = -1  # the play-URL period `rendered` was signed in
+    room_id: str
+    stream_id: str
+    activated_ms: int
+    fixed: bytes  # the room's JSON without the moving fields, and without its closing brace
+    version: int
+    viewers: int
+    likes: int
+    recent: RecentLikes = field(default_factory=RecentLikes)
+    play_urls: bytes = b""
+    play_urls_period: int = -1  # the period `play_urls` were signed in
+
+    @classmethod
+    def of(cls, room: Room) -> Entry:
+        fixed = room.model_dump(mode="json", exclude=_MOVING)
+        return cls(room.id, room.stream_id, _new_key(room)[0], json.dumps(fixed, separators=(",", ":")).encode()[:-1],
+                   room.version, room.viewers, room.likes)
+
+    def room(self) -> Room:
+        return Room.model_validate_json(b'%s,"viewers":%d,"likes":%d,"version":%d}' % (
+            self.fixed, self.viewers, self.likes, self.version))
 
 
 class RoomDirectory:
@@ -49,10 +71,11 @@ class RoomDirectory:
         self._live: dict[str, Entry] = {}
         self._newest: SortedList[tuple[int, str]] = SortedList()
         self._geo = GeoIndex()
-        self._closed: OrderedDict[str, tuple[Room, float]] = OrderedDict()
+        self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
         self._touched: set[str] | None = None  # rooms changed by messages while a snapshot loads
         self.loaded = False  # a first snapshot has been applied
         self.changed_at = 0.0  # clock time of the last change applied (for staleness metrics)
+        self.generation = 0  # bumped by every change: pages rendered for an older one are stale
 
     def __len__(self) -> int:
         return len(self._live)
@@ -62,14 +85,14 @@ class RoomDirectory:
     def live(self, room_id: str) -> Entry | None:
         return self._live.get(room_id)
 
-    def closed(self, room_id: str) -> Room | None:
-        tomb = self._closed.get(room_id)
-        return tomb[0] if tomb else None
+    def closed(self, room_id: str) -> bool:
+        """True for a room this directory saw close (in the last `TOMBSTONE_SECONDS`)."""
+        return room_id in self._closed
 
     def get(self, room_id: str) -> Room | None:
-        """The room if the directory knows it: live, or closed recently."""
+        """The room if it is live (a closed or unactive room is read from the rooms service)."""
         entry = self._live.get(room_id)
-        return entry.room if entry else self.closed(room_id)
+        return entry.room() if entry else None
 
     def newest(self, after: tuple[int, str] | None) -> Iterator[Entry]:
         """Live rooms by (activated_at, id) descending, starting after the cursor key."""
@@ -83,7 +106,7 @@ class RoomDirectory:
     def scores(self) -> Iterator[tuple[float, str]]:
         now = self._clock()
         for room_id, entry in self._live.items():
-            yield hot_score(entry.room.viewers, entry.likes.value(now)), room_id
+            yield hot_score(entry.viewers, entry.recent.value(now)), room_id
 
     @property
     def located(self) -> int:
@@ -96,37 +119,38 @@ class RoomDirectory:
         if room.id in self._closed:
             return False  # closed is final
         entry = self._live.get(room.id)
-        if entry is not None and entry.room.version >= room.version:
+        if entry is not None and entry.version >= room.version:
             return False
         if self._touched is not None:
             self._touched.add(room.id)
         if room.status is RoomStatus.CLOSED:
             self._remove(room.id)
-            self._bury(room)
+            self._bury(room.id)
         elif room.status is RoomStatus.ACTIVE:
             if entry is None:
                 self._add(room)
-            else:
-                entry.room, entry.rendered = room, None
+            else:  # a newer state of a live room: its counts (title, cover and place never change)
+                entry.version, entry.viewers, entry.likes = room.version, room.viewers, room.likes
         else:
             return False  # unactive rooms are not listed; reads of them go to the rooms service
-        self.changed_at = self._clock()
+        self._changed()
         return True
 
     def apply_counts(self, counts: RoomCounts) -> bool:
         entry = self._live.get(counts.room_id)
-        if entry is None or entry.room.version >= counts.version:
+        if entry is None or entry.version >= counts.version:
             return False
         if self._touched is not None:
             self._touched.add(counts.room_id)
-        entry.room = entry.room.model_copy(update={"viewers": counts.viewers, "likes": counts.likes,
-                                                   "version": counts.version})
-        entry.rendered = None
-        now = self._clock()
+        entry.version, entry.viewers, entry.likes = counts.version, counts.viewers, counts.likes
         if counts.likes_added:
-            entry.likes.add(counts.likes_added, now)
-        self.changed_at = now
+            entry.recent.add(counts.likes_added, self._clock())
+        self._changed()
         return True
+
+    def _changed(self) -> None:
+        self.generation += 1
+        self.changed_at = self._clock()
 
     def begin_snapshot(self) -> None:
         self._touched = set()
@@ -141,11 +165,13 @@ class RoomDirectory:
         gone = [room_id for room_id in self._live if room_id not in listed and room_id not in touched]
         for room_id in gone:
             self._remove(room_id)  # its close was missed: no tombstone, its version is unknown
+        if gone:
+            self._changed()
         self.loaded = True
         return len(gone)
 
     def _add(self, room: Room) -> None:
-        self._live[room.id] = Entry(room)
+        self._live[room.id] = Entry.of(room)
         self._newest.add(_new_key(room))
         if room.location is not None:
             self._geo.add(room.id, room.location.lat, room.location.lng)
@@ -153,14 +179,14 @@ class RoomDirectory:
     def _remove(self, room_id: str) -> None:
         entry = self._live.pop(room_id, None)
         if entry is not None:
-            self._newest.discard(_new_key(entry.room))
+            self._newest.discard((entry.activated_ms, room_id))
             self._geo.remove(room_id)
 
-    def _bury(self, room: Room) -> None:
+    def _bury(self, room_id: str) -> None:
         now = self._clock()
-        self._closed[room.id] = (room, now)
+        self._closed[room_id] = now
         while self._closed:
-            _, (_, buried_at) = next(iter(self._closed.items()))
+            buried_at = next(iter(self._closed.values()))
             if len(self._closed) <= TOMBSTONES_MAX and now - buried_at <= TOMBSTONE_SECONDS:
                 break
             self._closed.popitem(last=False)

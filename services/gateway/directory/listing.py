@@ -1,9 +1,10 @@
 """Pages of the room list, as response bytes, in the three orders the app shows.
 
-The JSON of each room (with its play URLs) is rendered once and kept until the room changes or
-the play-URL period rolls over, so a page is a join of ready-made fragments. Play URLs are signed
-for the start of the current period (`URL_PERIOD_SECONDS`) plus their TTL: every viewer in the
-same minute gets the same URL, still valid for at least TTL minus one period.
+A room's JSON is its fixed part (kept ready by the directory), its counts, and its play URLs.
+Play URLs are signed for the start of the current period (`URL_PERIOD_SECONDS`) plus their TTL
+and kept per room for the period: every viewer in the same minute gets the same URLs, still
+valid for at least TTL minus one period. First pages (what every viewer opening the app asks
+for) are kept until the directory or the period changes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from services.gateway.directory.cursors import HotCursor, NearCursor, NewCursor, decode_cursor, encode_cursor
 from services.gateway.directory.directory import Entry, RoomDirectory
 from services.gateway.directory.geo import unit_vector
-from services.gateway.directory.hot import Rankings
+from services.gateway.directory.hot import Ranking, Rankings
 from shared.contracts import ErrorCode, Room, RoomStatus
 from shared.errors import DomainError
 from shared.signing import UrlSigner
@@ -43,26 +44,44 @@ class RoomLister:
         self._signer = signer
         self._wall_clock, self._clock = wall_clock, clock
         self.rankings = Rankings()
+        self._pages: dict[tuple[object, ...], bytes] = {}
+        self._pages_stamp: tuple[int, int] = (-1, -1)
 
     def fragment(self, entry: Entry) -> bytes:
         period = int(self._wall_clock()) // URL_PERIOD_SECONDS
-        if entry.rendered is None or entry.rendered_for != period:
+        if entry.play_urls_period != period:
             signed_at = datetime.fromtimestamp(period * URL_PERIOD_SECONDS, UTC)
-            entry.rendered = json.dumps(room_body(entry.room, self._signer, now=signed_at),
-                                        separators=(",", ":")).encode()
-            entry.rendered_for = period
-        return entry.rendered
+            urls = self._signer.play_urls(entry.stream_id, now=signed_at)
+            entry.play_urls = json.dumps(urls, separators=(",", ":")).encode()
+            entry.play_urls_period = period
+        return b'%s,"viewers":%d,"likes":%d,"version":%d,"play_urls":%s}' % (
+            entry.fixed, entry.viewers, entry.likes, entry.version, entry.play_urls)
 
     def room(self, room: Room) -> bytes:
-        """One room's JSON (a live one from the cache)."""
+        """One room's JSON: a live one as listed, any other as it is."""
         entry = self.directory.live(room.id)
-        if entry is not None and entry.room is room:
+        if entry is not None and entry.version == room.version:
             return self.fragment(entry)
         return json.dumps(room_body(room, self._signer), separators=(",", ":")).encode()
+
+    def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
+        stamp = (self.directory.generation, int(self._wall_clock()) // URL_PERIOD_SECONDS)
+        if stamp != self._pages_stamp:
+            self._pages.clear()
+            self._pages_stamp = stamp
+        page = self._pages.get(key)
+        if page is None:
+            page = self._pages[key] = render()
+        return page
 
     # --- the three orders ---------------------------------------------------------------
 
     def newest(self, limit: int, cursor: str | None) -> bytes:
+        if cursor is None:
+            return self._cached(("new", limit), lambda: self._newest(limit, None))
+        return self._newest(limit, cursor)
+
+    def _newest(self, limit: int, cursor: str | None) -> bytes:
         after = decode_cursor(cursor, NewCursor) if cursor else None
         entries = self.directory.newest((after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None)
         page: list[Entry] = []
@@ -72,11 +91,7 @@ class RoomLister:
                 break
         more = len(page) > limit
         page = page[:limit]
-        next_cursor = None
-        if more:
-            last = page[-1].room
-            assert last.activated_at is not None
-            next_cursor = NewCursor(int(last.activated_at.timestamp() * 1000), last.id)
+        next_cursor = NewCursor(page[-1].activated_ms, page[-1].room_id) if more else None
         return _page([self.fragment(e) for e in page], encode_cursor(next_cursor) if next_cursor else None)
 
     def hot(self, limit: int, cursor: str | None) -> bytes:
@@ -90,11 +105,14 @@ class RoomLister:
             position = at.position
         else:
             ranking, position = self.rankings.current(self.directory.scores(), now), 0
+        return self._cached(("hot", ranking.id, position, limit), lambda: self._hot(ranking, position, limit))
+
+    def _hot(self, ranking: Ranking, position: int, limit: int) -> bytes:
         parts: list[bytes] = []
         while position < len(ranking.room_ids) and len(parts) < limit:
             entry = self.directory.live(ranking.room_ids[position])
             if entry is not None:  # closed since the ranking was cut: skipped
-                parts.append(_with(self.fragment(entry), "hot_score", round(ranking.scores[position], 3)))
+                parts.append(_with(self.fragment(entry), b"hot_score", ranking.scores[position]))
             position += 1
         more = position < len(ranking.room_ids)
         return _page(parts, encode_cursor(HotCursor(ranking.id, position)) if more else None)
@@ -118,14 +136,14 @@ class RoomLister:
             want *= 4
         page = past[:limit]
         located = [(km, self.directory.live(room_id)) for km, room_id in page]
-        parts = [_with(self.fragment(entry), "distance_km", round(km, 3)) for km, entry in located if entry]
+        parts = [_with(self.fragment(entry), b"distance_km", km) for km, entry in located if entry]
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
         return _page(parts, encode_cursor(next_cursor) if next_cursor else None)
 
 
-def _with(fragment: bytes, name: str, value: float) -> bytes:
+def _with(fragment: bytes, name: bytes, value: float) -> bytes:
     """A room's JSON with one more member (its score or distance), without re-encoding it."""
-    return b"%s,\"%s\":%s}" % (fragment[:-1], name.encode(), json.dumps(value).encode())
+    return b'%s,"%s":%.3f}' % (fragment[:-1], name, value)
 
 
 def _page(parts: list[bytes], next_cursor: str | None) -> bytes:
