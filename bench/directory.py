@@ -140,7 +140,7 @@ async def staleness(http: aiohttp.ClientSession, a: str, b: str, secret: str, sa
 
 # --- 3. the list under wrk, beside the bare handler ------------------------------------------
 
-def wrk(url: str, token: str, seconds: float, connections: int, script: Path | None) -> tuple[float, float, float]:
+def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None) -> tuple[float, float, float]:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
            "-H", f"Authorization: Bearer {token}", url]
     if script is not None:
@@ -182,8 +182,9 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token
             assert put.status == 200
         ours, ceiling = [], []
         for _ in range(args.rounds):  # alternating, so both see the same noise
-            ceiling.append(await asyncio.to_thread(wrk, f"{bare}/v1/rooms", token, args.seconds, args.connections,
-                                                   None))
+            # The same client work on both sides (the near script picks a point per request).
+            ceiling.append(await asyncio.to_thread(wrk, bare + path, token, args.seconds, args.connections,
+                                                   script))
             ours.append(await asyncio.to_thread(wrk, gateway + path, token, args.seconds, args.connections, script))
         o = [statistics.median(r[k] for r in ours) for k in range(3)]
         c = [statistics.median(r[k] for r in ceiling) for k in range(3)]
@@ -252,7 +253,7 @@ if __name__ == "__main__":
     parser.add_argument("--anchors", type=int, default=16)
     parser.add_argument("--samples", type=int, default=100, help="staleness samples")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--second-port", type=int, default=8001)
     parser.add_argument("--bare-port", type=int, default=8002)

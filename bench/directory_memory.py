@@ -1,7 +1,10 @@
 """Directory memory per room, and the cost of each order's first page, as the directory grows.
 
-Builds the directory in this process from synthetic rooms (half with a location, all rendered
-once, one hot ranking cut), so it needs no running system: RSS before and after, per room.
+Builds the directory in this process from synthetic rooms (half with a location), so it needs no
+running system. Memory per room: what the directory holds as built (`held`: Python and numpy
+allocations, traced), the same after every room was rendered once, one hot ranking cut and the
+k-d tree built (`all rendered`, the steady state of a gateway that serves every page), and the
+process's RSS growth (which adds the allocator's own overhead). Page costs are uncached.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import gc
 import random
 import resource
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 from services.gateway.directory import RoomDirectory, RoomLister
@@ -49,29 +53,54 @@ def per_call_us(call: object, repeat: int = 300) -> float:
     return (time.perf_counter() - started) / repeat * 1e6
 
 
-def _row(n: int, rng: random.Random) -> str:
+def _rss_and_costs(n: int, rng: random.Random) -> tuple[float, float, float, float]:
+    """RSS growth per room for a directory of n rooms, all rendered, and each order's page cost
+    on it, uncached (no tracing here: it would add its own memory and slow every call)."""
     gc.collect()
     before = rss_bytes()
     lister = build(n)
+    _render_all(lister)
     gc.collect()
-    held = rss_bytes() - before
+    rss = (rss_bytes() - before) / n
+    gc.freeze()  # as the gateway does after each snapshot: full collections skip the directory
+    new = per_call_us(lambda: lister._newest(20, None))
+    hot = per_call_us(lambda: lister._hot(lister.rankings.current(lister.directory.scores(), 0.0), 0, 20))
+    points = [(rng.uniform(-60, 70), rng.uniform(-180, 180)) for _ in range(300)]
+    for lat, lng in points:  # warm: the rooms these pages show have their play URLs signed
+        lister.near(lat, lng, 20, None)
+    spots = iter(points)
+    near = per_call_us(lambda: lister.near(*next(spots), 20, None))
+    gc.unfreeze()
+    return rss, new, hot, near
+
+
+def _render_all(lister: RoomLister) -> None:
     for _, room_id in list(lister.directory.scores()):  # every room rendered once, as a full scroll would
         entry = lister.directory.live(room_id)
         assert entry is not None
         lister.fragment(entry)
     lister.hot(20, None)
+    lister.near(0.0, 0.0, 20, None)  # the k-d tree built
+
+
+def _row(n: int, rng: random.Random) -> str:
+    rss, new, hot, near = _rss_and_costs(n, rng)
     gc.collect()
-    rendered = rss_bytes() - before
-    new = per_call_us(lambda: lister._newest(20, None))  # uncached, as after every change
-    hot = per_call_us(lambda: lister._hot(lister.rankings.current(lister.directory.scores(), 0.0), 0, 20))
-    spots = iter([(rng.uniform(-60, 70), rng.uniform(-180, 180)) for _ in range(300)])
-    near = per_call_us(lambda: lister.near(*next(spots), 20, None))
-    return f"| {n:,} | {held / n:,.0f} B | {rendered / n:,.0f} B | {new:.0f} | {hot:.0f} | {near:.0f} |"
+    tracemalloc.start()
+    lister = build(n)
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0]
+    _render_all(lister)
+    gc.collect()
+    rendered = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (f"| {n:,} | {held / n:,.0f} B | {rendered / n:,.0f} B | {rss:,.0f} B | {new:.0f} | {hot:.0f} "
+            f"| {near:.0f} |")
 
 
 def memory_and_cost_table(sizes: tuple[int, ...]) -> list[str]:
-    rows = ["| live rooms | memory / room (held) | memory / room (all rendered) | new µs | hot µs | near µs |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| live rooms | held / room | all rendered / room | RSS growth / room | new µs | hot µs | near µs |",
+            "|---|---|---|---|---|---|---|"]
     rng = random.Random(2)
     return rows + [_row(n, rng) for n in sizes]
 

@@ -109,7 +109,7 @@ class ListLiveRooms(Query):
     status watcher are built from (served by the `(status, _id)` index)."""
 
     TYPE: ClassVar[str] = "rooms.live"
-    limit: int = Field(2000, ge=1, le=5000)
+    limit: int = Field(5000, ge=1, le=5000)
     after_id: str | None = Field(None, description="The last id of the previous page")
 
 

@@ -60,7 +60,7 @@ class GatewaySettings(CommonSettings, SigningSettings):
     live_updates_per_second: float = Field(4.0, gt=0, le=50)
     # The room directory is re-read from rooms this often (a missed event is wrong for at most this long).
     directory_resync_seconds: float = Field(60.0, gt=0)
-    directory_page_size: int = Field(2000, ge=1, le=5000)
+    directory_page_size: int = Field(5000, ge=1, le=5000)
 
 
 class RoomsSettings(StoreSettings):

@@ -12,7 +12,7 @@ from services.gateway.context import DIRECTORY, LISTER, QUIET_ACCESS_LOG, SIGNER
 from services.gateway.directory import CursorExpired
 from services.gateway.handling import ask, idempotent_id, path_id, principal
 from services.gateway.problems import Problem
-from services.gateway.schemas import CreateRoomBody, ListQuery, ListSort, parse_json_body, parse_query
+from services.gateway.schemas import CreateRoomBody, ListSort, parse_json_body, parse_list_query
 from shared.contracts import ActivateRoom, CloseReason, CloseRoom, Contract, CreateRoom, GetRoom, Room
 
 routes = web.RouteTableDef()
@@ -71,7 +71,7 @@ async def list_rooms(request: web.Request) -> web.Response:
     """Live rooms, `sort=new` (default), `hot` or `near` (`lat`, `lng`); `cursor` for the next page."""
     principal(request)
     request[QUIET_ACCESS_LOG] = True
-    query = parse_query(request, ListQuery)
+    query = parse_list_query(request)
     if not request.app[DIRECTORY].loaded:
         raise Problem(503, "unavailable", "Service unavailable", "the room directory is loading; retry shortly")
     lister = request.app[LISTER]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from typing import Annotated, Any, Self, TypeVar
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
@@ -65,6 +67,21 @@ async def parse_json_body(request: web.Request, model: type[Body]) -> Body:
         raise Problem(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
     try:
         return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(field_errors(exc)) from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _list_query(query_string: str) -> ListQuery:
+    return ListQuery.model_validate(dict(parse_qsl(query_string, keep_blank_values=True)))
+
+
+def parse_list_query(request: web.Request) -> ListQuery:
+    """The room list's parameters. The list is the hottest call and its parameters repeat (the
+    first page of each order), so parsed queries are kept by their raw string; a bad one raises
+    every time (exceptions are not cached)."""
+    try:
+        return _list_query(request.query_string)
     except ValidationError as exc:
         raise validation_failed(field_errors(exc)) from exc
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
+from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.domain import now_ms, transitioned
-from services.rooms.handlers import RoomsPorts, activate_room, create_room
-from shared.contracts import ActivateRoom, CreateRoom, RoomActivated, RoomStatus, wrap
+from services.rooms.handlers import RoomsPorts, activate_room, close_room, create_room
+from services.rooms.outbox import Outbox
+from services.rooms.repository import RoomRepository
+from shared.contracts import ActivateRoom, CloseReason, CloseRoom, CreateRoom, RoomActivated, RoomStatus, wrap
 from shared.settings import RoomsSettings
 from tests.fixtures import new_user, received, spy_queue
 
@@ -68,3 +74,51 @@ async def test_concurrent_activations_emit_one_event(
     assert len({r.activated_at for r in results}) == 1
     events = [e for e in await drain(room_events) if e[0] == "room.activated"]
     assert events == [("room.activated", f"{room.id}:room.activated")]
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a client sends to the store (its round trips)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_create_activate_and_close_cost_three_store_round_trips_each(
+    rooms_service: RoomsPorts, rooms_settings: RoomsSettings
+) -> None:
+    counter = CommandCounter()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(rooms_settings.mongodb_url, tz_aware=True,
+                                                                event_listeners=[counter])
+    try:
+        db = client[rooms_settings.mongodb_db]
+        await db.command("ping")
+        repository = RoomRepository(db["rooms"])
+        ports = dataclasses.replace(rooms_service, rooms=repository, anchor_bans=AnchorBanView(db["anchor_bans"]),
+                                    outbox=Outbox(repository, rooms_service.bus))
+        anchor = new_user()
+        counter.names.clear()
+        create = CreateRoom(anchor_id=anchor, title="t", cover_url="https://x/c.jpg")
+        room = await create_room(wrap(create), create, ports)
+        costs = {"create": list(counter.names)}
+        counter.names.clear()
+        activate = ActivateRoom(room_id=room.id, actor_id=anchor)
+        await activate_room(wrap(activate), activate, ports)
+        costs["activate"] = list(counter.names)
+        counter.names.clear()
+        close = CloseRoom(room_id=room.id, reason=CloseReason.ANCHOR, actor_id=anchor)
+        await close_room(wrap(close), close, ports)
+        costs["close"] = list(counter.names)
+        # ban check, insert with its event, outbox clear / read, conditional write, outbox clear
+        assert costs == {"create": ["find", "insert", "update"], "activate": ["find", "update", "update"],
+                         "close": ["find", "update", "update"]}
+    finally:
+        await client.close()

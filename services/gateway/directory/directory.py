@@ -17,12 +17,12 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sortedcontainers import SortedList
 
 from services.gateway.directory.geo import GeoIndex
-from services.gateway.directory.hot import RecentLikes, hot_score
+from services.gateway.directory.hot import decayed, hot_score
 from shared.contracts import Room, RoomCounts, RoomStatus
 
 # Fields that change while a room is live: kept as numbers, written into its JSON at render time.
@@ -39,30 +39,42 @@ def _new_key(room: Room) -> tuple[int, str]:
 
 @dataclass(slots=True, eq=False)
 class Entry:
-    """One live room, compact: its fixed fields as ready JSON, its moving counts as numbers, and
-    the play URLs last signed for it (about 1.5 KB a room with the indexes; a Room object alone
-    would take more than that)."""
+    """One live room, compact: its JSON ready to send (without the closing brace), in three
+    parts found by offset: the fixed fields, the counts, the play URLs (signed for `period`).
+    A change of counts or of period replaces only its part; a page is a join of these."""
 
     room_id: str
     stream_id: str
     activated_ms: int
-    fixed: bytes  # the room's JSON without the moving fields, and without its closing brace
     version: int
     viewers: int
     likes: int
-    recent: RecentLikes = field(default_factory=RecentLikes)
-    play_urls: bytes = b""
-    play_urls_period: int = -1  # the period `play_urls` were signed in
+    json: bytes
+    fixed_len: int
+    urls_at: int
+    period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
+    recent_likes: float = 0.0  # likes that decay (`hot.py`), as they stood at `recent_at`
+    recent_at: float = 0.0
 
     @classmethod
     def of(cls, room: Room) -> Entry:
-        fixed = room.model_dump(mode="json", exclude=_MOVING)
-        return cls(room.id, room.stream_id, _new_key(room)[0], json.dumps(fixed, separators=(",", ":")).encode()[:-1],
-                   room.version, room.viewers, room.likes)
+        fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
+        entry = cls(room.id, room.stream_id, _new_key(room)[0], 0, 0, 0, fixed, len(fixed), len(fixed))
+        entry.set_counts(room.version, room.viewers, room.likes)
+        return entry
+
+    def set_counts(self, version: int, viewers: int, likes: int) -> None:
+        self.version, self.viewers, self.likes = version, viewers, likes
+        counts = b',"viewers":%d,"likes":%d,"version":%d' % (viewers, likes, version)
+        self.json = b"".join((self.json[:self.fixed_len], counts, self.json[self.urls_at:]))
+        self.urls_at = self.fixed_len + len(counts)
+
+    def set_play_urls(self, urls: bytes, period: int) -> None:
+        self.json = b"".join((self.json[:self.urls_at], b',"play_urls":', urls))
+        self.period = period
 
     def room(self) -> Room:
-        return Room.model_validate_json(b'%s,"viewers":%d,"likes":%d,"version":%d}' % (
-            self.fixed, self.viewers, self.likes, self.version))
+        return Room.model_validate_json(self.json[:self.urls_at] + b"}")
 
 
 class RoomDirectory:
@@ -70,7 +82,7 @@ class RoomDirectory:
         self._clock = clock
         self._live: dict[str, Entry] = {}
         self._newest: SortedList[tuple[int, str]] = SortedList()
-        self._geo = GeoIndex()
+        self._geo = GeoIndex(clock=clock)
         self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
         self._touched: set[str] | None = None  # rooms changed by messages while a snapshot loads
         self.loaded = False  # a first snapshot has been applied
@@ -96,17 +108,17 @@ class RoomDirectory:
 
     def newest(self, after: tuple[int, str] | None) -> Iterator[Entry]:
         """Live rooms by (activated_at, id) descending, starting after the cursor key."""
-        end = len(self._newest) if after is None else self._newest.bisect_left(after)
-        for position in range(end - 1, -1, -1):
-            yield self._live[self._newest[position][1]]
+        keys = self._newest.irange(maximum=after, inclusive=(True, False), reverse=True)
+        for _, room_id in keys:
+            yield self._live[room_id]
 
-    def nearest(self, origin: tuple[float, float, float], count: int) -> Iterator[tuple[float, str]]:
+    def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
 
     def scores(self) -> Iterator[tuple[float, str]]:
         now = self._clock()
         for room_id, entry in self._live.items():
-            yield hot_score(entry.viewers, entry.recent.value(now)), room_id
+            yield hot_score(entry.viewers, decayed(entry.recent_likes, entry.recent_at, now)), room_id
 
     @property
     def located(self) -> int:
@@ -130,7 +142,7 @@ class RoomDirectory:
             if entry is None:
                 self._add(room)
             else:  # a newer state of a live room: its counts (title, cover and place never change)
-                entry.version, entry.viewers, entry.likes = room.version, room.viewers, room.likes
+                entry.set_counts(room.version, room.viewers, room.likes)
         else:
             return False  # unactive rooms are not listed; reads of them go to the rooms service
         self._changed()
@@ -142,9 +154,11 @@ class RoomDirectory:
             return False
         if self._touched is not None:
             self._touched.add(counts.room_id)
-        entry.version, entry.viewers, entry.likes = counts.version, counts.viewers, counts.likes
+        entry.set_counts(counts.version, counts.viewers, counts.likes)
         if counts.likes_added:
-            entry.recent.add(counts.likes_added, self._clock())
+            now = self._clock()
+            entry.recent_likes = decayed(entry.recent_likes, entry.recent_at, now) + counts.likes_added
+            entry.recent_at = now
         self._changed()
         return True
 

@@ -28,21 +28,9 @@ KEEP_SECONDS = 300.0
 _DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
 
 
-class RecentLikes:
-    """An exponentially decaying sum of likes: O(1) to add to and to read."""
-
-    __slots__ = ("_at", "_value")
-
-    def __init__(self) -> None:
-        self._value = 0.0
-        self._at = 0.0
-
-    def value(self, now: float) -> float:
-        return self._value * math.exp(-_DECAY_PER_SECOND * (now - self._at)) if self._value else 0.0
-
-    def add(self, likes: int, now: float) -> None:
-        self._value = self.value(now) + likes
-        self._at = now
+def decayed(value: float, since: float, now: float) -> float:
+    """A decaying sum of likes (`value` at time `since`), as it stands at `now`."""
+    return value * math.exp(-_DECAY_PER_SECOND * (now - since)) if value else 0.0
 
 
 def hot_score(viewers: int, recent_likes: float) -> float:
@@ -70,10 +58,10 @@ class Rankings:
         newest = next(reversed(self._kept.values()), None)
         if newest is not None and now - newest.made_at < REFRESH_SECONDS:
             return newest
-        order = sorted(scored, key=lambda pair: (-pair[0], pair[1]))
+        order = sorted((-score, room) for score, room in scored)  # plain tuples sort fastest
         self._made += 1
         ranking = Ranking(f"{self._prefix}-{self._made}", now, tuple(room for _, room in order),
-                          array("f", (score for score, _ in order)))
+                          array("f", (-negative for negative, _ in order)))
         self._kept[ranking.id] = ranking
         self._expire(now)
         return ranking

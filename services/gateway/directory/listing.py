@@ -47,21 +47,24 @@ class RoomLister:
         self._pages: dict[tuple[object, ...], bytes] = {}
         self._pages_stamp: tuple[int, int] = (-1, -1)
 
-    def fragment(self, entry: Entry) -> bytes:
-        period = int(self._wall_clock()) // URL_PERIOD_SECONDS
-        if entry.play_urls_period != period:
+    def fragment(self, entry: Entry, period: int | None = None) -> bytes:
+        """The room's JSON without its closing brace (a list may add a member before it)."""
+        if period is None:
+            period = self.period()
+        if entry.period != period:
             signed_at = datetime.fromtimestamp(period * URL_PERIOD_SECONDS, UTC)
             urls = self._signer.play_urls(entry.stream_id, now=signed_at)
-            entry.play_urls = json.dumps(urls, separators=(",", ":")).encode()
-            entry.play_urls_period = period
-        return b'%s,"viewers":%d,"likes":%d,"version":%d,"play_urls":%s}' % (
-            entry.fixed, entry.viewers, entry.likes, entry.version, entry.play_urls)
+            entry.set_play_urls(json.dumps(urls, separators=(",", ":")).encode(), period)
+        return entry.json
+
+    def period(self) -> int:
+        return int(self._wall_clock()) // URL_PERIOD_SECONDS
 
     def room(self, room: Room) -> bytes:
         """One room's JSON: a live one as listed, any other as it is."""
         entry = self.directory.live(room.id)
         if entry is not None and entry.version == room.version:
-            return self.fragment(entry)
+            return self.fragment(entry) + b"}"
         return json.dumps(room_body(room, self._signer), separators=(",", ":")).encode()
 
     def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
@@ -92,7 +95,9 @@ class RoomLister:
         more = len(page) > limit
         page = page[:limit]
         next_cursor = NewCursor(page[-1].activated_ms, page[-1].room_id) if more else None
-        return _page([self.fragment(e) for e in page], encode_cursor(next_cursor) if next_cursor else None)
+        period = self.period()
+        return _page([(self.fragment(e, period), b"") for e in page],
+                     encode_cursor(next_cursor) if next_cursor else None)
 
     def hot(self, limit: int, cursor: str | None) -> bytes:
         now = self._clock()
@@ -108,11 +113,12 @@ class RoomLister:
         return self._cached(("hot", ranking.id, position, limit), lambda: self._hot(ranking, position, limit))
 
     def _hot(self, ranking: Ranking, position: int, limit: int) -> bytes:
-        parts: list[bytes] = []
+        parts: list[tuple[bytes, bytes]] = []
+        period = self.period()
         while position < len(ranking.room_ids) and len(parts) < limit:
             entry = self.directory.live(ranking.room_ids[position])
             if entry is not None:  # closed since the ranking was cut: skipped
-                parts.append(_with(self.fragment(entry), b"hot_score", ranking.scores[position]))
+                parts.append((self.fragment(entry, period), b',"hot_score":%.3f' % ranking.scores[position]))
             position += 1
         more = position < len(ranking.room_ids)
         return _page(parts, encode_cursor(HotCursor(ranking.id, position)) if more else None)
@@ -129,23 +135,26 @@ class RoomLister:
         # Ask the R-tree for enough rooms to get past the cursor; rarely more than once.
         want = limit + 1
         while True:
-            found = sorted(self.directory.nearest(origin, want))
+            found = self.directory.nearest(origin, want)
             past = [pair for pair in found if after is None or pair > after]
             if len(past) > limit or len(found) < want:
                 break
             want *= 4
         page = past[:limit]
-        located = [(km, self.directory.live(room_id)) for km, room_id in page]
-        parts = [_with(self.fragment(entry), b"distance_km", km) for km, entry in located if entry]
+        live = self.directory.live
+        located = [(km, live(room_id)) for km, room_id in page]
+        period = self.period()
+        parts = [(self.fragment(entry, period), b',"distance_km":%.3f' % km) for km, entry in located if entry]
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
         return _page(parts, encode_cursor(next_cursor) if next_cursor else None)
 
 
-def _with(fragment: bytes, name: bytes, value: float) -> bytes:
-    """A room's JSON with one more member (its score or distance), without re-encoding it."""
-    return b'%s,"%s":%.3f}' % (fragment[:-1], name, value)
-
-
-def _page(parts: list[bytes], next_cursor: str | None) -> bytes:
-    tail = b"null" if next_cursor is None else b'"%s"' % next_cursor.encode()
-    return b'{"rooms":[%s],"next_cursor":%s}' % (b",".join(parts), tail)
+def _page(rooms: list[tuple[bytes, bytes]], next_cursor: str | None) -> bytes:
+    """The page's JSON from (room JSON without its closing brace, extra member) pairs, in one join."""
+    pieces = [b'{"rooms":[']
+    for open_json, extra in rooms:
+        pieces += (open_json, extra, b"},")
+    if rooms:
+        pieces[-1] = b"}"
+    pieces.append(b'],"next_cursor":null}' if next_cursor is None else b'],"next_cursor":"%s"}' % next_cursor.encode())
+    return b"".join(pieces)

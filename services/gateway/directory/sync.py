@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import structlog
@@ -30,6 +31,9 @@ async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, t
             break
         after_id = page.last_id
     dropped = directory.finish_snapshot(rooms)
+    # The directory is long-lived: keep the collector from walking it on every full collection
+    # (tens of thousands of entries: milliseconds of pause that would land in the list's p99).
+    gc.freeze()
     log.info("directory.synced", live=len(directory), located=directory.located, dropped=dropped,
              ms=round((time.monotonic() - started) * 1000, 1))
 
