@@ -28,8 +28,8 @@ test-unit: install
 bench-rooms: install
 	$(PY) bench/rooms_api.py
 
-# With `make run` going (started as `ONAIR_WATCH_STRIKES=1000000 make run`: the bench's rooms have
-# no real push, and the black-screen watcher would rightly close them). Installs wrk when root.
+# With `make run` going, started as `ONAIR_WATCH_INTERVAL=86400 make run`: the bench's rooms have no
+# real push, so the black-screen watcher would rightly strike and close them. Installs wrk when root.
 bench-directory: install
 	@command -v wrk >/dev/null || (bash -c 'source scripts/lib.sh && as_root_apt_install wrk')
 	$(PY) -m bench.directory $(ARGS)

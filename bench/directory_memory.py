@@ -64,7 +64,7 @@ def _rss_and_costs(n: int, rng: random.Random) -> tuple[float, float, float, flo
     rss = (rss_bytes() - before) / n
     gc.freeze()  # as the gateway does after each snapshot: full collections skip the directory
     new = per_call_us(lambda: lister._newest(20, None))
-    hot = per_call_us(lambda: lister._hot(lister.rankings.current(lister.directory.scores(), 0.0), 0, 20))
+    hot = per_call_us(lambda: lister._hot(lister.rankings.current(lister.directory.scores, 0.0), 0, 20))
     points = [(rng.uniform(-60, 70), rng.uniform(-180, 180)) for _ in range(300)]
     for lat, lng in points:  # warm: the rooms these pages show have their play URLs signed
         lister.near(lat, lng, 20, None)
@@ -75,7 +75,7 @@ def _rss_and_costs(n: int, rng: random.Random) -> tuple[float, float, float, flo
 
 
 def _render_all(lister: RoomLister) -> None:
-    for _, room_id in list(lister.directory.scores()):  # every room rendered once, as a full scroll would
+    for room_id in lister.directory.scores()[0]:  # every room rendered once, as a full scroll would
         entry = lister.directory.live(room_id)
         assert entry is not None
         lister.fragment(entry)

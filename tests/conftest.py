@@ -109,7 +109,8 @@ def _embedded_secantus(workdir: Path) -> Iterator[str]:
     )
     try:
         wait_for_port(port, 60, "SecantusDB")
-        yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
+        # No retryable writes on the embedded store (see scripts/lib.sh: its registry of them grows).
+        yield f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
     finally:
         proc.terminate()
         try:

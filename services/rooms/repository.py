@@ -15,7 +15,7 @@ embedded store (tests/integration/test_query_plans.py runs `explain` on each).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -86,11 +86,18 @@ class RoomRepository:
         self._rooms = collection
 
     async def ensure_indexes(self) -> None:
-        existing = await self._rooms.index_information()
-        for stale in ("room_list", "outbox_pending") if "room_list" in existing else ():
-            await self._rooms.drop_index(stale)  # replaced: the list left the database; outbox is a flag now
+        if "room_list" in await self._rooms.index_information():
+            await self._migrate_from_unversioned()
         for name, (keys, options) in INDEXES.items():
             await self._rooms.create_index(keys, name=name, **options)
+
+    async def _migrate_from_unversioned(self) -> None:
+        """Once, from the schema before versions: the list index left the database (the gateways
+        serve the list) and the outbox is found by a flag; every room starts at version 1."""
+        for stale in ("room_list", "outbox_pending"):
+            await self._rooms.drop_index(stale)
+        await self._rooms.update_many({"version": {"$exists": False}}, {"$set": {"version": 1}})
+        await self._rooms.update_many({"outbox.0": {"$exists": True}}, {"$set": {"outbox_since": datetime.now(UTC)}})
 
     async def insert(self, room: Room, outbox: list[Envelope]) -> None:
         doc = _storable(room)

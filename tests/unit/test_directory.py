@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister
+from services.gateway.directory.cursors import HotCursor, decode_cursor, encode_cursor
 from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
 from shared.contracts import CloseReason, Location, Room, RoomCounts, RoomStatus
@@ -199,6 +200,16 @@ def test_distances_are_great_circle() -> None:
 def test_malformed_cursors_are_invalid(lister: RoomLister, token: str) -> None:
     with pytest.raises(DomainError):
         lister.newest(5, token or "=")
+
+
+def test_a_forged_hot_cursor_cannot_walk_backwards(lister: RoomLister) -> None:
+    for n in range(1, 6):
+        lister.directory.apply(live(n))
+    ranking = json.loads(lister.hot(2, None))["next_cursor"]
+    pinned = decode_cursor(ranking, HotCursor)
+    assert isinstance(pinned, HotCursor)
+    with pytest.raises(DomainError):
+        lister.hot(2, encode_cursor(HotCursor(pinned.ranking, -3)))
 
 
 def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> None:

@@ -63,6 +63,8 @@ def decode_cursor(token: str, expected: type[Cursor]) -> Cursor:
     if kind is not expected:
         raise DomainError(ErrorCode.INVALID, "this cursor belongs to another sort order", field="cursor")
     cursor: Cursor = kind(*fields)
+    if isinstance(cursor, HotCursor) and cursor.position < 0:
+        raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor")
     return cursor
 
 

@@ -115,10 +115,15 @@ class RoomDirectory:
     def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
 
-    def scores(self) -> Iterator[tuple[float, str]]:
+    def scores(self) -> tuple[list[str], list[float]]:
+        """Every live room's hot score now, newest first (so equal scores rank newer rooms first)."""
         now = self._clock()
-        for room_id, entry in self._live.items():
-            yield hot_score(entry.viewers, decayed(entry.recent_likes, entry.recent_at, now)), room_id
+        rooms: list[str] = []
+        scores: list[float] = []
+        for room_id, entry in reversed(self._live.items()):
+            rooms.append(room_id)
+            scores.append(hot_score(entry.viewers, decayed(entry.recent_likes, entry.recent_at, now)))
+        return rooms, scores
 
     @property
     def located(self) -> int:

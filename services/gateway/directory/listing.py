@@ -24,6 +24,7 @@ from shared.errors import DomainError
 from shared.signing import UrlSigner
 
 URL_PERIOD_SECONDS = 60
+PAGES_KEPT = 256  # first pages kept (per order, limit and hot ranking) until the next change
 
 
 class CursorExpired(Exception):
@@ -68,8 +69,8 @@ class RoomLister:
         return json.dumps(room_body(room, self._signer), separators=(",", ":")).encode()
 
     def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
-        stamp = (self.directory.generation, int(self._wall_clock()) // URL_PERIOD_SECONDS)
-        if stamp != self._pages_stamp:
+        stamp = (self.directory.generation, self.period())
+        if stamp != self._pages_stamp or len(self._pages) >= PAGES_KEPT:
             self._pages.clear()
             self._pages_stamp = stamp
         page = self._pages.get(key)
@@ -109,7 +110,7 @@ class RoomLister:
                 raise CursorExpired()
             position = at.position
         else:
-            ranking, position = self.rankings.current(self.directory.scores(), now), 0
+            ranking, position = self.rankings.current(self.directory.scores, now), 0
         return self._cached(("hot", ranking.id, position, limit), lambda: self._hot(ranking, position, limit))
 
     def _hot(self, ranking: Ranking, position: int, limit: int) -> bytes:
@@ -132,7 +133,7 @@ class RoomLister:
                 raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
             after = (at.km, at.room_id)
         origin = unit_vector(lat, lng)
-        # Ask the R-tree for enough rooms to get past the cursor; rarely more than once.
+        # Ask the k-d tree for enough rooms to get past the cursor; rarely more than once.
         want = limit + 1
         while True:
             found = self.directory.nearest(origin, want)
