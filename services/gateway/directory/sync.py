@@ -16,6 +16,9 @@ from shared.contracts import ListLiveRooms, LiveRoomPage, Room
 log = structlog.get_logger(__name__)
 
 RETRY_SECONDS = 2.0
+# A snapshot page is thousands of rooms: allowed longer than an interactive request (the embedded
+# store sorts each page in memory; at 100,000 rooms a page takes seconds there).
+PAGE_TIMEOUT_SECONDS = 30.0
 
 
 async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
@@ -24,7 +27,8 @@ async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, t
     rooms: list[Room] = []
     after_id: str | None = None
     while True:
-        reply = await bus.request(ListLiveRooms(limit=page_size, after_id=after_id), timeout=timeout)
+        reply = await bus.request(ListLiveRooms(limit=page_size, after_id=after_id),
+                                  timeout=max(timeout, PAGE_TIMEOUT_SECONDS))
         page = LiveRoomPage.model_validate(reply)
         rooms.extend(page.rooms)
         if page.last_id is None:
