@@ -123,6 +123,7 @@ class Bus:
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._reply_consumer_ready = False
         self._reply_consumer_lock = asyncio.Lock()
+        self.reconnected = asyncio.Event()  # set on each reconnect: private queues may have missed events
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -186,6 +187,7 @@ class Bus:
         # The robust connection restores channels, queues and consumers; the direct reply-to
         # pseudo-queue is not a declared queue, so its consumer is re-registered here.
         log.info("bus.reconnected")
+        self.reconnected.set()
         if self._reply_consumer_ready:
             self._reply_consumer_ready = False
             await self._ensure_reply_consumer()

@@ -58,8 +58,9 @@ class GatewaySettings(CommonSettings, SigningSettings):
     # Likes and views are published in batches collected over this many milliseconds.
     counter_window_ms: float = Field(5.0, ge=0)
     live_updates_per_second: float = Field(4.0, gt=0, le=50)
-    # The room directory is re-read from rooms this often (a missed event is wrong for at most this long).
-    directory_resync_seconds: float = Field(60.0, gt=0)
+    # The room directory is re-read from rooms after each broker reconnect, and this often besides
+    # (a missed event is wrong for at most this long).
+    directory_resync_seconds: float = Field(300.0, gt=0)
     directory_page_size: int = Field(5000, ge=1, le=5000)
 
 

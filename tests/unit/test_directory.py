@@ -3,6 +3,7 @@ and every order pages without repeating or skipping a room that stays live."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister
+from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister, keep_synced
 from services.gateway.directory.cursors import HotCursor, decode_cursor, encode_cursor
 from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
-from shared.contracts import CloseReason, Location, Room, RoomCounts, RoomStatus
+from shared.contracts import CloseReason, ListLiveRooms, LiveRoomPage, Location, Room, RoomCounts, RoomStatus
 from shared.errors import DomainError
 from shared.settings import SigningSettings
 from shared.signing import UrlSigner
@@ -221,3 +222,41 @@ def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> No
         lister.hot(2, new_cursor)
     with pytest.raises(DomainError):
         lister.near(1, 1, 2, near_cursor)
+
+
+class SnapshotBus:
+    """The rooms service's side of `rooms.live`, in memory: pages of live rooms by id."""
+
+    def __init__(self, rooms: list[Room]) -> None:
+        self.rooms, self.snapshots = rooms, 0
+        self.reconnected = asyncio.Event()
+
+    async def request(self, query: ListLiveRooms, *, timeout: float) -> dict[str, Any]:
+        after = [r for r in sorted(self.rooms, key=lambda r: r.id) if query.after_id is None or r.id > query.after_id]
+        page = after[:query.limit]
+        if query.after_id is None:
+            self.snapshots += 1
+        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None).model_dump()
+
+
+async def test_the_directory_loads_in_pages_and_reloads_after_a_reconnect() -> None:
+    bus = SnapshotBus([live(n) for n in range(1, 8)])
+    directory = RoomDirectory()
+    sync = asyncio.create_task(keep_synced(bus, directory, resync_every=3600, page_size=3,  # type: ignore[arg-type]
+                                           timeout=1))
+    try:
+        for _ in range(100):
+            if directory.loaded:
+                break
+            await asyncio.sleep(0.01)
+        assert len(directory) == 7 and bus.snapshots == 1
+        bus.rooms = bus.rooms[1:]  # room 1 closed while this gateway was disconnected: its event is lost
+        bus.reconnected.set()
+        for _ in range(100):
+            if bus.snapshots == 2 and directory.live("r00001") is None:
+                break
+            await asyncio.sleep(0.01)
+        assert bus.snapshots == 2 and len(directory) == 6
+    finally:
+        sync.cancel()
+        await asyncio.gather(sync, return_exceptions=True)

@@ -1,9 +1,12 @@
-"""Loading the directory from the rooms service: a paged snapshot at start, and again every
-`resync_every` seconds, so that a missed event leaves a room wrong for one period at most."""
+"""Loading the directory from the rooms service: a paged snapshot at start, again at once after
+the broker connection comes back (the gateway's private event queue may have missed events
+meanwhile), and every `resync_every` seconds as a safety net: a missed event leaves a room wrong
+for one period at most."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 
@@ -44,11 +47,14 @@ async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, t
 
 async def keep_synced(bus: Bus, directory: RoomDirectory, *, resync_every: float, page_size: int,
                       timeout: float) -> None:
-    """Snapshot now, then every `resync_every` seconds; a failed snapshot is retried soon."""
+    """Snapshot now, after every reconnect, and every `resync_every` seconds; a failed snapshot is
+    retried soon."""
     while True:
         try:
+            bus.reconnected.clear()
             await load_snapshot(bus, directory, page_size=page_size, timeout=timeout)
-            await asyncio.sleep(resync_every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bus.reconnected.wait(), resync_every)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the rooms service or the broker is away: keep serving what we hold
