@@ -25,14 +25,17 @@ def tx_secret(key: str, stream: str, tx_time_hex: str) -> str:
 
 
 def verify_tx_secret(key: str, stream: str, tx_time_hex: str, secret: str, *, now: datetime) -> bool:
-    """True when `secret` signs `stream` until `tx_time_hex` and that time has not passed."""
+    """True when `secret` signs `stream` until `tx_time_hex` and that time has not passed.
+    Never raises: any input a client can send is answered True or False."""
+    if not (tx_time_hex.isascii() and secret.isascii() and stream.isascii()) or len(tx_time_hex) > 16:
+        return False
     try:
         expires = int(tx_time_hex, 16)
     except ValueError:
         return False
     if expires < now.timestamp():
         return False
-    return hmac.compare_digest(tx_secret(key, stream, tx_time_hex), secret.lower())
+    return hmac.compare_digest(tx_secret(key, stream, tx_time_hex).encode(), secret.lower().encode())
 
 
 @dataclass(frozen=True)

@@ -36,15 +36,30 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {key: str(value) for key, value in form.items()}
 
 
+# nginx-rtmp posts its own fields (`name` = the stream it will publish, from the URL path) and then
+# appends the client's query string: a client can add a second `name`, `txSecret` or `txTime`.
+_SINGLE = ("name", "txSecret", "txTime")
+
+
+async def _publish_fields(request: web.Request) -> tuple[str, str, str]:
+    """The stream, txSecret and txTime of a publish, each present exactly once; else 403."""
+    form = await request.post()
+    values = [form.getall(field, []) for field in _SINGLE]
+    if any(len(found) != 1 or not isinstance(found[0], str) for found in values):
+        log.warning("push.refused", reason="a field missing or given more than once",
+                    counts={field: len(found) for field, found in zip(_SINGLE, values, strict=True)})
+        raise forbidden("the push must name one stream and carry one signature")
+    name, secret, expires = (str(found[0]) for found in values)
+    return name, secret, expires
+
+
 @routes.post("/v1/hooks/nginx-rtmp/publish")
 async def on_publish(request: web.Request) -> web.Response:
     _check_token(request)
-    form = await _form(request)
-    stream = form.get("name", "")
+    stream, secret, expires = await _publish_fields(request)
     structlog.contextvars.bind_contextvars(stream_id=stream)
     settings = request.app[SETTINGS]
-    if not verify_tx_secret(settings.push_key.get_secret_value(), stream, form.get("txTime", ""),
-                            form.get("txSecret", ""), now=datetime.now(UTC)):
+    if not verify_tx_secret(settings.push_key.get_secret_value(), stream, expires, secret, now=datetime.now(UTC)):
         log.warning("push.refused", reason="bad or expired txSecret/txTime")
         raise forbidden("bad or expired push signature")
     try:
@@ -56,6 +71,7 @@ async def on_publish(request: web.Request) -> web.Response:
             raise forbidden("unknown stream") from exc
         raise
     room = Room.model_validate(reply)
+    form = await _form(request)
     if room.status is RoomStatus.CLOSED:
         log.warning("push.refused", reason="room closed", room_id=room.id, close_reason=room.close_reason)
         raise Problem(403, "room-closed", "Room closed", f"the room is closed ({room.close_reason})")

@@ -15,7 +15,7 @@ from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import GatewaySettings
 from shared.signing import tx_secret, tx_time
 from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
-from tests.fixtures import MediaServer
+from tests.fixtures import MEDIA_HOOK_TOKEN, MediaServer
 
 
 async def test_a_room_push_url_works_and_its_play_urls_play(
@@ -96,3 +96,47 @@ async def test_a_closed_room_stream_cannot_be_pushed_again(
     push = ffmpeg_push(created["push_url"])
     pushes.append(push)
     assert await wait_exit(push, 10) not in (None, 0), "a closed room's URL still pushes"
+
+
+async def test_an_anchor_cannot_push_into_another_room_with_its_own_signature(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    """The hijack: the victim's stream in the path, the attacker's own valid signature and stream
+    name in the query (nginx-rtmp appends the client's query after its own `name`)."""
+    client, media = e2e_gateway
+    _, victim = await new_room(client, auth)
+    _, attacker = await new_room(client, auth)
+    victim_stream, attacker_stream = victim["room"]["stream_id"], attacker["room"]["stream_id"]
+    signature = attacker["push_url"].split("?", 1)[1]
+    hijack = f"rtmp://127.0.0.1:{media.rtmp_port}/live/{victim_stream}?{signature}&name={attacker_stream}"
+    push = ffmpeg_push(hijack)
+    pushes.append(push)
+    assert await wait_exit(push, 10) not in (None, 0), "the hijacking push was not refused"
+    states = await cloud.stream_states([victim_stream, attacker_stream])
+    assert states == {victim_stream: StreamState.OFFLINE, attacker_stream: StreamState.OFFLINE}
+    honest = ffmpeg_push(attacker["push_url"])  # the attacker's own URL, as issued, still works
+    pushes.append(honest)
+    assert await wait_state(cloud, attacker_stream, StreamState.ONLINE, 10)
+
+
+@pytest.mark.parametrize("fields", [
+    [("name", "S"), ("name", "S"), ("txSecret", "SIG"), ("txTime", "T")],  # a second name, even the same
+    [("name", "S"), ("txSecret", "SIG"), ("txSecret", "SIG"), ("txTime", "T")],
+    [("name", "S"), ("txSecret", "SIG")],  # no txTime
+    [("name", "S"), ("txSecret", "é" * 32), ("txTime", "T")],  # non-ASCII: 403, not a 500
+    [("name", "S"), ("txSecret", "SIG"), ("txTime", "\uff26" * 8)],  # full-width letters
+])
+async def test_the_publish_hook_refuses_any_doubt(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, fields: list[tuple[str, str]],
+) -> None:
+    client, _ = e2e_gateway
+    _, created = await new_room(client, auth)
+    stream = created["room"]["stream_id"]
+    query = dict(pair.split("=", 1) for pair in created["push_url"].split("?", 1)[1].split("&"))
+    real = {"S": stream, "SIG": query["txSecret"], "T": query["txTime"]}
+    form = [(key, real.get(value, value)) for key, value in fields]
+    response = await client.post(f"/v1/hooks/nginx-rtmp/publish?token={MEDIA_HOOK_TOKEN}", data=form)
+    assert response.status == 403
+    honest = [("name", stream), ("txSecret", real["SIG"]), ("txTime", real["T"])]
+    assert (await client.post(f"/v1/hooks/nginx-rtmp/publish?token={MEDIA_HOOK_TOKEN}", data=honest)).status == 200
