@@ -430,6 +430,10 @@ async def _decode_or_reject(message: AbstractIncomingMessage) -> tuple[Envelope,
         return None
 
 
+# Failures in a row, with no success, after which a failed batch is not split further.
+ISOLATION_PROBES = 3
+
+
 class _BatchCollector:
     """Collects deliveries into batches for `Bus.consume_batches`."""
 
@@ -463,13 +467,39 @@ class _BatchCollector:
                 return
             try:
                 await self._handler([(envelope, payload) for _, envelope, payload in batch])
-            except Exception as exc:  # the whole batch is retried
-                deliveries = max(int(str((m.headers or {}).get("x-delivery-count") or 0)) + 1 for m, _, _ in batch)
+            except Exception as exc:
+                failed = await self._isolate(batch) if len(batch) > 1 else batch
+                deliveries = max(int(str((m.headers or {}).get("x-delivery-count") or 0)) + 1 for m, _, _ in failed)
                 level = log.error if deliveries > self._delivery_limit else log.warning
-                level("bus.batch_failed", error=repr(exc), messages=len(batch), delivery=deliveries)
+                level("bus.batch_failed", error=repr(exc), messages=len(failed), of=len(batch), delivery=deliveries)
                 await asyncio.sleep(self._retry_delay(deliveries))
-                await _last(batch).nack(multiple=True, requeue=True)
+                if len(failed) == len(batch):
+                    await _last(batch).nack(multiple=True, requeue=True)  # all of it: retried as a whole
+                else:
+                    for message, _, _ in failed:  # only these return (and meet the delivery limit alone)
+                        await message.nack(requeue=True)
                 return
             # One frame settles the batch: it is every delivery still unacked on this channel up
             # to its last one (batches are flushed one at a time, in delivery order).
             await _last(batch).ack(multiple=True)
+
+    async def _isolate(self, batch: list[tuple[AbstractIncomingMessage, Envelope, Contract]]
+                       ) -> list[tuple[AbstractIncomingMessage, Envelope, Contract]]:
+        """After a failed batch, each message alone: the ones that work are acked, so one bad
+        message never holds back (or dead-letters) the others. Returns the ones that failed. If
+        the first few fail and none works, the trouble is not the messages (the store is away):
+        all go back together, without trying the rest one by one."""
+        failed: list[tuple[AbstractIncomingMessage, Envelope, Contract]] = []
+        worked = False
+        for index, item in enumerate(batch):
+            message, envelope, payload = item
+            try:
+                await self._handler([(envelope, payload)])
+            except Exception:
+                failed.append(item)
+                if not worked and len(failed) >= ISOLATION_PROBES:
+                    return failed + batch[index + 1:]
+                continue
+            worked = True
+            await message.ack()
+        return failed

@@ -122,7 +122,8 @@ class CounterEntry(Contract):
     room_id: str
     likes: int = Field(0, ge=0)
     viewers: int = Field(0, ge=0)
-    key: str | None = Field(None, description="The client's Idempotency-Key: a retried request counts once")
+    key: str | None = Field(None, max_length=256,
+                            description="The client's Idempotency-Key scoped to user and route: a retry counts once")
 
 
 class RecordCounters(Contract):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -9,7 +10,7 @@ from aiohttp import web
 
 from services.gateway.auth import Principal, authenticate
 from services.gateway.context import BUS, REQUEST_ID, SETTINGS
-from services.gateway.problems import forbidden
+from services.gateway.problems import forbidden, validation_failed
 from shared.contracts import Contract
 
 # Idempotency-Key values map to stable command ids, so a retried request is the same command.
@@ -41,9 +42,26 @@ async def tell(request: web.Request, command: Contract, *, message_id: str | Non
     return envelope.id
 
 
-def idempotent_id(request: web.Request, user: Principal) -> str | None:
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def idempotency_key(request: web.Request, user: Principal) -> str | None:
+    """The client's Idempotency-Key scoped to (user, route, room): the same key sent by two users,
+    or by one user to two rooms or two routes, names different requests. 1-64 characters of
+    `[A-Za-z0-9_-]`; anything else is a 422 before anything is published."""
     key = request.headers.get("Idempotency-Key")
-    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{user.user_id}:{request.path}:{key}").hex if key else None
+    if key is None:
+        return None
+    if _IDEMPOTENCY_KEY.fullmatch(key) is None:
+        raise validation_failed([{"field": "Idempotency-Key", "message": "1-64 characters of A-Z a-z 0-9 _ -",
+                                  "code": "idempotency_key"}])
+    return f"{user.user_id}:{request.path}:{key}"  # the path names the route and the room
+
+
+def idempotent_id(request: web.Request, user: Principal) -> str | None:
+    """A stable command id for a request with an Idempotency-Key: a retry is the same command."""
+    scoped = idempotency_key(request, user)
+    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, scoped).hex if scoped else None
 
 
 def path_id(request: web.Request, name: str) -> str:

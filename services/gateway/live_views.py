@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.context import COUNTERS, DIRECTORY, LIVE, QUIET_ACCESS_LOG, ROOM_STATUS, SETTINGS
-from services.gateway.handling import ask, path_id, principal
+from services.gateway.handling import ask, idempotency_key, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
 from shared.contracts import ErrorCode, GetRoom, Room, RoomStatus
@@ -66,18 +66,20 @@ def _accepted(room_id: str, **counts: int) -> web.Response:
 
 @routes.post("/v1/rooms/{room_id}/viewers")
 async def viewer_entered(request: web.Request) -> web.Response:
-    principal(request)
+    user = principal(request)
+    key = idempotency_key(request, user)
     room_id = await _live_room_id(request)
-    await request.app[COUNTERS].add(room_id, viewers=1, key=request.headers.get("Idempotency-Key"))
+    await request.app[COUNTERS].add(room_id, viewers=1, key=key)
     return _accepted(room_id, viewers=1)
 
 
 @routes.post("/v1/rooms/{room_id}/likes")
 async def liked(request: web.Request) -> web.Response:
-    principal(request)
+    user = principal(request)
+    key = idempotency_key(request, user)
     count = (await parse_json_body(request, LikeBody)).count if request.body_exists else 1
     room_id = await _live_room_id(request)
-    await request.app[COUNTERS].add(room_id, likes=count, key=request.headers.get("Idempotency-Key"))
+    await request.app[COUNTERS].add(room_id, likes=count, key=key)
     return _accepted(room_id, likes=count)
 
 

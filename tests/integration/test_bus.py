@@ -10,11 +10,21 @@ import aio_pika
 import pytest
 
 from shared.bus import Binding, Bus
-from shared.contracts import Contract, Envelope, ErrorCode, GetRoom, LiveRoomPage, Room
+from shared.contracts import (
+    Contract,
+    CounterEntry,
+    Envelope,
+    ErrorCode,
+    GetRoom,
+    LiveRoomPage,
+    RecordCounters,
+    Room,
+    decode,
+)
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 from tests.fixtures import delete_namespace
 
-QUEUES = ["work", "reads", "dead-letters", "events.unrouted"]
+QUEUES = ["work", "reads", "batched", "dead-letters", "events.unrouted"]
 
 
 @pytest.fixture
@@ -197,3 +207,23 @@ async def test_queries_ride_a_transient_queue_and_are_never_dead_lettered(amqp_u
         left = await channel.declare_queue(f"{server.namespace}.reads", passive=True)
         dead = await channel.declare_queue(f"{server.namespace}.dead-letters", passive=True)
         assert (left.declaration_result.message_count, dead.declaration_result.message_count) == (0, 0)
+
+
+async def test_one_bad_message_in_a_batch_is_dead_lettered_alone(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+    applied: list[str] = []
+
+    async def handler(batch: list[tuple[Envelope, Contract]]) -> None:
+        rooms = [entry.room_id for _, msg in batch if isinstance(msg, RecordCounters) for entry in msg.entries]
+        if "poison" in rooms:
+            raise ValueError("this message can never be written")
+        applied.extend(rooms)
+
+    await server.consume_batches("batched", [Binding("commands", RecordCounters.TYPE)], handler,
+                                 max_batch=50, max_wait=0.3, retry_delay=lambda delivery: 0.05)
+    rooms = [f"room-{i}" for i in range(9)]
+    for room in [*rooms[:4], "poison", *rooms[4:]]:
+        await client.publish_command(RecordCounters(entries=[CounterEntry(room_id=room, likes=1)]))
+    dead = await dead_letters(amqp_url, server.namespace, expect=1)
+    assert [decode(body)[1] for body in dead] == [RecordCounters(entries=[CounterEntry(room_id="poison", likes=1)])]
+    assert sorted(applied) == sorted(rooms)  # every good one, once

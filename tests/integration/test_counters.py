@@ -122,6 +122,33 @@ async def test_a_client_retry_with_an_idempotency_key_counts_once(gateway: TestC
     assert await counts(gateway, auth, room_id) == (0, 3)
 
 
+async def test_idempotency_keys_are_scoped_to_the_user_and_the_room(gateway: TestClient, auth: Auth) -> None:
+    """Two users who happen to send the same key are two requests: every accepted like counts."""
+    _, room_id = await live_room(gateway, auth)
+    _, other_room = await live_room(gateway, auth)
+    sends = [gateway.post(f"/v1/rooms/{room}/likes", json={"count": 50},
+                          headers={**auth(user), "Idempotency-Key": "same-key"})
+             for user, room in [("fan-a", room_id), ("fan-b", room_id), ("fan-a", other_room)]]
+    assert [r.status for r in await asyncio.gather(*sends)] == [202, 202, 202]
+    assert await settle(gateway, auth, room_id, (0, 100))
+    assert await settle(gateway, auth, other_room, (0, 50))
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "has space", "ünïcode", "a/b", "k" * 8000])
+async def test_malformed_idempotency_keys_are_refused_before_anything_counts(
+    gateway: TestClient, auth: Auth, key: str
+) -> None:
+    _, room_id = await live_room(gateway, auth)
+    for route in ("likes", "viewers"):
+        response = await gateway.post(f"/v1/rooms/{room_id}/{route}", headers={**auth("fan"), "Idempotency-Key": key})
+        assert response.status == 422 and (await response.json())["errors"][0]["field"] == "Idempotency-Key"
+    created = await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"},
+                                 headers={**auth(f"anchor-{room_id}"), "Idempotency-Key": key})
+    assert created.status == 422
+    await asyncio.sleep(0.6)
+    assert await counts(gateway, auth, room_id) == (0, 0)
+
+
 async def read_events(response: Any, until: Callable[[list[tuple[str, dict[str, Any]]]], bool],
                       seconds: float = 10) -> list[tuple[str, dict[str, Any]]]:
     events: list[tuple[str, dict[str, Any]]] = []
