@@ -49,6 +49,10 @@ class GatewaySettings(CommonSettings, SigningSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
     jwt_secret: SecretStr = SecretStr("onair-development-jwt-secret-change-me-in-prod")
+    # Checked when set: the identity provider's issuer, and this API as the audience.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: float = Field(30.0, ge=0, le=300)
     request_timeout_seconds: float = Field(5.0, gt=0)
     # Shared secret in the local media server's on_publish hook URL (scripts/media_server.sh).
     media_hook_token: SecretStr = SecretStr("onair-dev-media-hook-token")

@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from services.gateway import admin_views, live_views, media_hooks, rooms_views, tencent_callbacks
+from services.gateway.auth import TokenPolicy
 from services.gateway.context import (
     BUS,
     COUNTERS,
@@ -23,6 +24,7 @@ from services.gateway.context import (
     ROOM_STATUS,
     SETTINGS,
     SIGNER,
+    TOKENS,
 )
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
@@ -111,6 +113,8 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app = web.Application(client_max_size=settings.max_body_bytes,
                           middlewares=[request_context, problem_middleware])
     app[SETTINGS] = settings
+    app[TOKENS] = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience,
+                              settings.jwt_leeway_seconds)
     app[SIGNER] = UrlSigner(settings)
     app[BUS] = bus or Bus(settings.amqp_url, namespace=settings.bus_namespace,
                           delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)

@@ -1,4 +1,5 @@
-"""Bearer JWT authentication (HS256): `sub` is the user id, `role: "admin"` marks a moderator."""
+"""Bearer JWT authentication (HS256): `sub` is the user id, `role: "admin"` marks a moderator;
+`exp` is required, `iss` and `aud` are checked when configured."""
 
 from __future__ import annotations
 
@@ -15,41 +16,55 @@ from services.gateway.problems import unauthorized
 class Principal:
     user_id: str
     is_admin: bool
+    expires_at: float  # the token's `exp` (Unix seconds): a live-update stream ends there
 
 
-# Verified tokens, so the hot paths (likes, views) do not re-verify the same token on every
-# tap. A token is immutable; its expiry is checked on every use.
-_verified: dict[tuple[str, str], tuple[Principal, float]] = {}
+@dataclass(frozen=True)
+class TokenPolicy:
+    """How tokens are checked: HS256 with `secret`; `iss` / `aud` when set; a little clock leeway."""
+
+    secret: str
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_seconds: float = 30.0
+
+
+# Verified tokens, so the hot paths (the list, likes, views) do not re-verify the same token on
+# every request. A token is immutable; its expiry is checked on every use.
+_verified: dict[tuple[TokenPolicy, str], Principal] = {}
 _VERIFIED_MAX = 50_000
 
 
-def _bearer_token(request: web.Request) -> str:
+def _bearer_token(request: web.Request, allow_query: bool) -> str:
     header = request.headers.get("Authorization")
     if header is None:
-        # Browsers' EventSource cannot set headers: the live-update stream may carry it in the URL.
-        return request.query.get("access_token", "")
+        # Browsers' EventSource cannot set headers: the live-update stream (only it) may carry
+        # the token in the URL. Anywhere else a token in a URL ends up in proxy logs.
+        return request.query.get("access_token", "") if allow_query else ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(request: web.Request, secret: str) -> Principal:
-    token = _bearer_token(request)
+def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool = False) -> Principal:
+    token = _bearer_token(request, allow_query)
     if not token:
         raise unauthorized("a Bearer token is required")
-    cached = _verified.get((secret, token))
-    if cached is not None and cached[1] > time.time():
-        return cached[0]
+    cached = _verified.get((policy, token))
+    if cached is not None and cached.expires_at + policy.leeway_seconds > time.time():
+        return cached
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, policy.secret, algorithms=["HS256"], issuer=policy.issuer,
+                            audience=policy.audience, leeway=policy.leeway_seconds,
+                            options={"require": ["exp", "sub"], "verify_aud": policy.audience is not None})
     except jwt.PyJWTError as exc:
         raise unauthorized(f"invalid token: {exc}") from exc
-    sub = claims["sub"]
+    sub, exp = claims["sub"], claims["exp"]
     if not isinstance(sub, str) or not sub or len(sub) > 128:
         raise unauthorized("invalid token: bad subject")
-    principal = Principal(user_id=sub, is_admin=claims.get("role") == "admin")
+    principal = Principal(user_id=sub, is_admin=claims.get("role") == "admin", expires_at=float(exp))
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
-    _verified[(secret, token)] = (principal, float(claims["exp"]))
+    _verified[(policy, token)] = principal
     return principal
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.gateway.auth import TokenPolicy
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.live import LiveRooms, RoomStatusCache
@@ -12,6 +13,7 @@ from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
+TOKENS = web.AppKey("tokens", TokenPolicy)
 BUS = web.AppKey("bus", Bus)
 SIGNER = web.AppKey("signer", UrlSigner)
 COUNTERS = web.AppKey("counters", CounterBatcher)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from services.gateway.auth import Principal, authenticate
-from services.gateway.context import BUS, REQUEST_ID, SETTINGS
+from services.gateway.context import BUS, REQUEST_ID, SETTINGS, TOKENS
 from services.gateway.problems import forbidden, validation_failed
 from shared.contracts import Contract
 
@@ -17,8 +17,8 @@ from shared.contracts import Contract
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d8c59-5a0e-4a57-9a3f-0b8f5f3c2d10")
 
 
-def principal(request: web.Request) -> Principal:
-    return authenticate(request, request.app[SETTINGS].jwt_secret.get_secret_value())
+def principal(request: web.Request, *, allow_query: bool = False) -> Principal:
+    return authenticate(request, request.app[TOKENS], allow_query=allow_query)
 
 
 def moderator(request: web.Request) -> Principal:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -91,8 +92,9 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 async def room_events(request: web.Request) -> web.StreamResponse:
     """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`), then a
     final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
-    (browsers' EventSource cannot send headers)."""
-    principal(request)
+    (browsers' EventSource cannot send headers). The stream ends with an `expired` event when the
+    token does: the client reconnects with a fresh one."""
+    user = principal(request, allow_query=True)
     room_id = path_id(request, "room_id")
     room = await _fetch_room(request, room_id)
     if room is None:
@@ -109,8 +111,12 @@ async def room_events(request: web.Request) -> web.StreamResponse:
             viewer.push_closed(room)
         min_gap = 1.0 / request.app[SETTINGS].live_updates_per_second
         while True:
+            left = user.expires_at - time.time()
+            if left <= 0:
+                await response.write(_sse("expired", {"detail": "the token expired: reconnect with a fresh one"}))
+                break
             try:
-                await asyncio.wait_for(viewer.wake.wait(), HEARTBEAT_SECONDS)
+                await asyncio.wait_for(viewer.wake.wait(), min(HEARTBEAT_SECONDS, left))
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue

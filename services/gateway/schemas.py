@@ -63,8 +63,11 @@ async def parse_json_body(request: web.Request, model: type[Body]) -> Body:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise Problem(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
+    except RecursionError as exc:  # nested deeper than the parser goes
+        raise Problem(400, "malformed-json", "Malformed JSON", "the body is nested too deeply") from exc
+    if not isinstance(data, dict):  # well-formed JSON of the wrong shape: a validation error
+        raise validation_failed([{"field": "(body)", "message": "the body must be a JSON object",
+                                  "code": "object_type"}])
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -16,7 +17,7 @@ from services.rooms.handlers import RoomsPorts
 from shared.bus import Bus
 from shared.contracts import CounterEntry, RecordCounters, wrap
 from shared.settings import RoomsSettings
-from tests.fixtures import new_user
+from tests.fixtures import JWT_SECRET, new_user
 
 Auth = Callable[..., dict[str, str]]
 
@@ -191,3 +192,13 @@ async def test_live_updates_show_counts_rising_then_the_close(gateway: TestClien
 async def test_live_updates_reject_strangers_and_unknown_rooms(gateway: TestClient, auth: Auth) -> None:
     assert (await gateway.get("/v1/rooms/0123abcd/events", headers=auth("viewer"))).status == 404
     assert (await gateway.get("/v1/rooms/0123abcd/events")).status == 401
+
+
+async def test_a_live_update_stream_ends_when_its_token_does(gateway: TestClient, auth: Auth) -> None:
+    _, room_id = await live_room(gateway, auth)
+    short = jwt.encode({"sub": "viewer", "exp": int(time.time()) + 2}, JWT_SECRET, algorithm="HS256")
+    stream = await gateway.get(f"/v1/rooms/{room_id}/events", params={"access_token": short})
+    assert stream.status == 200
+    events = await read_events(stream, lambda e: any(name == "expired" for name, _ in e), seconds=10)
+    assert [name for name, _ in events] == ["counters", "expired"]
+    stream.close()

@@ -41,10 +41,13 @@ PUSH_START = {"app": "push.example.com", "appid": 12345678, "appname": "live", "
 
 def test_the_documented_sign_rule() -> None:
     body = {"t": 1545030873, "sign": callback_sign("key", 1545030873)}
-    assert verify_callback(body, "key", now=1545030000)
+    assert verify_callback(body, "key", now=1545030873 - 300)
     assert not verify_callback(body, "key", now=1545030874)  # expired
     assert not verify_callback(body, "other", now=1545030000)
     assert not verify_callback({"t": True, "sign": body["sign"]}, "key", now=0)
+    assert not verify_callback(body, "key", now=1545030873 - 601)  # more than ten minutes ahead
+    assert not verify_callback({"t": body["t"], "sign": "é" * 32}, "key", now=1545030000)  # cannot raise
+    assert not verify_callback({"t": "١٥٤٥٠٣٠٨٧٣", "sign": body["sign"]}, "key", now=1545030000)  # Arabic digits
 
 
 async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
@@ -93,9 +96,12 @@ async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.Abst
 
 
 async def test_malformed_callbacks(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
-    response = await gateway.post("/v1/callbacks/tencent/stream", data=b"{nope",
-                                  headers={"Content-Type": "application/json"})
-    assert response.status == 400
+    for junk in (b"{nope", b"[" * 3000):  # broken, and nested deeper than the parser goes
+        response = await gateway.post("/v1/callbacks/tencent/stream", data=junk,
+                                      headers={"Content-Type": "application/json"})
+        assert response.status == 400
+    for body in (signed(PUSH_START, ttl=30 * 24 * 3600), {**signed(PUSH_START), "sign": "é" * 32}):
+        assert (await gateway.post("/v1/callbacks/tencent/stream", json=body)).status == 401
     response = await gateway.post("/v1/callbacks/tencent/detection",
                                   json=signed({"event_type": 317, "streamId": "s", "suggestion": "Maybe"}))
     assert response.status == 422

@@ -4,24 +4,29 @@ import jwt
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from services.gateway.auth import authenticate, mint_token
+from services.gateway.auth import TokenPolicy, authenticate, mint_token
 from services.gateway.problems import Problem
 
 SECRET = "unit-test-secret-0123456789abcdef0123"
 OTHER_SECRET = "another-secret-0123456789abcdef01"
+POLICY = TokenPolicy(SECRET, leeway_seconds=0)
 
 
 def request_with(header: str | None):  # type: ignore[no-untyped-def]
     return make_mocked_request("GET", "/", headers={"Authorization": header} if header else {})
 
 
+def token(**claims: object) -> str:
+    return jwt.encode({"sub": "alice", "exp": int(time.time()) + 60, **claims}, SECRET, algorithm="HS256")
+
+
 def test_valid_token() -> None:
-    principal = authenticate(request_with(f"Bearer {mint_token(SECRET, 'alice')}"), SECRET)
-    assert principal.user_id == "alice" and not principal.is_admin
+    principal = authenticate(request_with(f"Bearer {mint_token(SECRET, 'alice')}"), POLICY)
+    assert principal.user_id == "alice" and not principal.is_admin and principal.expires_at > time.time()
 
 
 def test_admin_role() -> None:
-    assert authenticate(request_with(f"Bearer {mint_token(SECRET, 'mod', admin=True)}"), SECRET).is_admin
+    assert authenticate(request_with(f"Bearer {mint_token(SECRET, 'mod', admin=True)}"), POLICY).is_admin
 
 
 @pytest.mark.parametrize("header", [
@@ -36,19 +41,39 @@ def test_admin_role() -> None:
 ])
 def test_bad_credentials_are_401(header: str | None) -> None:
     with pytest.raises(Problem) as err:
-        authenticate(request_with(header), SECRET)
+        authenticate(request_with(header), POLICY)
     assert err.value.status == 401
 
 
 def test_an_expired_token_is_refused_even_after_it_was_verified() -> None:
-    token = jwt.encode({"sub": "alice", "exp": time.time() + 1.2}, SECRET, algorithm="HS256")
-    assert authenticate(request_with(f"Bearer {token}"), SECRET).user_id == "alice"
+    short = jwt.encode({"sub": "alice", "exp": time.time() + 1.2}, SECRET, algorithm="HS256")
+    assert authenticate(request_with(f"Bearer {short}"), POLICY).user_id == "alice"
     time.sleep(1.3)
     with pytest.raises(Problem):
-        authenticate(request_with(f"Bearer {token}"), SECRET)
+        authenticate(request_with(f"Bearer {short}"), POLICY)
 
 
-def test_token_in_the_query_for_event_streams() -> None:
-    token = mint_token(SECRET, "viewer")
-    request = make_mocked_request("GET", f"/v1/rooms/r/events?access_token={token}")
-    assert authenticate(request, SECRET).user_id == "viewer"
+def test_a_little_clock_leeway() -> None:
+    just_expired = token(exp=int(time.time()) - 5)
+    assert authenticate(request_with(f"Bearer {just_expired}"), TokenPolicy(SECRET, leeway_seconds=30))
+    with pytest.raises(Problem):
+        authenticate(request_with(f"Bearer {just_expired}"), POLICY)
+
+
+def test_issuer_and_audience_when_configured() -> None:
+    policy = TokenPolicy(SECRET, issuer="https://id.example.com", audience="onair")
+    good = token(iss="https://id.example.com", aud="onair")
+    assert authenticate(request_with(f"Bearer {good}"), policy).user_id == "alice"
+    for bad in (token(), token(iss="https://evil.example.com", aud="onair"), token(iss="https://id.example.com",
+                                                                                   aud="other")):
+        with pytest.raises(Problem):
+            authenticate(request_with(f"Bearer {bad}"), policy)
+
+
+def test_a_token_in_the_query_only_where_allowed() -> None:
+    viewer = mint_token(SECRET, "viewer")
+    request = make_mocked_request("GET", f"/v1/rooms/r/events?access_token={viewer}")
+    assert authenticate(request, POLICY, allow_query=True).user_id == "viewer"
+    with pytest.raises(Problem) as err:
+        authenticate(make_mocked_request("GET", f"/v1/rooms?access_token={viewer}"), POLICY)
+    assert err.value.status == 401

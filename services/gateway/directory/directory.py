@@ -13,6 +13,7 @@ Orders kept up to date on every change, none of them a scan:
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import OrderedDict
@@ -30,6 +31,9 @@ _MOVING = {"viewers", "likes", "version"}
 
 TOMBSTONE_SECONDS = 600.0
 TOMBSTONES_MAX = 100_000  # about 150 bytes each
+# Entries live long: every this many new ones, everything alive is moved out of the collector's
+# reach (gc.freeze, as after each snapshot), so full collections stay short as the list grows.
+FREEZE_EVERY = 1000
 
 
 def _new_key(room: Room) -> tuple[int, str]:
@@ -88,6 +92,7 @@ class RoomDirectory:
         self.loaded = False  # a first snapshot has been applied
         self.changed_at = 0.0  # clock time of the last change applied (for staleness metrics)
         self.generation = 0  # bumped by every change: pages rendered for an older one are stale
+        self._added = 0
 
     def __len__(self) -> int:
         return len(self._live)
@@ -190,6 +195,9 @@ class RoomDirectory:
         return len(gone)
 
     def _add(self, room: Room) -> None:
+        self._added += 1
+        if self._added % FREEZE_EVERY == 0:
+            gc.freeze()  # O(1): keeps full collections from walking the long-lived entries
         self._live[room.id] = Entry.of(room)
         self._newest.add(_new_key(room))
         if room.location is not None:
