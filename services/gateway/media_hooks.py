@@ -1,18 +1,26 @@
-"""Hooks the local media server (nginx + RTMP module) calls around each push.
+"""Hooks the local media server (nginx + RTMP module) calls around each push and each play.
 
 `on_publish` decides whether a push may start: the txSecret/txTime of the push URL must be
 valid and unexpired, and the stream must belong to a room that is not closed (an ended or
 banned room's URL no longer works). Any non-2xx answer makes nginx refuse the push; when the
 rooms service cannot be asked, the push is refused (fail closed).
+
+`on_play` (RTMP) and `play_hls` (nginx's `auth_request` for every HLS playlist and segment)
+allow a play only with a valid, unexpired txSecret/txTime signed with the play key for that
+stream, as Tencent's CDN does.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
+from multidict import MultiDict, MultiMapping
+from yarl import URL
 
 from services.gateway.context import BUS, REQUEST_ID, SETTINGS
 from services.gateway.problems import Problem, forbidden
@@ -41,22 +49,56 @@ async def _form(request: web.Request) -> dict[str, str]:
 _SINGLE = ("name", "txSecret", "txTime")
 
 
-async def _publish_fields(request: web.Request) -> tuple[str, str, str]:
-    """The stream, txSecret and txTime of a publish, each present exactly once; else 403."""
-    form = await request.post()
-    values = [form.getall(field, []) for field in _SINGLE]
+def _signed_fields(fields: MultiMapping[Any], what: str) -> tuple[str, str, str]:
+    """The stream, txSecret and txTime of a push or a play, each present exactly once; else 403."""
+    values = [fields.getall(field, []) for field in _SINGLE]
     if any(len(found) != 1 or not isinstance(found[0], str) for found in values):
-        log.warning("push.refused", reason="a field missing or given more than once",
+        log.warning(f"{what}.refused", reason="a field missing or given more than once",
                     counts={field: len(found) for field, found in zip(_SINGLE, values, strict=True)})
-        raise forbidden("the push must name one stream and carry one signature")
+        raise forbidden(f"the {what} must name one stream and carry one signature")
     name, secret, expires = (str(found[0]) for found in values)
     return name, secret, expires
+
+
+def _check_play(request: web.Request, fields: MultiMapping[Any]) -> None:
+    stream, secret, expires = _signed_fields(fields, "play")
+    key = request.app[SETTINGS].play_key.get_secret_value()
+    if not verify_tx_secret(key, stream, expires, secret, now=datetime.now(UTC)):
+        log.warning("play.refused", reason="bad or expired txSecret/txTime", stream_id=stream)
+        raise forbidden("bad or expired play signature")
+
+
+@routes.post("/v1/hooks/nginx-rtmp/play")
+async def on_play(request: web.Request) -> web.Response:
+    """RTMP play: nginx-rtmp posts the stream name and the player's query (txSecret, txTime)."""
+    _check_token(request)
+    _check_play(request, await request.post())
+    return web.Response(text="ok")
+
+
+# /{app}/{stream}.m3u8 or /{app}/{stream}-{n}.ts, as nginx-rtmp writes HLS
+_HLS_FILE = re.compile(r"/[^/]+/(?P<stream>[A-Za-z0-9_.-]+?)(?:-\d+\.ts|\.m3u8)")
+
+
+@routes.get("/v1/hooks/nginx-rtmp/play_hls")
+async def on_play_hls(request: web.Request) -> web.Response:
+    """HLS (nginx `auth_request`): the original request's path names the stream, its query
+    carries the signature; segments carry their playlist's query (the media server adds it)."""
+    _check_token(request)
+    original = URL(request.headers.get("X-Original-URI", ""))
+    match = _HLS_FILE.fullmatch(original.path)
+    if match is None:
+        raise forbidden("not a playlist or segment of a stream")
+    fields = MultiDict(original.query)
+    fields.extend(name=match["stream"])
+    _check_play(request, fields)
+    return web.Response(text="ok")
 
 
 @routes.post("/v1/hooks/nginx-rtmp/publish")
 async def on_publish(request: web.Request) -> web.Response:
     _check_token(request)
-    stream, secret, expires = await _publish_fields(request)
+    stream, secret, expires = _signed_fields(await request.post(), "push")
     structlog.contextvars.bind_contextvars(stream_id=stream)
     settings = request.app[SETTINGS]
     if not verify_tx_secret(settings.push_key.get_secret_value(), stream, expires, secret, now=datetime.now(UTC)):

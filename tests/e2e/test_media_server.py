@@ -140,3 +140,54 @@ async def test_the_publish_hook_refuses_any_doubt(
     assert response.status == 403
     honest = [("name", stream), ("txSecret", real["SIG"]), ("txTime", real["T"])]
     assert (await client.post(f"/v1/hooks/nginx-rtmp/publish?token={MEDIA_HOOK_TOKEN}", data=honest)).status == 200
+
+
+async def _probe(url: str) -> bytes:
+    probe = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+        url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(probe.communicate(), 20)
+    return out
+
+
+async def test_play_urls_are_enforced_for_rtmp_and_hls(
+    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    client, media = e2e_gateway
+    user, created = await new_room(client, auth)
+    stream = created["room"]["stream_id"]
+    pushes.append(ffmpeg_push(created["push_url"]))
+    assert await wait_state(cloud, stream, StreamState.ONLINE, 10)
+    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
+    key = GatewaySettings().play_key.get_secret_value()
+
+    def play(kind: str, *, signing_key: str = key, expires: datetime | None = None, query: str | None = None) -> str:
+        t = tx_time(expires or datetime.now(UTC) + timedelta(hours=1))
+        signature = query if query is not None else f"txSecret={tx_secret(signing_key, stream, t)}&txTime={t}"
+        if kind == "rtmp":
+            return f"rtmp://127.0.0.1:{media.rtmp_port}/live/{stream}?{signature}"
+        return f"{media.http_url}/live/{stream}.m3u8?{signature}"
+
+    forged = {"wrong key": {"signing_key": "not-the-play-key"},
+              "expired": {"expires": datetime.now(UTC) - timedelta(seconds=5)},
+              "no signature": {"query": ""}}
+    async with aiohttp.ClientSession() as http:
+        for _ in range(60):  # the issued URL plays once HLS has a fragment
+            async with http.get(room["play_urls"]["hls"]) as response:
+                playlist = await response.text()
+                if response.status == 200 and ".ts" in playlist:
+                    break
+            await asyncio.sleep(0.25)
+        segment = next(line for line in playlist.splitlines() if ".ts" in line)
+        assert "txSecret=" in segment  # segments carry the playlist's signature
+        async with http.get(room["play_urls"]["hls"].rsplit("/", 1)[0] + "/" + segment) as response:
+            assert response.status == 200
+        async with http.get(f"{media.http_url}/live/{segment.split('?')[0]}") as response:
+            assert response.status == 403, "a segment without a signature was served"
+        for name, forgery in forged.items():
+            async with http.get(play("hls", **forgery)) as response:  # type: ignore[arg-type]
+                assert response.status == 403, name
+    assert b"h264" in await _probe(room["play_urls"]["rtmp"])
+    for name, forgery in forged.items():
+        assert b"h264" not in await _probe(play("rtmp", **forgery)), name  # type: ignore[arg-type]
