@@ -61,7 +61,7 @@ async def publish_ceiling(amqp_url: str, seconds: float, in_flight: int = 256) -
         return sent / (time.monotonic() - started)
 
 
-def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: int, offset: int, rate: float,
+def drive(url: str, fans: list[str], rooms: list[str], seconds: float, concurrency: int, offset: int, rate: float,
           out: multiprocessing.Queue[tuple[list[float], dict[str, int], dict[int, int]]]) -> None:
     """One client process: likes over `rooms` for `seconds`; closed loop over `concurrency`
     connections, or, with `rate` > 0, open loop at `rate` likes/s (latency counted from each
@@ -71,13 +71,15 @@ def drive(url: str, token: str, rooms: list[str], seconds: float, concurrency: i
         latencies: list[float] = []
         accepted: Counter[str] = Counter()
         statuses: Counter[int] = Counter()
-        headers = {"Authorization": f"Bearer {token}"}
+        # Many viewers, as in life: each is held to its own per-user limit (10 like requests a second).
+        headers = [{"Authorization": f"Bearer {token}"} for token in fans]
         deadline = time.monotonic() + seconds
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(url, connector=connector) as http:
             async def like(room: str, started: float) -> None:
                 try:
-                    async with http.post(f"/v1/rooms/{room}/likes", headers=headers) as response:
+                    fan = headers[len(latencies) % len(headers)]
+                    async with http.post(f"/v1/rooms/{room}/likes", headers=fan) as response:
                         await response.read()
                         status = response.status
                 except aiohttp.ClientError:
@@ -163,7 +165,8 @@ def rooms_service_pid() -> int | None:
 async def main(args: argparse.Namespace) -> int:
     settings = GatewaySettings()
     secret = settings.jwt_secret.get_secret_value()
-    fan = mint_token(secret, f"bench-fan-{uuid.uuid4().hex[:6]}", ttl_seconds=3600)
+    run = uuid.uuid4().hex[:6]
+    fans = [mint_token(secret, f"bench-fan-{run}-{i}", ttl_seconds=3600) for i in range(1000)]
     n_rooms = 1 if args.hot else args.rooms
     with tempfile.TemporaryDirectory() as tmp:
         async with aiohttp.ClientSession(args.url) as http:
@@ -176,7 +179,7 @@ async def main(args: argparse.Namespace) -> int:
                         else f"closed loop, {args.procs} x {args.concurrency} connections")
                 print(f"driving likes: {n_rooms} room(s), {args.procs} client processes, {load}, {args.duration:.0f} s")
                 out: multiprocessing.Queue[tuple[list[float], dict[str, int], dict[int, int]]] = multiprocessing.Queue()
-                procs = [multiprocessing.Process(target=drive, args=(args.url, fan, rooms, args.duration,
+                procs = [multiprocessing.Process(target=drive, args=(args.url, fans, rooms, args.duration,
                                                                      args.concurrency, p * args.concurrency,
                                                                      args.rate / args.procs, out))
                          for p in range(args.procs)]
@@ -205,7 +208,7 @@ async def main(args: argparse.Namespace) -> int:
                       f"statuses {dict(statuses)}")
                 print(f"accept latency p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
                       f"max {max(ms):.1f} ms")
-                exact = await check_counts(http, fan, accepted, args.settle_seconds)
+                exact = await check_counts(http, fans[0], accepted, args.settle_seconds)
             finally:
                 for proc in pushes:
                     proc.terminate()

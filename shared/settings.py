@@ -62,6 +62,18 @@ class GatewaySettings(CommonSettings, SigningSettings):
     # Likes and views are published in batches collected over this many milliseconds.
     counter_window_ms: float = Field(5.0, ge=0)
     live_updates_per_second: float = Field(4.0, gt=0, le=50)
+    # Per-user limits (token buckets per gateway process): requests a second, and the burst allowed.
+    # Sized so a person tapping never meets them; see services/gateway/limits.py.
+    limit_create_per_second: float = Field(0.1, gt=0)
+    limit_create_burst: float = Field(5, ge=1)
+    limit_like_per_second: float = Field(10, gt=0)
+    limit_like_burst: float = Field(30, ge=1)
+    limit_view_per_second: float = Field(2, gt=0)
+    limit_view_burst: float = Field(20, ge=1)
+    limit_stream_per_second: float = Field(1, gt=0)
+    limit_stream_burst: float = Field(10, ge=1)
+    live_streams_per_user: int = Field(10, ge=1)
+    live_streams_max: int = Field(20_000, ge=1, description="Live-update streams one gateway process holds")
     # The room directory is re-read from rooms after each broker reconnect, and this often besides
     # (a missed event is wrong for at most this long).
     directory_resync_seconds: float = Field(300.0, gt=0)

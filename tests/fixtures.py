@@ -63,9 +63,14 @@ async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsPor
         yield ports
 
 
+# The shared test gateway serves every test's users at test speed: per-user limits are tested on
+# gateways of their own (test_limits.py).
+GENEROUS_LIMITS = {f"limit_{action}_burst": 100_000 for action in ("create", "like", "view", "stream")}
+
+
 def gateway_settings(amqp_url: str, namespace: str, **overrides: object) -> GatewaySettings:
-    return GatewaySettings(amqp_url=amqp_url, bus_namespace=namespace, jwt_secret=JWT_SECRET,
-                           **overrides)  # type: ignore[arg-type]
+    return GatewaySettings(amqp_url=amqp_url, bus_namespace=namespace, jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
+                           **{**GENEROUS_LIMITS, **overrides})
 
 
 @pytest.fixture(scope="session")

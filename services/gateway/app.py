@@ -17,6 +17,7 @@ from services.gateway.context import (
     BUS,
     COUNTERS,
     DIRECTORY,
+    LIMITER,
     LISTER,
     LIVE,
     QUIET_ACCESS_LOG,
@@ -24,10 +25,12 @@ from services.gateway.context import (
     ROOM_STATUS,
     SETTINGS,
     SIGNER,
+    STREAM_SLOTS,
     TOKENS,
 )
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
+from services.gateway.limits import RateLimiter, StreamSlots, limits_from
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.problems import Handler, problem_middleware
 from shared.bus import Binding, Bus
@@ -123,6 +126,8 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[LIVE] = LiveRooms()
     app[DIRECTORY] = RoomDirectory()
     app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER])
+    app[LIMITER] = RateLimiter(limits_from(settings))
+    app[STREAM_SLOTS] = StreamSlots(per_user=settings.live_streams_per_user, total=settings.live_streams_max)
     app.cleanup_ctx.append(_bus_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

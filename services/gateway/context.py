@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway.auth import TokenPolicy
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister
+from services.gateway.limits import RateLimiter, StreamSlots
 from services.gateway.live import LiveRooms, RoomStatusCache
 from shared.bus import Bus
 from shared.settings import GatewaySettings
@@ -21,6 +22,8 @@ ROOM_STATUS = web.AppKey("room_status", RoomStatusCache)
 LIVE = web.AppKey("live", LiveRooms)
 DIRECTORY = web.AppKey("directory", RoomDirectory)
 LISTER = web.AppKey("lister", RoomLister)
+LIMITER = web.AppKey("limiter", RateLimiter)
+STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
 
 # Per request: the id bound to its log lines and carried as the messages' correlation id.
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -15,7 +15,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.context import COUNTERS, DIRECTORY, LIVE, QUIET_ACCESS_LOG, ROOM_STATUS, SETTINGS
+from services.gateway.context import (
+    COUNTERS,
+    DIRECTORY,
+    LIMITER,
+    LIVE,
+    QUIET_ACCESS_LOG,
+    ROOM_STATUS,
+    SETTINGS,
+    STREAM_SLOTS,
+)
 from services.gateway.handling import ask, idempotency_key, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
@@ -68,6 +77,7 @@ def _accepted(room_id: str, **counts: int) -> web.Response:
 @routes.post("/v1/rooms/{room_id}/viewers")
 async def viewer_entered(request: web.Request) -> web.Response:
     user = principal(request)
+    request.app[LIMITER].check("view", user.user_id)
     key = idempotency_key(request, user)
     room_id = await _live_room_id(request)
     await request.app[COUNTERS].add(room_id, viewers=1, key=key)
@@ -77,6 +87,7 @@ async def viewer_entered(request: web.Request) -> web.Response:
 @routes.post("/v1/rooms/{room_id}/likes")
 async def liked(request: web.Request) -> web.Response:
     user = principal(request)
+    request.app[LIMITER].check("like", user.user_id)
     key = idempotency_key(request, user)
     count = (await parse_json_body(request, LikeBody)).count if request.body_exists else 1
     room_id = await _live_room_id(request)
@@ -95,11 +106,13 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     (browsers' EventSource cannot send headers). The stream ends with an `expired` event when the
     token does: the client reconnects with a fresh one."""
     user = principal(request, allow_query=True)
+    request.app[LIMITER].check("stream", user.user_id)
     room_id = path_id(request, "room_id")
     room = await _fetch_room(request, room_id)
     if room is None:
         raise Problem(404, "not-found", "Not found", "no such room")
-    live = request.app[LIVE]
+    slots, live = request.app[STREAM_SLOTS], request.app[LIVE]
+    slots.acquire(user.user_id)
     viewer = live.join(room_id)  # before the first snapshot is sent, so no change falls between
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
@@ -131,4 +144,5 @@ async def room_events(request: web.Request) -> web.StreamResponse:
         pass  # the viewer left
     finally:
         live.leave(room_id, viewer)
+        slots.release(user.user_id)
     return response

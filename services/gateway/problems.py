@@ -27,15 +27,17 @@ _DOMAIN_STATUS = {
 class Problem(Exception):
     """Raise anywhere in a view to answer with a problem document."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(self, status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+        self.headers = headers or {}
 
     def response(self) -> web.Response:
         # Extension members never override the standard ones (RFC 9457 §3.2).
         body = {**self.extra, "type": f"urn:onair:problem:{self.slug}", "title": self.title,
                 "status": self.status, "detail": self.detail}
-        return web.json_response(body, status=self.status, content_type=PROBLEM_CONTENT_TYPE)
+        return web.json_response(body, status=self.status, content_type=PROBLEM_CONTENT_TYPE, headers=self.headers)
 
 
 def unauthorized(detail: str) -> Problem:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.context import DIRECTORY, LISTER, QUIET_ACCESS_LOG, SIGNER
+from services.gateway.context import DIRECTORY, LIMITER, LISTER, QUIET_ACCESS_LOG, SIGNER
 from services.gateway.directory import CursorExpired
 from services.gateway.handling import ask, idempotent_id, path_id, principal
 from services.gateway.problems import Problem
@@ -31,6 +31,7 @@ async def _write(request: web.Request, command: Contract) -> web.Response:
 @routes.post("/v1/rooms")
 async def create_room(request: web.Request) -> web.Response:
     user = principal(request)
+    request.app[LIMITER].check("create", user.user_id)
     body = await parse_json_body(request, CreateRoomBody)
     message_id = idempotent_id(request, user)
     command = CreateRoom(anchor_id=user.user_id, title=body.title, cover_url=str(body.cover_url),

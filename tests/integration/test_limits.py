@@ -1,0 +1,61 @@
+"""Per-user limits through the real gateway: 429 with Retry-After, other users unaffected."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.gateway.app import create_app
+from services.rooms.handlers import RoomsPorts
+from tests.fixtures import gateway_settings, new_user, wait_ready
+from tests.integration.test_http_api import Auth, live_room
+
+
+@pytest.fixture
+async def strict(rooms_service: RoomsPorts, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+    settings = gateway_settings(amqp_url, namespace, limit_like_burst=3, limit_like_per_second=0.5,
+                                limit_create_burst=1, live_streams_per_user=2)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        await wait_ready(client)
+        yield client
+
+
+async def test_likes_beyond_the_burst_are_429_with_retry_after(strict: TestClient, auth: Auth) -> None:
+    room = await live_room(strict, auth)
+    fan = new_user()
+    statuses = [(await strict.post(f"/v1/rooms/{room['id']}/likes", headers=auth(fan))).status for _ in range(5)]
+    assert statuses == [202, 202, 202, 429, 429]
+    refused = await strict.post(f"/v1/rooms/{room['id']}/likes", headers=auth(fan))
+    assert refused.status == 429 and refused.content_type == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) >= 1
+    other = await strict.post(f"/v1/rooms/{room['id']}/likes", headers=auth(new_user()))
+    assert other.status == 202
+
+
+async def test_creates_are_limited_per_user(strict: TestClient, auth: Auth) -> None:
+    user = new_user()
+    body = {"title": "t", "cover_url": "https://x/c.jpg"}
+    assert (await strict.post("/v1/rooms", json=body, headers=auth(user))).status == 201
+    assert (await strict.post("/v1/rooms", json=body, headers=auth(user))).status == 429
+
+
+async def test_a_user_holds_a_bounded_number_of_live_streams(strict: TestClient, auth: Auth) -> None:
+    room = await live_room(strict, auth)
+    viewer = auth(new_user())
+    first = [await strict.get(f"/v1/rooms/{room['id']}/events", headers=viewer) for _ in range(2)]
+    assert [r.status for r in first] == [200, 200]
+    third = await strict.get(f"/v1/rooms/{room['id']}/events", headers=viewer)
+    assert third.status == 429
+    first[0].close()
+    for _ in range(50):  # the server notices the closed stream, and the slot frees
+        again = await strict.get(f"/v1/rooms/{room['id']}/events", headers=viewer)
+        if again.status == 200:
+            again.close()
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("a closed stream's slot never came back")
+    first[1].close()
