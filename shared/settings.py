@@ -5,8 +5,12 @@ Defaults make `make run` work on a fresh machine; production overrides them.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
 
 
 class CommonSettings(BaseSettings):
@@ -22,6 +26,39 @@ class CommonSettings(BaseSettings):
     # Deliveries after which a message that keeps failing is dead-lettered, not retried.
     delivery_limit: int = Field(5, ge=1)
     prefetch: int = Field(200, ge=1)
+    # `production` (the container image sets it) refuses to start on development defaults.
+    env: str = Field("development", pattern="^(development|production)$")
+
+    @model_validator(mode="after")
+    def _production_ready(self) -> Self:
+        if self.env == "production" and (problems := production_problems(self)):
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+def production_problems(settings: BaseSettings) -> list[str]:
+    """What keeps these settings from production: development defaults, short secrets, one key
+    for two jobs. Each problem names its environment variable."""
+    problems = []
+    fields = type(settings).model_fields
+    for name, field in fields.items():
+        value, variable = getattr(settings, name), f"ONAIR_{name.upper()}"
+        if isinstance(value, SecretStr):
+            if name.startswith("tencent_") and getattr(settings, "cloud", None) != "tencent":
+                continue  # only needed with the Tencent adapter
+            secret = value.get_secret_value()
+            if isinstance(field.default, SecretStr) and secret == field.default.get_secret_value():
+                problems.append(f"{variable} is the development default")
+            elif len(secret.encode()) < MIN_SECRET_BYTES:
+                problems.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
+        elif name in ("amqp_url", "mongodb_url") and value == field.default:
+            problems.append(f"{variable} is the development default")
+    if "guest:guest@" in str(getattr(settings, "amqp_url", "")):
+        problems.append("ONAIR_AMQP_URL uses RabbitMQ's guest account")
+    keys = [getattr(settings, k, None) for k in ("push_key", "play_key")]
+    if None not in keys and keys[0].get_secret_value() == keys[1].get_secret_value():  # type: ignore[union-attr]
+        problems.append("ONAIR_PUSH_KEY and ONAIR_PLAY_KEY are the same (a push URL would sign plays)")
+    return problems
 
 
 class StoreSettings(CommonSettings):
