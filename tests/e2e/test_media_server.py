@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,17 +19,32 @@ from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_stat
 from tests.fixtures import MEDIA_HOOK_TOKEN, MediaServer
 
 
+async def probe(url: str) -> bytes:
+    """What a player finds at `url`: the codecs of its streams (empty if it cannot play)."""
+    player = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+        url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(player.communicate(), 20)
+    return out
+
+
+async def pushing_live_room(client: TestClient, auth: Auth, cloud: NginxRtmpCloud,
+                            pushes: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+    """A room whose anchor pushes a real stream and has activated it: the room as the API gives it."""
+    user, created = await new_room(client, auth)
+    pushes.append(ffmpeg_push(created["push_url"]))
+    assert await wait_state(cloud, created["room"]["stream_id"], StreamState.ONLINE, 10), "the push never showed"
+    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
+    assert room["status"] == "active"
+    return dict(room)
+
+
 async def test_a_room_push_url_works_and_its_play_urls_play(
     e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
-    user, created = await new_room(client, auth)
-    stream = created["room"]["stream_id"]
-    pushes.append(ffmpeg_push(created["push_url"]))
-    assert await wait_state(cloud, stream, StreamState.ONLINE, 10), "the push never showed in /stat"
-    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
-    assert room["status"] == "active"
+    room = await pushing_live_room(client, auth, cloud, pushes)
     async with aiohttp.ClientSession() as http:
         for _ in range(60):  # HLS needs a couple of fragments first
             async with http.get(room["play_urls"]["hls"]) as response:
@@ -37,10 +53,7 @@ async def test_a_room_push_url_works_and_its_play_urls_play(
             await asyncio.sleep(0.25)
         else:
             pytest.fail("the room's HLS play URL never played")
-    probe = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
-        room["play_urls"]["rtmp"], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, _ = await asyncio.wait_for(probe.communicate(), 20)
+    out = await probe(room["play_urls"]["rtmp"])
     assert b"h264" in out and b"aac" in out
 
 
@@ -142,24 +155,13 @@ async def test_the_publish_hook_refuses_any_doubt(
     assert (await client.post(f"/v1/hooks/nginx-rtmp/publish?token={MEDIA_HOOK_TOKEN}", data=honest)).status == 200
 
 
-async def _probe(url: str) -> bytes:
-    probe = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
-        url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, _ = await asyncio.wait_for(probe.communicate(), 20)
-    return out
-
-
 async def test_play_urls_are_enforced_for_rtmp_and_hls(
     e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, media = e2e_gateway
-    user, created = await new_room(client, auth)
-    stream = created["room"]["stream_id"]
-    pushes.append(ffmpeg_push(created["push_url"]))
-    assert await wait_state(cloud, stream, StreamState.ONLINE, 10)
-    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
+    room = await pushing_live_room(client, auth, cloud, pushes)
+    stream = room["stream_id"]
     key = GatewaySettings().play_key.get_secret_value()
 
     def play(kind: str, *, signing_key: str = key, expires: datetime | None = None, query: str | None = None) -> str:
@@ -188,6 +190,6 @@ async def test_play_urls_are_enforced_for_rtmp_and_hls(
         for name, forgery in forged.items():
             async with http.get(play("hls", **forgery)) as response:  # type: ignore[arg-type]
                 assert response.status == 403, name
-    assert b"h264" in await _probe(room["play_urls"]["rtmp"])
+    assert b"h264" in await probe(room["play_urls"]["rtmp"])
     for name, forgery in forged.items():
-        assert b"h264" not in await _probe(play("rtmp", **forgery)), name  # type: ignore[arg-type]
+        assert b"h264" not in await probe(play("rtmp", **forgery)), name  # type: ignore[arg-type]
