@@ -43,8 +43,9 @@ class CloseReason(enum.StrEnum):
 
 
 class Location(Contract):
-    lat: float = Field(ge=-90, le=90, description="Latitude in degrees")
-    lng: float = Field(ge=-180, le=180, description="Longitude in degrees")
+    # Strict: a number, never `false` or "31" (JSON booleans would pass as 0 in lax mode).
+    lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False, description="Latitude in degrees")
+    lng: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False, description="Longitude in degrees")
     name: str | None = Field(None, max_length=100, description="Human-readable place name")
 
 
@@ -75,7 +76,8 @@ class CreateRoom(Contract):
     TYPE: ClassVar[str] = "rooms.create"
     anchor_id: str = Field(min_length=1, max_length=128)
     title: str = Field(min_length=1, max_length=100)
-    cover_url: str = Field(min_length=1, max_length=2048)
+    # The gateway takes URLs of up to 2,048 characters; normalising one (a trailing slash) may add a few.
+    cover_url: str = Field(min_length=1, max_length=2100)
     location: Location | None = None
 
 

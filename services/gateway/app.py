@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.gateway import admin_views, live_views, media_hooks, rooms_views, tencent_callbacks
+from services.gateway import admin_views, live_views, media_hooks, openapi, rooms_views, tencent_callbacks
 from services.gateway.auth import TokenPolicy
 from services.gateway.context import (
     BUS,
@@ -136,4 +136,5 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app.router.add_routes(admin_views.routes)
     app.router.add_routes(media_hooks.routes)
     app.router.add_routes(tencent_callbacks.routes)
+    app.router.add_routes(openapi.routes)
     return app

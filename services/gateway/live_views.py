@@ -39,7 +39,7 @@ HEARTBEAT_SECONDS = 15.0
 class LikeBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    count: int = Field(1, ge=1, le=50, description="Likes the app batched locally")
+    count: int = Field(1, ge=1, le=50, strict=True, description="Likes the app batched locally")
 
 
 async def _fetch_room(request: web.Request, room_id: str) -> Room | None:

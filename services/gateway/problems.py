@@ -58,7 +58,8 @@ def _from_domain(exc: DomainError) -> Problem:
 
 
 def _from_http(exc: web.HTTPException) -> Problem:
-    return Problem(exc.status, f"http-{exc.status}", exc.reason, exc.text or exc.reason)
+    kept = {name: exc.headers[name] for name in ("Allow",) if name in exc.headers}  # 405 says what is allowed
+    return Problem(exc.status, f"http-{exc.status}", exc.reason, exc.text or exc.reason, headers=kept)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

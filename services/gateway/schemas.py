@@ -9,7 +9,16 @@ from typing import Annotated, Any, Self, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from services.gateway.problems import Problem, validation_failed
 from shared.contracts import CaseAction, CaseStatus, Location
@@ -21,7 +30,7 @@ class CreateRoomBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    cover_url: Annotated[HttpUrl, Field(description="http(s) URL of the cover image")]
+    cover_url: Annotated[HttpUrl, UrlConstraints(max_length=2048), Field(description="http(s) URL of the cover image")]
     location: Location | None = None
 
 
@@ -100,7 +109,7 @@ class BanBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    duration_hours: int = Field(168, ge=1, le=2160, description="Tencent forbids for at most 90 days")
+    duration_hours: int = Field(168, ge=1, le=2160, strict=True, description="Tencent forbids for at most 90 days")
 
 
 class ResolveBody(BaseModel):
@@ -108,7 +117,7 @@ class ResolveBody(BaseModel):
 
     action: CaseAction
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
-    duration_hours: int = Field(168, ge=1, le=2160)
+    duration_hours: int = Field(168, ge=1, le=2160, strict=True)
 
 
 class CasesQuery(BaseModel):

@@ -1,0 +1,214 @@
+"""The API's own description: OpenAPI 3.1 at `GET /v1/openapi.json`, and a readable page at
+`GET /v1/docs`. Schemas come from the pydantic models the gateway validates requests with (and
+the ones that describe its answers); only the list of operations is written here, next to them.
+A fuzzing run (tests/integration/test_openapi.py) checks that every answer is as documented.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from services.gateway.live_views import LikeBody
+from services.gateway.schemas import BanBody, CasesQuery, CreateRoomBody, ListQuery, ResolveBody
+from shared.contracts import Case, CasePage, Room
+
+routes = web.RouteTableDef()
+
+
+# --- what the gateway answers -----------------------------------------------------------------
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlayUrls(_Answer):
+    rtmp: str
+    flv: str
+    hls: str
+
+
+class RoomView(Room):
+    """A room as clients see it: play URLs signed by the server while it is live."""
+
+    play_urls: PlayUrls | None
+    hot_score: float | None = Field(None, description="In `sort=hot` lists: the score it was ranked with")
+    distance_km: float | None = Field(None, description="In `sort=near` lists: great-circle distance")
+
+
+class RoomList(_Answer):
+    rooms: list[RoomView]
+    next_cursor: str | None
+
+
+class CreatedRoom(_Answer):
+    room: RoomView
+    push_url: str
+    push_url_expires_at: datetime
+
+
+class CountAccepted(_Answer):
+    room_id: str
+    accepted: dict[str, int]
+
+
+class BanAccepted(_Answer):
+    ban_id: str
+    room_id: str
+    status: str
+
+
+class Unbanned(_Answer):
+    anchor_id: str
+    banned: bool
+
+
+class FieldError(_Answer):
+    field: str
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; extension members (e.g. `open_room_id`) may follow."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+# --- the operations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    answer: tuple[int, type[BaseModel] | None]
+    errors: tuple[int, ...] = (401,)
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    tags: tuple[str, ...] = ("rooms",)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_ROOM = (400, 401, 404)
+OPERATIONS = [
+    Operation("post", "/v1/rooms", "Create a room (unactive) and get its signed push URL", (201, CreatedRoom),
+              (401, 409, 413, 415, 422, 429, 503, 504), body=CreateRoomBody),
+    Operation("get", "/v1/rooms", "Live rooms: newest, hot or near, keyset-paged", (200, RoomList),
+              (400, 401, 422, 503), query=ListQuery),
+    Operation("get", "/v1/rooms/{room_id}", "One room", (200, RoomView), (*_ROOM, 503, 504)),
+    Operation("post", "/v1/rooms/{room_id}/activate", "The push began (SDK event 1002): go live",
+              (200, RoomView), (*_ROOM, 403, 409, 503, 504)),
+    Operation("post", "/v1/rooms/{room_id}/close", "End the show", (200, RoomView), (*_ROOM, 403, 409, 503, 504)),
+    Operation("post", "/v1/rooms/{room_id}/viewers", "A viewer entered", (202, CountAccepted),
+              (*_ROOM, 409, 422, 429, 503, 504), tags=("viewers",)),
+    Operation("post", "/v1/rooms/{room_id}/likes", "Likes the app batched (1-50)", (202, CountAccepted),
+              (*_ROOM, 409, 413, 415, 422, 429, 503, 504), body=LikeBody, tags=("viewers",)),
+    Operation("post", "/v1/admin/rooms/{room_id}/ban", "Ban a room (moderators)", (202, BanAccepted),
+              (*_ROOM, 403, 413, 415, 422, 503, 504), body=BanBody, tags=("moderation",)),
+    Operation("get", "/v1/admin/cases", "Content-detection cases (moderators)", (200, CasePage),
+              (401, 403, 422, 503, 504), query=CasesQuery, tags=("moderation",)),
+    Operation("post", "/v1/admin/cases/{case_id}/resolve", "Ban or dismiss a case (moderators)", (200, Case),
+              (*_ROOM, 403, 409, 413, 415, 422, 503, 504), body=ResolveBody, tags=("moderation",)),
+    Operation("post", "/v1/admin/anchors/{anchor_id}/unban", "Lift an anchor's ban (moderators)", (200, Unbanned),
+              (*_ROOM, 403, 503, 504), tags=("moderation",)),
+]
+# Described, not fuzzed: a stream that stays open (tests/integration/test_openapi.py leaves it out).
+LIVE_UPDATES = Operation("get", "/v1/rooms/{room_id}/events", "Live counts (Server-Sent Events)", (200, None),
+                         (*_ROOM, 429), tags=("viewers",),
+                         extra={"description": "`text/event-stream`: `counters`, then `closed` or `expired`. "
+                                               "`?access_token=` is accepted here (EventSource sends no headers)."})
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent, never null: `anyOf [X, null]` is X."""
+    options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
+    if len(options) == 1:
+        rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+        return {**options[0], **rest}
+    return schema
+
+
+def _parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    params = [{"name": name[1:-1], "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}}
+              for name in operation.path.split("/") if name.startswith("{")]
+    if operation.query is not None:
+        schema = schemas[operation.query.__name__]
+        params += [{"name": name, "in": "query", "required": name in schema.get("required", []),
+                    "schema": _not_null(prop)} for name, prop in schema["properties"].items()]
+    return params
+
+
+def build_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [op.answer[1] for op in [*OPERATIONS, LIVE_UPDATES] if op.answer[1]]
+    models += [op.body for op in OPERATIONS if op.body] + [Problem]
+    queries = [op.query for op in OPERATIONS if op.query]
+    _, top = models_json_schema([(m, "serialization") for m in dict.fromkeys(models)]
+                                + [(q, "validation") for q in queries],
+                                ref_template="#/components/schemas/{model}")
+    schemas = top.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    for op in [*OPERATIONS, LIVE_UPDATES]:
+        status, answer = op.answer
+        content = ({"application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
+                   if answer else {"text/event-stream": {"schema": {"type": "string"}}})
+        responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        errors = sorted({*op.errors, 400, 405} if op.body else {*op.errors, 405})  # malformed JSON; wrong method
+        responses |= {str(code): {"description": "Problem", "content": problem} for code in errors}
+        entry: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags), "responses": responses,
+                                 "parameters": _parameters(op, schemas), **op.extra}
+        if op.body is not None:
+            entry["requestBody"] = {"required": op.path.endswith(("/rooms", "/ban", "/resolve")), "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+        paths.setdefault(op.path, {})[op.method] = entry
+    for query in queries:
+        del schemas[query.__name__]  # described as parameters, not as a schema
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Onair", "version": "1",
+                 "description": "Room list of a free-broadcast live-streaming app. Errors are RFC 9457 problems."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+_DOCUMENT = json.dumps(build_document(), indent=1).encode()
+
+
+@routes.get("/v1/openapi.json")
+async def openapi_document(_: web.Request) -> web.Response:
+    return web.Response(body=_DOCUMENT, content_type="application/json")
+
+
+@routes.get("/v1/docs")
+async def docs_page(_: web.Request) -> web.Response:
+    """A plain, dependency-free page: every operation, its parameters, body and answers."""
+    rows = []
+    for op in [*OPERATIONS, LIVE_UPDATES]:
+        body = f"<br>body: <code>{op.body.__name__}</code>" if op.body else ""
+        query = f"<br>query: <code>{', '.join(op.query.model_fields)}</code>" if op.query else ""
+        answer = op.answer[1].__name__ if op.answer[1] else "event stream"
+        rows.append(f"<tr><td><b>{op.method.upper()}</b> <code>{html.escape(op.path)}</code></td>"
+                    f"<td>{html.escape(op.summary)}{query}{body}</td><td>{op.answer[0]} {answer}; "
+                    f"{', '.join(map(str, op.errors))} problem</td></tr>")
+    page = ("<!doctype html><meta charset=utf-8><title>Onair API</title><h1>Onair API v1</h1>"
+            "<p>Machine-readable: <a href=/v1/openapi.json>/v1/openapi.json</a> (OpenAPI 3.1). Every request "
+            "needs <code>Authorization: Bearer &lt;JWT&gt;</code>.</p><table border=1 cellpadding=4>"
+            + "".join(rows) + "</table>")
+    return web.Response(text=page, content_type="text/html")
