@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing
 import os
 import signal
@@ -73,12 +74,13 @@ def drive(url: str, fans: list[str], rooms: list[str], seconds: float, concurren
         statuses: Counter[int] = Counter()
         # Many viewers, as in life: each is held to its own per-user limit (10 like requests a second).
         headers = [{"Authorization": f"Bearer {token}"} for token in fans]
+        turns = itertools.count()
         deadline = time.monotonic() + seconds
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(url, connector=connector) as http:
             async def like(room: str, started: float) -> None:
                 try:
-                    fan = headers[len(latencies) % len(headers)]
+                    fan = headers[next(turns) % len(headers)]  # a new fan for each request sent
                     async with http.post(f"/v1/rooms/{room}/likes", headers=fan) as response:
                         await response.read()
                         status = response.status
@@ -179,7 +181,8 @@ async def main(args: argparse.Namespace) -> int:
                         else f"closed loop, {args.procs} x {args.concurrency} connections")
                 print(f"driving likes: {n_rooms} room(s), {args.procs} client processes, {load}, {args.duration:.0f} s")
                 out: multiprocessing.Queue[tuple[list[float], dict[str, int], dict[int, int]]] = multiprocessing.Queue()
-                procs = [multiprocessing.Process(target=drive, args=(args.url, fans, rooms, args.duration,
+                procs = [multiprocessing.Process(target=drive, args=(args.url, fans[p::args.procs], rooms,
+                                                                     args.duration,
                                                                      args.concurrency, p * args.concurrency,
                                                                      args.rate / args.procs, out))
                          for p in range(args.procs)]
