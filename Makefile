@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 
 install: $(STAMP)
 
+# SIGINT restored to its default first: a `make run` started in the background inherits it
+# ignored, and bash cannot trap a signal ignored at entry (Ctrl-C / kill -INT would not stop it).
 run: install
-	bash scripts/run.sh
+	@python3 -c 'import os, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp("bash", ["bash", "scripts/run.sh"])'
 
 test: install
 	bash scripts/test.sh
