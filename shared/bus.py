@@ -285,6 +285,10 @@ class Bus:
 
     # --- consuming ----------------------------------------------------------------------
 
+    async def _bind(self, queue: AbstractQueue, bindings: Iterable[Binding]) -> None:
+        for binding in bindings:
+            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+
     async def _work_queue(self, channel: AbstractRobustChannel, queue_name: str,
                           bindings: Iterable[Binding]) -> AbstractQueue:
         """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX) and bind it."""
@@ -297,8 +301,7 @@ class Bus:
                 "x-dead-letter-exchange": f"{self.namespace}.dlx",
             },
         )
-        for binding in bindings:
-            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        await self._bind(queue, bindings)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
         return queue
 
@@ -319,8 +322,7 @@ class Bus:
         channel = self._require_channel()
         queue = await channel.declare_queue(f"{self.namespace}.{queue_name}", durable=True,
                                             arguments={"x-queue-type": "classic"})
-        for binding in bindings:
-            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        await self._bind(queue, bindings)
         log.info("bus.serving_queries", queue=queue.name, bindings=[b.routing_key for b in bindings])
 
         async def on_message(message: AbstractIncomingMessage) -> None:
@@ -333,8 +335,7 @@ class Bus:
         gets its own copy of the events it binds, e.g. room updates for each gateway's viewers."""
         channel = self._require_channel()
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        for binding in bindings:
-            await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
+        await self._bind(queue, bindings)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler, linear_backoff)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 from aiohttp import web
@@ -19,20 +19,21 @@ class Principal:
     expires_at: float  # the token's `exp` (Unix seconds): a live-update stream ends there
 
 
+_VERIFIED_MAX = 50_000
+
+
 @dataclass(frozen=True)
 class TokenPolicy:
-    """How tokens are checked: HS256 with `secret`; `iss` / `aud` when set; a little clock leeway."""
+    """How tokens are checked: HS256 with `secret`; `iss` / `aud` when set; a little clock leeway.
+
+    It keeps the tokens it verified, so the hot paths (the list, likes, views) do not re-verify
+    the same token on every request. A token is immutable; its expiry is checked on every use."""
 
     secret: str
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 30.0
-
-
-# Verified tokens, so the hot paths (the list, likes, views) do not re-verify the same token on
-# every request. A token is immutable; its expiry is checked on every use.
-_verified: dict[tuple[TokenPolicy, str], Principal] = {}
-_VERIFIED_MAX = 50_000
+    verified: dict[str, Principal] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _bearer_token(request: web.Request, allow_query: bool) -> str:
@@ -49,7 +50,7 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     token = _bearer_token(request, allow_query)
     if not token:
         raise unauthorized("a Bearer token is required")
-    cached = _verified.get((policy, token))
+    cached = policy.verified.get(token)
     if cached is not None and cached.expires_at + policy.leeway_seconds > time.time():
         return cached
     try:
@@ -62,9 +63,9 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     if not isinstance(sub, str) or not sub or len(sub) > 128:
         raise unauthorized("invalid token: bad subject")
     principal = Principal(user_id=sub, is_admin=claims.get("role") == "admin", expires_at=float(exp))
-    if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()
-    _verified[(policy, token)] = principal
+    if len(policy.verified) >= _VERIFIED_MAX:
+        policy.verified.clear()
+    policy.verified[token] = principal
     return principal
 
 

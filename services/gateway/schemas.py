@@ -63,17 +63,23 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON, or a 400 problem: malformed, or nested deeper than the parser goes.
+    (aiohttp bounds its size: 413.)"""
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Problem(400, "malformed-json", "Malformed JSON", "the body is nested too deeply") from exc
+
+
 async def parse_json_body(request: web.Request, model: type[Body]) -> Body:
     if request.content_type != "application/json":
         raise Problem(415, "unsupported-media-type", "Unsupported media type",
                       f"expected application/json, got {request.content_type or 'nothing'}")
-    raw = await request.read()  # aiohttp enforces client_max_size here (413)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:  # nested deeper than the parser goes
-        raise Problem(400, "malformed-json", "Malformed JSON", "the body is nested too deeply") from exc
+    data = await read_json(request)
     if not isinstance(data, dict):  # well-formed JSON of the wrong shape: a validation error
         raise validation_failed([{"field": "(body)", "message": "the body must be a JSON object",
                                   "code": "object_type"}])

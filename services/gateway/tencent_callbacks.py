@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from pydantic import ValidationError
 
 from services.gateway.context import BUS, REQUEST_ID, SETTINGS
 from services.gateway.problems import Problem, unauthorized
-from services.gateway.schemas import field_errors
+from services.gateway.schemas import field_errors, read_json
 from shared.contracts import Contract, DetectionReported, StreamStarted, StreamStopped
 
 log = structlog.get_logger(__name__)
@@ -60,10 +59,7 @@ def _when(unix: Any) -> datetime | None:
 
 
 async def _verified_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise Problem(400, "malformed-json", "Malformed JSON", "the body is not valid JSON") from exc
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise Problem(400, "malformed-json", "Malformed JSON", "the body must be a JSON object")
     key = request.app[SETTINGS].callback_key.get_secret_value()
