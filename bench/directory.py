@@ -7,7 +7,8 @@
    rooms with a location) and prints the opening rate at 100, 1,000, 2,500, 5,000, 10,000 rooms.
 2. Starts a second gateway process and measures staleness: from the 200 of an activate (or a
    close) on one gateway to the change showing in the first list page of the other.
-3. Measures the first list page of each order (new, hot, near at varying points) with wrk, 32
+3. Measures the first list page of each order (new, hot, near at 1,000 viewer points, and near at
+   a new point each request: the page rendered nearly every time) with wrk, 32
    connections, against one gateway process and, in alternating rounds in the same run, against
    a bare aiohttp handler returning the same bytes; prints medians and the ratio.
 4. Builds directories of 1,000 / 10,000 / 100,000 rooms in this process (no API) and prints the
@@ -156,14 +157,19 @@ def wrk(url: str, token: str, seconds: int, connections: int, script: Path | Non
     return rps, latency("50"), latency("99")
 
 
-def near_script(points: list[tuple[float, float]], workdir: Path) -> Path:
-    script = workdir / "near.lua"
+def near_script(points: list[tuple[float, float]], workdir: Path, *, fresh: bool = False) -> Path:
+    """A wrk script asking `near` around the given points: one of them a request (viewers in many
+    places, each back again), or, `fresh`, a new point a few km from one each request (about 100,000
+    cells in all, of which the page cache holds the last 1,024: the page is rendered nearly every
+    time)."""
+    script = workdir / f"near{'-fresh' if fresh else ''}.lua"
     rows = ",".join(f"{{{lat},{lng}}}" for lat, lng in points)
+    jitter = "+ (math.random() - 0.5) * 0.1" if fresh else ""
     script.write_text(f"""math.randomseed(7)
 local points = {{{rows}}}
 request = function()
   local p = points[math.random(#points)]
-  return wrk.format("GET", "/v1/rooms?sort=near&lat=" .. p[1] .. "&lng=" .. p[2])
+  return wrk.format("GET", string.format("/v1/rooms?sort=near&lat=%.4f&lng=%.4f", p[1] {jitter}, p[2] {jitter}))
 end
 """)
     return script
@@ -173,7 +179,9 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token
                      workdir: Path) -> list[str]:
     points = near_points(1000)
     orders = {"new": ("/v1/rooms", None), "hot": ("/v1/rooms?sort=hot", None),
-              "near": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}", near_script(points, workdir))}
+              "near": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}", near_script(points, workdir)),
+              "near, a new point each request": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}",
+                                                 near_script(points, workdir, fresh=True))}
     rows = ["| order | gateway req/s | p50 ms | p99 ms | bare req/s | bare p50 ms | bare p99 ms | ratio |",
             "|---|---|---|---|---|---|---|---|"]
     for order, (path, script) in orders.items():

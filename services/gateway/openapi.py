@@ -40,7 +40,8 @@ class RoomView(Room):
 
     play_urls: PlayUrls | None
     hot_score: float | None = Field(None, description="In `sort=hot` lists: the score it was ranked with")
-    distance_km: float | None = Field(None, description="In `sort=near` lists: great-circle distance")
+    distance_km: float | None = Field(None, description="In `sort=near` lists: great-circle distance from the "
+                                      "viewer's point on a 0.01-degree grid (lat and lng rounded to two decimals)")
 
 
 class RoomList(_Answer):

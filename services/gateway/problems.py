@@ -1,5 +1,5 @@
-"""RFC 9457 problem details: every error the gateway returns, and the middleware that maps
-exceptions from the lower layers (bus, rooms service, aiohttp) onto them."""
+"""RFC 9457 problem details: every error the gateway returns, and the mapping of exceptions from
+the lower layers (bus, rooms service, aiohttp) onto them (applied by the gateway's middleware)."""
 
 from __future__ import annotations
 
@@ -65,24 +65,22 @@ def _from_http(exc: web.HTTPException) -> Problem:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Problem as exc:
+def problem_response(exc: Exception) -> web.Response:
+    """The problem document for an exception a view raised (a redirect or other non-error
+    HTTPException is raised again: it is an answer, not an error)."""
+    if isinstance(exc, Problem):
         return exc.response()
-    except DomainError as exc:
+    if isinstance(exc, DomainError):
         return _from_domain(exc).response()
-    except BusUnavailable as exc:
+    if isinstance(exc, BusUnavailable):
         log.warning("gateway.bus_unavailable", error=str(exc))
         return Problem(503, "unavailable", "Service unavailable", "the message bus is unavailable").response()
-    except RequestTimedOut as exc:
+    if isinstance(exc, RequestTimedOut):
         log.warning("gateway.reply_timeout", error=str(exc))
         return Problem(504, "timeout", "Gateway timeout", "the rooms service did not answer in time").response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         return _from_http(exc).response()
-    except Exception:
-        log.exception("gateway.unhandled")
-        return Problem(500, "internal", "Internal server error", "unexpected error").response()
+    log.exception("gateway.unhandled", exc_info=exc)
+    return Problem(500, "internal", "Internal server error", "unexpected error").response()

@@ -37,7 +37,7 @@ class CreateRoomBody(BaseModel):
 class ListSort(enum.StrEnum):
     NEW = "new"  # newest activation first
     HOT = "hot"  # popularity now (viewers, decaying likes)
-    NEAR = "near"  # nearest to lat/lng first; rooms without a location are left out
+    NEAR = "near"  # nearest to lat/lng (rounded to 0.01°) first; rooms without a location are left out
 
 
 class ListQuery(BaseModel):

@@ -191,6 +191,20 @@ def test_near_is_nearest_first_with_distances_and_pages_by_distance(lister: Room
     assert [r["distance_km"] for r in seen] == [round(km, 3) for km, _ in expected]
 
 
+def test_near_places_the_viewer_on_a_grid_so_a_cell_shares_one_page_and_its_cursors(lister: RoomLister) -> None:
+    for n in range(1, 8):
+        lister.directory.apply(live(n, location=(31.2 + n / 100, 121.4)))
+    first = lister.near(31.2312, 121.4049, 3, None)
+    assert lister.near(31.2349, 121.3951, 3, None) is first  # the same cell (31.23, 121.40): rendered once
+    page = json.loads(first)
+    origin = unit_vector(31.23, 121.40)
+    assert page["rooms"][0]["distance_km"] == round(distance_km(origin, unit_vector(31.23, 121.4)), 3)
+    moved = json.loads(lister.near(31.2301, 121.4001, 3, page["next_cursor"]))  # still in the cell
+    assert {r["id"] for r in moved["rooms"]}.isdisjoint({r["id"] for r in page["rooms"]})
+    with pytest.raises(DomainError):
+        lister.near(31.2451, 121.4001, 3, page["next_cursor"])  # another cell
+
+
 def test_distances_are_great_circle() -> None:
     beijing, shanghai = unit_vector(39.9042, 116.4074), unit_vector(31.2304, 121.4737)
     assert distance_km(beijing, shanghai) == pytest.approx(1067, abs=3)

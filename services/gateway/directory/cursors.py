@@ -44,9 +44,12 @@ _TYPES = {tag: kind for kind, tag in _TAGS.items()}
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "h": (str, int), "g": (float, float, float, str)}
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
+
+
 def encode_cursor(cursor: Cursor) -> str:
     fields = [_TAGS[type(cursor)], *cursor.__dict__.values()]
-    raw = json.dumps(fields, separators=(",", ":")).encode()
+    raw = _COMPACT.encode(fields).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

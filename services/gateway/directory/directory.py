@@ -7,7 +7,7 @@ backwards, and a closed room (final) never comes back: closes leave a tombstone 
 
 Orders kept up to date on every change, none of them a scan:
 - new:  a sorted list of (activated_at ms, id), walked from the end (newest first);
-- near: an R-tree of the rooms that have a location (`geo.py`);
+- near: a k-d tree of the rooms that have a location (`geo.py`);
 - hot:  scores computed from counts and decaying likes when a ranking is cut (`hot.py`).
 """
 

@@ -1,4 +1,4 @@
-"""Nearest rooms to a point: a k-d tree (scipy's cKDTree) over unit vectors.
+"""Nearest rooms to a point: a k-d tree (pykdtree) over unit vectors.
 
 Each location is stored as a point on the unit sphere in 3-D. The straight-line (chord) distance
 between two such points grows with the great-circle distance, so the tree's Euclidean
@@ -15,11 +15,17 @@ points takes about 15 ms).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+# pykdtree parallelises a query over its points with OpenMP; ours are one point each, and idle
+# OpenMP workers spin on the CPU the event loop needs (a query took 10x longer under load). Read
+# by libgomp when it loads, so before the import.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+from pykdtree.kdtree import KDTree
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 REBUILD_AFTER = 32
@@ -46,7 +52,7 @@ class GeoIndex:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._points: dict[str, Point] = {}  # every located live room
-        self._tree: cKDTree | None = None
+        self._tree: KDTree | None = None
         self._tree_ids: list[str] = []
         self._added: dict[str, Point] = {}  # since the build: not in the tree
         self._removed = 0  # since the build: still in the tree
@@ -72,18 +78,14 @@ class GeoIndex:
                                              or self._clock() - self._changed_at >= REBUILD_SECONDS):
             self._build()
         found = [(math.dist(origin, point), room_id) for room_id, point in self._added.items()]
-        if self._tree is not None and self._tree_ids:
-            k = min(count + self._removed, len(self._tree_ids))
-            chords, indexes = self._tree.query(origin, k)
-            if k == 1:
-                chords, indexes = [chords], [indexes]
-            else:
-                chords, indexes = chords.tolist(), indexes.tolist()
-            ids = self._tree_ids
+        ids = self._tree_ids
+        if self._tree is not None:
+            chords, indexes = self._tree.query(np.array((origin,)), k=min(count + self._removed, len(ids)))
+            pairs = zip(chords.ravel().tolist(), indexes.ravel().tolist(), strict=True)
             if self._removed:
-                found += [(chord, ids[i]) for chord, i in zip(chords, indexes, strict=True) if ids[i] in self._points]
+                found += [(chord, ids[i]) for chord, i in pairs if ids[i] in self._points]
             else:
-                found += [(chord, ids[i]) for chord, i in zip(chords, indexes, strict=True)]
+                found += [(chord, ids[i]) for chord, i in pairs]
         if self._added:
             found.sort()
         asin, diameter = math.asin, 2 * EARTH_RADIUS_KM  # inlined chord_to_km: this runs per listed room
@@ -95,5 +97,5 @@ class GeoIndex:
 
     def _build(self) -> None:
         self._tree_ids = list(self._points)
-        self._tree = cKDTree(np.array(list(self._points.values()))) if self._points else None
+        self._tree = KDTree(np.array(list(self._points.values()), dtype=np.float64)) if self._points else None
         self._added, self._removed, self._changed_at = {}, 0, None

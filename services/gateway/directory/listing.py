@@ -5,6 +5,11 @@ Play URLs are signed for the start of the current period (`URL_PERIOD_SECONDS`) 
 and kept per room for the period: every viewer in the same minute gets the same URLs, still
 valid for at least TTL minus one period. First pages (what every viewer opening the app asks
 for) are kept until the directory or the period changes.
+
+`near` places the viewer at the nearest point of a 0.01-degree grid (at most about 0.8 km from
+where they are, much less than a phone's fix indoors): every viewer in the same cell shares one
+page, so the first page of a cell is rendered once, as `new` and `hot` are, and a cursor stays
+good while the phone moves within its cell. Distances are from that point.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from shared.signing import UrlSigner
 
 URL_PERIOD_SECONDS = 60
 PAGES_KEPT = 256  # first pages kept (per order, limit and hot ranking) until the next change
+NEAR_PAGES_KEPT = 1024  # first `near` pages kept, one per grid cell and limit (~18 KB each)
+NEAR_GRID_DIGITS = 2  # viewers are placed on a 0.01-degree grid
 
 
 class CursorExpired(Exception):
@@ -46,6 +53,7 @@ class RoomLister:
         self._wall_clock, self._clock = wall_clock, clock
         self.rankings = Rankings()
         self._pages: dict[tuple[object, ...], bytes] = {}
+        self._near_pages: dict[tuple[object, ...], bytes] = {}
         self._pages_stamp: tuple[int, int] = (-1, -1)
 
     def fragment(self, entry: Entry, period: int | None = None) -> bytes:
@@ -70,12 +78,16 @@ class RoomLister:
 
     def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
         stamp = (self.directory.generation, self.period())
-        if stamp != self._pages_stamp or len(self._pages) >= PAGES_KEPT:
+        if stamp != self._pages_stamp:
             self._pages.clear()
+            self._near_pages.clear()
             self._pages_stamp = stamp
-        page = self._pages.get(key)
+        pages, kept = (self._near_pages, NEAR_PAGES_KEPT) if key[0] == "near" else (self._pages, PAGES_KEPT)
+        page = pages.get(key)
         if page is None:
-            page = self._pages[key] = render()
+            if len(pages) >= kept:
+                pages.pop(next(iter(pages)))  # the oldest
+            page = pages[key] = render()
         return page
 
     # --- the three orders ---------------------------------------------------------------
@@ -125,13 +137,16 @@ class RoomLister:
         return _page(parts, encode_cursor(HotCursor(ranking.id, position)) if more else None)
 
     def near(self, lat: float, lng: float, limit: int, cursor: str | None) -> bytes:
-        after: tuple[float, str] | None = None
-        if cursor:
-            at = decode_cursor(cursor, NearCursor)
-            assert isinstance(at, NearCursor)
-            if (at.lat, at.lng) != (lat, lng):
-                raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
-            after = (at.km, at.room_id)
+        lat, lng = round(lat, NEAR_GRID_DIGITS), round(lng, NEAR_GRID_DIGITS)
+        if cursor is None:
+            return self._cached(("near", lat, lng, limit), lambda: self._near(lat, lng, limit, None))
+        at = decode_cursor(cursor, NearCursor)
+        assert isinstance(at, NearCursor)
+        if (at.lat, at.lng) != (lat, lng):
+            raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
+        return self._near(lat, lng, limit, (at.km, at.room_id))
+
+    def _near(self, lat: float, lng: float, limit: int, after: tuple[float, str] | None) -> bytes:
         origin = unit_vector(lat, lng)
         # Ask the k-d tree for enough rooms to get past the cursor; rarely more than once.
         want = limit + 1
@@ -142,10 +157,12 @@ class RoomLister:
                 break
             want *= 4
         page = past[:limit]
-        live = self.directory.live
-        located = [(km, live(room_id)) for km, room_id in page]
-        period = self.period()
-        parts = [(self.fragment(entry, period), b',"distance_km":%.3f' % km) for km, entry in located if entry]
+        live, fragment, period = self.directory.live, self.fragment, self.period()
+        parts = []
+        for km, room_id in page:  # one pass: this runs for every room of every near page
+            entry = live(room_id)
+            if entry is not None:
+                parts.append((fragment(entry, period), b',"distance_km":%.3f' % km))
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
         return _page(parts, encode_cursor(next_cursor) if next_cursor else None)
 
