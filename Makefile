@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit demo bench-rooms bench-directory token clean
+.PHONY: install run test test-unit demo bench-rooms bench-directory token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -35,6 +35,17 @@ bench-rooms: install
 bench-directory: install
 	@command -v wrk >/dev/null || (bash -c 'source scripts/lib.sh && as_root_apt_install wrk')
 	$(PY) -m bench.directory $(ARGS)
+
+# The whole system in containers (needs Docker with compose): deploy/compose.yaml.
+up:
+	docker compose -f deploy/compose.yaml up --build -d
+
+down:
+	docker compose -f deploy/compose.yaml down
+
+# Render a Kubernetes overlay: make manifests OVERLAY=prod (or dev).
+manifests:
+	@kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),prod)
 
 # Usage: make token USER=alice [ADMIN=1]
 token: install

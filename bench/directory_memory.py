@@ -69,7 +69,7 @@ def _rss_and_costs(n: int, rng: random.Random) -> tuple[float, float, float, flo
     for lat, lng in points:  # warm: the rooms these pages show have their play URLs signed
         lister.near(lat, lng, 20, None)
     spots = iter(points)
-    near = per_call_us(lambda: lister.near(*next(spots), 20, None))
+    near = per_call_us(lambda: lister._near(*next(spots), 20, None))
     gc.unfreeze()
     return rss, new, hot, near
 

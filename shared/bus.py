@@ -15,6 +15,7 @@ so a crash mid-handler means redelivery. Requests use RabbitMQ direct reply-to.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,6 +45,7 @@ from shared.contracts import (
     wrap,
 )
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
+from shared.metrics import CONSUMED, HANDLER_SECONDS, PUBLISH_FAILURES, PUBLISHED
 
 log = structlog.get_logger(__name__)
 
@@ -228,9 +230,12 @@ class Bus:
         try:
             await self._exchanges[exchange].publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
         except aio_pika.exceptions.DeliveryError as exc:
+            PUBLISH_FAILURES.labels(envelope.type).inc()
             raise BusUnavailable(f"{envelope.type} was not accepted by any queue ({exc})") from exc
         except (TimeoutError, AMQPError, OSError, RuntimeError) as exc:
+            PUBLISH_FAILURES.labels(envelope.type).inc()
             raise BusUnavailable(f"publish of {envelope.type} failed: {exc!r}") from exc
+        PUBLISHED.labels(exchange, envelope.type).inc()
         return envelope
 
     # --- request / reply ----------------------------------------------------------------
@@ -368,15 +373,18 @@ class Bus:
                 return
             envelope, payload = decoded
             structlog.contextvars.bind_contextvars(correlation_id=envelope.correlation_id)
+            started = time.perf_counter()
             try:
                 result = await handler(envelope, payload)
             except DomainError as exc:
                 if message.reply_to:
                     await self._reply(message, Reply(ok=False, error=exc.to_reply_error()))
                     await message.ack()
+                    _settled(envelope.type, "acked", started)
                 else:
                     log.error("bus.rejected_refused", code=exc.code, detail=exc.detail)
                     await message.reject(requeue=False)
+                    _settled(envelope.type, "rejected", started)
                 return
             except Exception as exc:
                 if not retry:  # a query: answer "unavailable" at once rather than let the asker time out
@@ -385,14 +393,17 @@ class Bus:
                         error = ReplyError(code=ErrorCode.UNAVAILABLE, detail="the store is unavailable")
                         await self._reply(message, Reply(ok=False, error=error))
                     await message.ack()
+                    _settled(envelope.type, "answered_unavailable", started)
                     return
                 # Any other failure is transient: retried up to the delivery limit.
                 deliveries = int(str((message.headers or {}).get("x-delivery-count") or 0)) + 1
                 if deliveries > self._delivery_limit:
                     # The quorum queue dead-letters it on this nack: say so loudly, once.
                     log.error("bus.dead_lettered", error=repr(exc), delivery=deliveries, exc_info=True)
+                    _settled(envelope.type, "dead_lettered", started)
                 else:
                     log.warning("bus.handler_failed", error=repr(exc), delivery=deliveries, limit=self._delivery_limit)
+                    _settled(envelope.type, "requeued", started)
                     await asyncio.sleep(retry_delay(deliveries))  # back off before the redelivery
                 await message.nack(requeue=True)
                 return
@@ -400,6 +411,7 @@ class Bus:
                 body = result.model_dump(mode="json") if result is not None else None
                 await self._reply(message, Reply(ok=True, result=body))
             await message.ack()
+            _settled(envelope.type, "acked", started)
         except (AMQPError, OSError, RuntimeError) as exc:
             # The channel went away mid-handling: the broker redelivers the unacked message.
             log.warning("bus.ack_lost", error=repr(exc))
@@ -417,6 +429,12 @@ class Bus:
         )
 
 
+def _settled(message_type: str, outcome: str, started: float | None = None, count: int = 1) -> None:
+    CONSUMED.labels(message_type, outcome).inc(count)
+    if started is not None:
+        HANDLER_SECONDS.labels(message_type).observe(time.perf_counter() - started)
+
+
 def _last(batch: list[tuple[AbstractIncomingMessage, Envelope, Contract]]) -> AbstractIncomingMessage:
     return max((message for message, _, _ in batch), key=lambda m: m.delivery_tag or 0)
 
@@ -428,6 +446,7 @@ async def _decode_or_reject(message: AbstractIncomingMessage) -> tuple[Envelope,
     except InvalidMessage as exc:
         log.error("bus.rejected_invalid", reason=str(exc), body=message.body[:500].decode(errors="replace"))
         await message.reject(requeue=False)
+        _settled(message.type or "unknown", "rejected")
         return None
 
 
@@ -466,6 +485,8 @@ class _BatchCollector:
             batch, self._pending = self._pending, []
             if not batch:
                 return
+            message_type = batch[0][1].type
+            started = time.perf_counter()
             try:
                 await self._handler([(envelope, payload) for _, envelope, payload in batch])
             except Exception as exc:
@@ -474,6 +495,9 @@ class _BatchCollector:
                 level = log.error if deliveries > self._delivery_limit else log.warning
                 level("bus.batch_failed", error=repr(exc), messages=len(failed), of=len(batch), delivery=deliveries)
                 await asyncio.sleep(self._retry_delay(deliveries))
+                outcome = "dead_lettered" if deliveries > self._delivery_limit else "requeued"
+                _settled(message_type, outcome, count=len(failed))
+                _settled(message_type, "acked", count=len(batch) - len(failed))
                 if len(failed) == len(batch):
                     await _last(batch).nack(multiple=True, requeue=True)  # all of it: retried as a whole
                 else:
@@ -483,6 +507,7 @@ class _BatchCollector:
             # One frame settles the batch: it is every delivery still unacked on this channel up
             # to its last one (batches are flushed one at a time, in delivery order).
             await _last(batch).ack(multiple=True)
+            _settled(message_type, "acked", started, count=len(batch))
 
     async def _isolate(self, batch: list[tuple[AbstractIncomingMessage, Envelope, Contract]]
                        ) -> list[tuple[AbstractIncomingMessage, Envelope, Contract]]:

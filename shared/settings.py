@@ -28,6 +28,10 @@ class CommonSettings(BaseSettings):
     prefetch: int = Field(200, ge=1)
     # `production` (the container image sets it) refuses to start on development defaults.
     env: str = Field("development", pattern="^(development|production)$")
+    # The ops port: /metrics, /healthz, /readyz (shared/ops.py). Each service has its own
+    # default so that `make run` runs them side by side; 0 picks a free port.
+    ops_host: str = "0.0.0.0"
+    ops_port: int = Field(9100, ge=0, le=65535)
 
     @model_validator(mode="after")
     def _production_ready(self) -> Self:
@@ -118,6 +122,7 @@ class GatewaySettings(CommonSettings, SigningSettings):
 
 
 class RoomsSettings(StoreSettings):
+    ops_port: int = Field(9101, ge=0, le=65535)
     # Unactive rooms older than this are closed with reason `expired` (never went live).
     unactive_ttl_seconds: int = Field(600, ge=10)
     outbox_sweep_seconds: float = Field(10.0, gt=0)
@@ -142,6 +147,7 @@ class CloudSettings(SigningSettings):
 
 
 class WatcherSettings(CommonSettings, CloudSettings):
+    ops_port: int = Field(9102, ge=0, le=65535)
     watch_interval: float = Field(10.0, gt=0, description="Seconds between stream-state polls")
     watch_strikes: int = Field(3, ge=1, description="Consecutive offline polls that close a room")
     watch_resync_seconds: float = Field(60.0, gt=0, description="How often the active-room set is re-read")
@@ -149,6 +155,7 @@ class WatcherSettings(CommonSettings, CloudSettings):
 
 
 class ModerationSettings(StoreSettings, CloudSettings):
+    ops_port: int = Field(9103, ge=0, le=65535)
     # A ban keeps being retried (with back-off up to 30 s) for this many deliveries, then is
     # dead-lettered: about two and a half minutes of cloud outage at the default.
     moderation_delivery_limit: int = Field(10, ge=1)

@@ -1,17 +1,30 @@
-"""`python -m services.gateway`: the HTTP gateway process."""
+"""`python -m services.gateway`: the HTTP gateway process (the API, and its ops port)."""
+
+from collections.abc import AsyncIterator
 
 import uvloop
 from aiohttp import web
 
-from services.gateway.app import create_app
+from services.gateway.app import create_app, readiness_checks
+from shared import metrics
 from shared.logging import configure_logging
+from shared.ops import serving_ops
 from shared.settings import GatewaySettings
 
 
 def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_format, settings.log_level)
-    web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+    app = create_app(settings)
+
+    async def ops_port(app: web.Application) -> AsyncIterator[None]:
+        # /metrics on a port of its own: the public port (behind the Ingress) never exposes it.
+        async with serving_ops(settings.ops_host, settings.ops_port, readiness_checks(app),
+                              (metrics.HTTP, metrics.BUS, metrics.DIRECTORY)):
+            yield
+
+    app.cleanup_ctx.append(ops_port)
+    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port,
                 access_log=None, shutdown_timeout=10, print=None, loop=uvloop.new_event_loop())
 
 

@@ -7,6 +7,7 @@ import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import structlog
 from aiohttp import web
@@ -18,6 +19,7 @@ from services.gateway.context import (
     COUNTERS,
     DIRECTORY,
     LIMITER,
+    LISTENER,
     LISTER,
     LIVE,
     QUIET_ACCESS_LOG,
@@ -30,11 +32,14 @@ from services.gateway.context import (
 )
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
+from services.gateway.http_metrics import observe_request
 from services.gateway.limits import RateLimiter, StreamSlots, limits_from
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.problems import Handler, problem_response
 from shared.bus import Binding, Bus
 from shared.contracts import Contract, Envelope, RoomActivated, RoomClosed, RoomCountersChanged
+from shared.metrics import DIRECTORY_EVENT_LAG, DIRECTORY_ROOMS
+from shared.ops import Check, bus_check, failing
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
 
@@ -60,10 +65,12 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         except Exception as exc:
             response = problem_response(exc)
         response.headers["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        observe_request(request, response.status, seconds)
         # The hot paths (the list, likes, views: thousands per second) log only their failures.
         if response.status >= 400 or not request.get(QUIET_ACCESS_LOG, False):
             log.info("http.request", method=request.method, path=request.path, status=response.status,
-                     ms=round((time.perf_counter() - started) * 1000, 1))
+                     ms=round(seconds * 1000, 1))
         return response
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
@@ -73,11 +80,24 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def readiness_checks(app: web.Application) -> dict[str, Check]:
+    """What the gateway needs to answer: the broker, the directory loaded, its event listener
+    alive (a dead listener would leave the directory silently stale)."""
+
+    async def directory_loaded() -> bool:
+        return app[DIRECTORY].loaded
+
+    async def listening() -> bool:
+        task = app.get(LISTENER)
+        return task is not None and not task.done()
+
+    return {"bus": bus_check(app[BUS]), "directory": directory_loaded, "events": listening}
+
+
 async def readyz(request: web.Request) -> web.Response:
-    if not request.app[BUS].connected:
-        return web.json_response({"status": "bus unavailable"}, status=503)
-    if not request.app[DIRECTORY].loaded:
-        return web.json_response({"status": "room directory loading"}, status=503)
+    down = await failing(readiness_checks(request.app))
+    if down:
+        return web.json_response({"status": "not ready", "failing": down}, status=503)
     return web.json_response({"status": "ready"})
 
 
@@ -99,6 +119,7 @@ async def _connect_and_listen(app: web.Application) -> None:
 
     async def handle(env: Envelope, event: Contract) -> None:
         _on_room_event(app, event)
+        DIRECTORY_EVENT_LAG.observe(max(0.0, (datetime.now(UTC) - env.time).total_seconds()))
 
     # Listen first, then load: an event that lands during the snapshot is not lost.
     await bus.subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
@@ -110,7 +131,7 @@ async def _connect_and_listen(app: web.Application) -> None:
 async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
     # Connect in the background: the gateway serves 503s (not connection errors) while the
     # broker is down, and becomes ready as soon as it answers and the directory is loaded.
-    connecting = asyncio.create_task(_connect_and_listen(app))
+    connecting = app[LISTENER] = asyncio.create_task(_connect_and_listen(app))
     yield
     connecting.cancel()
     await asyncio.gather(connecting, return_exceptions=True)
@@ -130,6 +151,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[ROOM_STATUS] = RoomStatusCache()
     app[LIVE] = LiveRooms()
     app[DIRECTORY] = RoomDirectory()
+    DIRECTORY_ROOMS.set_function(app[DIRECTORY].__len__)
     app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER])
     app[LIMITER] = RateLimiter(limits_from(settings))
     app[STREAM_SLOTS] = StreamSlots(per_user=settings.live_streams_per_user, total=settings.live_streams_max)

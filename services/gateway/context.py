@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from services.gateway.auth import TokenPolicy
@@ -24,6 +26,8 @@ DIRECTORY = web.AppKey("directory", RoomDirectory)
 LISTER = web.AppKey("lister", RoomLister)
 LIMITER = web.AppKey("limiter", RateLimiter)
 STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
+# The task that connects, subscribes to room events and keeps the directory synced (runs forever).
+LISTENER = web.AppKey("listener", asyncio.Task[None])
 
 # Per request: the id bound to its log lines and carried as the messages' correlation id.
 REQUEST_ID = web.RequestKey("request_id", str)

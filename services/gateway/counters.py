@@ -19,6 +19,7 @@ import structlog
 from shared.bus import Bus
 from shared.contracts import CounterEntry, RecordCounters
 from shared.errors import BusUnavailable
+from shared.metrics import COUNTER_BATCH_SIZE
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +73,7 @@ class CounterBatcher:
     async def _publish(self, batch: _Pending) -> None:
         entries = [CounterEntry(room_id=room, viewers=v, likes=k) for room, (v, k) in batch.unkeyed.items()]
         command = RecordCounters(entries=entries + batch.keyed)
+        COUNTER_BATCH_SIZE.labels("gateway").observe(len(command.entries))
         message_id = uuid.uuid4().hex
         error: BusUnavailable | None = None
         for attempt in range(1, self._attempts + 1):

@@ -1,7 +1,9 @@
 """`python -m services.moderation`: bans and content-detection reports."""
 
 from services.moderation.bootstrap import running_moderation_service
+from shared import metrics
 from shared.logging import configure_logging
+from shared.ops import bus_check, serving_ops, store_check
 from shared.runtime import run_service, wait_for_stop_signal
 from shared.settings import ModerationSettings
 
@@ -9,7 +11,10 @@ from shared.settings import ModerationSettings
 async def main() -> None:
     settings = ModerationSettings()
     configure_logging("moderation", settings.log_format, settings.log_level)
-    async with running_moderation_service(settings):
+    async with running_moderation_service(settings) as ports, serving_ops(
+        settings.ops_host, settings.ops_port, {"bus": bus_check(ports.bus), "store": store_check(ports.repo.database)},
+        (metrics.BUS, metrics.CLOUD),
+    ):
         await wait_for_stop_signal()
 
 

@@ -23,6 +23,7 @@ class ModerationRepository:
         self._cases = db["moderation_cases"]
         self._bans = db["moderation_bans"]
         self._anchor_bans = db["moderation_anchor_bans"]
+        self.database = db
 
     async def ensure_indexes(self) -> None:
         await self._cases.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="by_status")

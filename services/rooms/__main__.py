@@ -1,7 +1,9 @@
 """`python -m services.rooms`: the rooms service process."""
 
 from services.rooms.bootstrap import running_rooms_service
+from shared import metrics
 from shared.logging import configure_logging
+from shared.ops import bus_check, serving_ops, store_check
 from shared.runtime import run_service, wait_for_stop_signal
 from shared.settings import RoomsSettings
 
@@ -9,7 +11,10 @@ from shared.settings import RoomsSettings
 async def main() -> None:
     settings = RoomsSettings()
     configure_logging("rooms", settings.log_format, settings.log_level)
-    async with running_rooms_service(settings):
+    async with running_rooms_service(settings) as ports, serving_ops(
+        settings.ops_host, settings.ops_port, {"bus": bus_check(ports.bus), "store": store_check(ports.rooms.database)},
+        (metrics.BUS, metrics.ROOMS_GROUP),
+    ):
         await wait_for_stop_signal()
 
 

@@ -15,6 +15,7 @@ from services.rooms.handlers import RoomsPorts
 from shared.bus import exponential_backoff
 from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged, RoomCounts
 from shared.errors import BusUnavailable
+from shared.metrics import COUNTER_BATCH_SIZE
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,7 @@ RETRY_DELAY = exponential_backoff(2.0, 30.0)
 async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
     per_room = coalesce_counters([(env.id, msg.entries) for env, msg in batch if isinstance(msg, RecordCounters)])
     changed = await ports.counters.apply(per_room)
+    COUNTER_BATCH_SIZE.labels("rooms").observe(len(per_room))
     if changed:
         snapshot = RoomCountersChanged(rooms=[
             RoomCounts(room_id=c.room_id, version=c.version, viewers=c.viewers, likes=c.likes,

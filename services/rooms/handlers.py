@@ -33,6 +33,7 @@ from shared.contracts import (
     wrap,
 )
 from shared.errors import DomainError
+from shared.metrics import ROOMS_CLOSED
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +109,8 @@ async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id:
         if not await ports.rooms.transition(room, after, event):
             continue  # a concurrent change won; decide again on the new state
         log.info(event_model.TYPE, status_from=room.status.value, close_reason=fields.get("close_reason"))
+        if after.close_reason is not None:
+            ROOMS_CLOSED.labels(after.close_reason.value).inc()
         await ports.outbox.flush(room_id, after.version, [*stored.outbox, event])
         return after
     raise RuntimeError(f"transition of {room_id} kept racing")

@@ -11,6 +11,7 @@ from services.rooms.domain import now_ms
 from services.rooms.handlers import RoomsPorts, close_room
 from shared.contracts import CloseReason, CloseRoom, wrap
 from shared.errors import DomainError
+from shared.metrics import ROOMS
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,8 @@ async def run_maintenance(ports: RoomsPorts, *, every: float, unactive_ttl: time
         try:
             swept = await ports.outbox.sweep()
             expired = await expire_unactive_rooms(ports, unactive_ttl)
+            for status, count in (await ports.rooms.count_live()).items():
+                ROOMS.labels(status.value).set(count)
             if swept or expired:
                 log.info("maintenance.done", outbox_rooms=swept, expired_rooms=expired)
         except Exception as exc:  # upkeep must outlive a passing outage

@@ -20,6 +20,7 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.rooms.domain import ALLOWED_SOURCES
@@ -85,6 +86,10 @@ class RoomRepository:
     def __init__(self, collection: AsyncCollection[Doc]) -> None:
         self._rooms = collection
 
+    @property
+    def database(self) -> AsyncDatabase[Doc]:
+        return self._rooms.database
+
     async def ensure_indexes(self) -> None:
         if "room_list" in await self._rooms.index_information():
             await self._migrate_from_unversioned()
@@ -148,6 +153,11 @@ class RoomRepository:
             query["_id"] = {"$gt": after_id}
         cursor = self._rooms.find(query, ROOM_FIELDS).sort("_id", ASCENDING).limit(limit)
         return [room_from_doc(doc) async for doc in cursor]
+
+    async def count_live(self) -> dict[RoomStatus, int]:
+        """Unactive and active rooms (on the status index; closed ones are not counted)."""
+        statuses = (RoomStatus.UNACTIVE, RoomStatus.ACTIVE)
+        return {status: await self._rooms.count_documents({"status": status.value}) for status in statuses}
 
     async def unactive_created_before(self, cutoff: datetime, limit: int = 100) -> list[Room]:
         cursor = self._rooms.find({"status": RoomStatus.UNACTIVE.value, "created_at": {"$lt": cutoff}}, ROOM_FIELDS)

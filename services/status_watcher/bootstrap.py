@@ -8,9 +8,11 @@ import structlog
 
 from services.status_watcher.domain import StrikeBook
 from services.status_watcher.watcher import StatusWatcher
+from shared import metrics
 from shared.bus import Bus
 from shared.cloud.factory import cloud_from_settings
 from shared.leader import LeaderLock
+from shared.ops import bus_check, serving_ops
 from shared.settings import WatcherSettings
 
 log = structlog.get_logger(__name__)
@@ -32,6 +34,8 @@ async def run_status_watcher(settings: WatcherSettings) -> None:
     log.info("status_watcher.started", cloud=settings.cloud, interval=settings.watch_interval,
              strikes=settings.watch_strikes)
     try:
-        await lock.lead(watcher.run)
+        async with serving_ops(settings.ops_host, settings.ops_port, {"bus": bus_check(bus)},
+                              (metrics.BUS, metrics.WATCHER, metrics.CLOUD)):
+            await lock.lead(watcher.run)
     finally:
         await bus.close()

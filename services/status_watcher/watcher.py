@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +13,7 @@ import structlog
 
 from services.status_watcher.domain import CycleOutcome, StrikeBook
 from shared.bus import Binding, Bus
-from shared.cloud import CloudPort
+from shared.cloud import CloudPort, StreamState
 from shared.contracts import (
     CloseReason,
     CloseRoom,
@@ -27,6 +29,15 @@ from shared.contracts import (
     StreamStruck,
 )
 from shared.errors import BusUnavailable
+from shared.metrics import (
+    WATCHER_CLOSED,
+    WATCHER_CYCLE_SECONDS,
+    WATCHER_CYCLES,
+    WATCHER_LAST_CYCLE,
+    WATCHER_POLLED,
+    WATCHER_STRUCK,
+    WATCHER_WATCHED,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +113,7 @@ class StatusWatcher:
         for key, value in (("cycles", 1), ("cloud_calls", stats.cloud_calls), ("unknown", stats.unknown),
                            ("strikes", stats.struck), ("closures", stats.closed)):
             self.totals[key] += value
+        _export(stats, states)
         log.info("watch.cycle", watched=stats.watched, polled=stats.polled, cloud_calls=stats.cloud_calls,
                  unknown=stats.unknown, struck=stats.struck, recovered=stats.recovered, closed=stats.closed,
                  cycle_ms=round(stats.seconds * 1000, 1))
@@ -147,3 +159,14 @@ class StatusWatcher:
                     log.warning("watch.cycle_failed", error=repr(exc))
         finally:
             await asyncio.shield(subscription.cancel())
+
+
+def _export(stats: CycleStats, states: Mapping[str, StreamState]) -> None:
+    WATCHER_CYCLES.inc()
+    WATCHER_CYCLE_SECONDS.observe(stats.seconds)
+    WATCHER_LAST_CYCLE.set_to_current_time()
+    WATCHER_WATCHED.set(stats.watched)
+    for state, count in Counter(states.values()).items():
+        WATCHER_POLLED.labels(state.value).inc(count)
+    WATCHER_STRUCK.inc(stats.struck)
+    WATCHER_CLOSED.inc(stats.closed)

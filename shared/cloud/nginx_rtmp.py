@@ -7,6 +7,7 @@ refused at `on_publish` by the gateway, because its room is closed (services/gat
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET  # the XML comes from our own local nginx, not from users
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,7 @@ import aiohttp
 import structlog
 
 from shared.cloud.port import CloudPort, CloudUnavailable, StreamState
+from shared.metrics import record_cloud_call
 from shared.settings import CloudSettings
 
 log = structlog.get_logger(__name__)
@@ -53,8 +55,13 @@ class NginxRtmpCloud(CloudPort):
 
     async def _get(self, path: str, **params: str) -> tuple[int, bytes]:
         self.calls += 1
-        async with self._http().get(f"{self._base}{path}", params=params) as response:
-            return response.status, await response.read()
+        started, status = time.perf_counter(), 0
+        try:
+            async with self._http().get(f"{self._base}{path}", params=params) as response:
+                status = response.status
+                return status, await response.read()
+        finally:
+            record_cloud_call(path, time.perf_counter() - started, ok=status == 200)
 
     async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
         try:

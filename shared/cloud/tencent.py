@@ -8,6 +8,7 @@ never OFFLINE (Tencent's own guidance).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from tencentcloud.live.v20180801 import models
 from tencentcloud.live.v20180801.live_client_async import LiveClient
 
 from shared.cloud.port import CloudPort, CloudUnavailable, StreamState
+from shared.metrics import record_cloud_call
 from shared.settings import CloudSettings
 
 log = structlog.get_logger(__name__)
@@ -78,7 +80,13 @@ class TencentCloud(CloudPort):
             with attempt:
                 async with self._limiters[action]:
                     self.calls += 1
-                    return await getattr(self._client, action)(request)
+                    started, ok = time.perf_counter(), False
+                    try:
+                        answer = await getattr(self._client, action)(request)
+                        ok = True
+                        return answer
+                    finally:
+                        record_cloud_call(action, time.perf_counter() - started, ok=ok)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stream_request(self, model: type[Any], stream: str, **extra: Any) -> Any:

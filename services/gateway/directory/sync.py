@@ -15,6 +15,7 @@ import structlog
 from services.gateway.directory.directory import RoomDirectory
 from shared.bus import Bus
 from shared.contracts import ListLiveRooms, LiveRoomPage, Room
+from shared.metrics import DIRECTORY_SYNCED
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,7 @@ async def keep_synced(bus: Bus, directory: RoomDirectory, *, resync_every: float
         try:
             bus.reconnected.clear()
             await load_snapshot(bus, directory, page_size=page_size, timeout=timeout)
+            DIRECTORY_SYNCED.set_to_current_time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bus.reconnected.wait(), resync_every)
         except asyncio.CancelledError:

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Render the media server's nginx.conf from nginx-rtmp.conf.template: used by `make run`
+# (scripts/media_server.sh) and by the media-server image (deploy/media/Dockerfile), so both run
+# the same configuration. Usage: render.sh TEMPLATE PREFIX > nginx.conf
+# Settings (environment): ONAIR_RTMP_BIND (0.0.0.0), ONAIR_RTMP_PORT (1935), ONAIR_MEDIA_HTTP_BIND
+# (127.0.0.1; the HLS, /stat and /control port), ONAIR_MEDIA_HTTP_PORT (8080), ONAIR_APP_NAME
+# (live), ONAIR_GATEWAY_URL (http://127.0.0.1:8000), ONAIR_MEDIA_HOOK_TOKEN.
+set -eu
+template=$1 prefix=$2
+sed -e "s#@PREFIX@#$prefix#g" \
+    -e "s#@RTMP_BIND@#${ONAIR_RTMP_BIND:-0.0.0.0}#g" \
+    -e "s#@RTMP_PORT@#${ONAIR_RTMP_PORT:-1935}#g" \
+    -e "s#@HTTP_BIND@#${ONAIR_MEDIA_HTTP_BIND:-127.0.0.1}#g" \
+    -e "s#@HTTP_PORT@#${ONAIR_MEDIA_HTTP_PORT:-8080}#g" \
+    -e "s#@USER@#$(id -un) $(id -gn)#g" \
+    -e "s#@APP@#${ONAIR_APP_NAME:-live}#g" \
+    -e "s#@HOOK_BASE@#${ONAIR_GATEWAY_URL:-http://127.0.0.1:8000}#g" \
+    -e "s#@HOOK_TOKEN@#${ONAIR_MEDIA_HOOK_TOKEN:-onair-dev-media-hook-token}#g" \
+    "$template"

@@ -1,0 +1,151 @@
+"""Prometheus metrics: every metric Onair exports, in one place (names after Prometheus's
+conventions: base units in the name, `_total` on counters). Each process serves its own at
+`/metrics` on its ops port (`shared/ops.py`); Prometheus adds `job` / `pod` when it scrapes.
+
+Label values come from closed sets (routes, message types, outcomes, cloud actions), never from
+ids, so the number of series stays bounded however many rooms there are.
+
+Metrics are made unregistered and each process exports only its own groups (`export`): a rooms
+pod showing `onair_watcher_cycles_total 0` would mislead a dashboard and hide an absent watcher.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.metrics import MetricWrapperBase
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series beside each counter
+
+# Seconds: from a cached list page (~0.1 ms) to a request that waits on the rooms service.
+_FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# --- HTTP (gateway) -------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "onair_http_requests_total",
+    "HTTP requests answered, by route and status",
+    ["route", "method", "status"],
+    registry=None,
+)
+HTTP_DURATION = Histogram(
+    "onair_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route",
+    ["route", "method"],
+    buckets=_FAST,
+    registry=None,
+)
+
+# --- the message bus (every service) -----------------------------------------------------
+PUBLISHED = Counter(
+    "onair_messages_published_total", "Messages published, by exchange and type", ["exchange", "type"], registry=None
+)
+PUBLISH_FAILURES = Counter(
+    "onair_publish_failures_total",
+    "Publishes the broker did not accept (the gateway answers 503)",
+    ["type"],
+    registry=None,
+)
+CONSUMED = Counter(
+    "onair_messages_consumed_total",
+    "Messages settled by a consumer: acked, requeued (to retry), rejected (dead-lettered: "
+    "invalid or refused), dead_lettered (past the delivery limit), answered_unavailable (a query)",
+    ["type", "outcome"],
+    registry=None,
+)
+HANDLER_SECONDS = Histogram(
+    "onair_message_handler_seconds",
+    "Time in a message handler, by message type",
+    ["type"],
+    buckets=_FAST,
+    registry=None,
+)
+COUNTER_BATCH_SIZE = Histogram(
+    "onair_counter_batch_size",
+    "Room counts per counter batch (gateway: per publish; rooms: per store write)",
+    ["side"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+    registry=None,
+)
+
+# --- the room directory (gateway) --------------------------------------------------------
+DIRECTORY_ROOMS = Gauge("onair_directory_rooms", "Live rooms in this gateway's directory", registry=None)
+DIRECTORY_EVENT_LAG = Histogram(
+    "onair_directory_event_lag_seconds",
+    "From a room event's publication to its application in this gateway's directory",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0),
+    registry=None,
+)
+DIRECTORY_SYNCED = Gauge(
+    "onair_directory_last_sync_timestamp_seconds",
+    "When the directory last finished a snapshot from the rooms service",
+    registry=None,
+)
+
+# --- rooms -------------------------------------------------------------------------------
+ROOMS = Gauge("onair_rooms", "Rooms in the store by status (live ones: unactive, active)", ["status"], registry=None)
+ROOMS_CLOSED = Counter("onair_rooms_closed_total", "Rooms closed, by reason", ["reason"], registry=None)
+
+# --- the status watcher ------------------------------------------------------------------
+WATCHER_CYCLES = Counter("onair_watcher_cycles_total", "Stream-status polling cycles run", registry=None)
+WATCHER_CYCLE_SECONDS = Histogram(
+    "onair_watcher_cycle_seconds",
+    "Time a polling cycle took",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=None,
+)
+WATCHER_LAST_CYCLE = Gauge(
+    "onair_watcher_last_cycle_timestamp_seconds", "When the last polling cycle ended", registry=None
+)
+WATCHER_WATCHED = Gauge("onair_watcher_rooms_watched", "Live rooms the watcher polls", registry=None)
+WATCHER_POLLED = Counter(
+    "onair_watcher_streams_polled_total",
+    "Stream statuses read, by result (unknown: the cloud did not answer)",
+    ["result"],
+    registry=None,
+)
+WATCHER_STRUCK = Counter(
+    "onair_watcher_strikes_total", "Offline strikes given (a room is closed at 3 in a row)", registry=None
+)
+WATCHER_CLOSED = Counter("onair_watcher_black_screen_closes_total", "Rooms the watcher asked to close", registry=None)
+
+# --- the cloud (moderation, watcher) ------------------------------------------------------
+CLOUD_CALLS = Counter(
+    "onair_cloud_calls_total", "Calls to the cloud's API, by action and result", ["action", "result"], registry=None
+)
+CLOUD_SECONDS = Histogram(
+    "onair_cloud_call_duration_seconds",
+    "Time a cloud API call took, by action",
+    ["action"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=None,
+)
+
+
+HTTP = (HTTP_REQUESTS, HTTP_DURATION)
+BUS = (PUBLISHED, PUBLISH_FAILURES, CONSUMED, HANDLER_SECONDS, COUNTER_BATCH_SIZE)
+DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED)
+ROOMS_GROUP = (ROOMS, ROOMS_CLOSED)
+WATCHER = (
+    WATCHER_CYCLES,
+    WATCHER_CYCLE_SECONDS,
+    WATCHER_LAST_CYCLE,
+    WATCHER_WATCHED,
+    WATCHER_POLLED,
+    WATCHER_STRUCK,
+    WATCHER_CLOSED,
+)
+CLOUD = (CLOUD_CALLS, CLOUD_SECONDS)
+_exported: set[int] = set()
+
+
+def export(*groups: tuple[MetricWrapperBase, ...]) -> None:
+    """Expose these groups at this process's /metrics (once each)."""
+    for group in groups:
+        for metric in group:
+            if id(metric) not in _exported:
+                REGISTRY.register(metric)
+                _exported.add(id(metric))
+
+
+def record_cloud_call(action: str, seconds: float, *, ok: bool) -> None:
+    CLOUD_CALLS.labels(action, "ok" if ok else "error").inc()
+    CLOUD_SECONDS.labels(action).observe(seconds)
