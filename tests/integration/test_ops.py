@@ -9,6 +9,7 @@ import aiohttp
 
 from services.rooms.handlers import RoomsPorts
 from shared import metrics
+from shared.bus import Bus
 from shared.ops import bus_check, serving_ops, store_check
 
 
@@ -46,10 +47,11 @@ async def test_not_ready_names_what_fails_and_answers_within_a_second() -> None:
         assert (await get(port, "/healthz"))[0] == 200  # liveness never depends on a dependency
 
 
-async def test_not_ready_once_the_broker_connection_is_gone(rooms_service: RoomsPorts) -> None:
-    checks = {"bus": bus_check(rooms_service.bus)}
-    async with serving_ops("127.0.0.1", 0, checks, ()) as port:
+async def test_not_ready_once_the_broker_connection_is_gone(amqp_url: str, namespace: str) -> None:
+    bus = Bus(amqp_url, namespace=namespace)
+    await bus.connect()
+    async with serving_ops("127.0.0.1", 0, {"bus": bus_check(bus)}, ()) as port:
         assert (await get(port, "/readyz"))[0] == 200
-        await rooms_service.bus.close()
+        await bus.close()
         status, text = await get(port, "/readyz")
         assert status == 503 and '"failing": ["bus"]' in text
