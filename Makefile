@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit demo bench-rooms bench-directory token up down manifests clean
+.PHONY: install run test test-unit demo bench-rooms bench-directory bench-streams token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -46,6 +46,10 @@ down:
 # Render a Kubernetes overlay: make manifests OVERLAY=prod (or dev).
 manifests:
 	@kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),prod)
+
+# 10,000 live-update streams on one gateway process (with `ONAIR_WATCH_INTERVAL=86400 make run`).
+bench-streams: install
+	$(PY) -m bench.live_streams $(ARGS)
 
 # Usage: make token USER=alice [ADMIN=1]
 token: install

@@ -213,7 +213,8 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         second_port, bare_port = args.second_port, args.bare_port
-        env = {**os.environ, "ONAIR_GATEWAY_PORT": str(second_port), "ONAIR_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "ONAIR_GATEWAY_PORT": str(second_port), "ONAIR_OPS_PORT": "0",  # beside the first
+               "ONAIR_LOG_LEVEL": "WARNING"}
         second = subprocess.Popen([sys.executable, "-m", "services.gateway"], cwd=REPO, env=env)
         (workdir / "empty.json").write_bytes(b"{}")
         bare = subprocess.Popen([sys.executable, str(REPO / "bench/bare_server.py"), str(bare_port),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,6 +163,18 @@ class RoomCounts(Contract):
     likes: int
     viewers_added: int
     likes_added: int
+
+
+class PresenceReport(Contract):
+    """One gateway's open live-update streams per room (`viewers_now`): the rooms that changed
+    since its last report, or all of them (`full`). Sent every couple of seconds even when nothing
+    changed, so the others know it is alive; `hello` on its first, asking them for full reports."""
+
+    TYPE: ClassVar[str] = "gateway.presence"
+    instance: str = Field(min_length=1, max_length=64)
+    rooms: dict[str, Annotated[int, Field(ge=0)]]
+    full: bool = False
+    hello: bool = False
 
 
 class RoomCountersChanged(Contract):
@@ -372,6 +384,7 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {
         RoomClosed,
         RecordCounters,
         RoomCountersChanged,
+        PresenceReport,
         StreamStarted,
         StreamStopped,
         StreamStruck,

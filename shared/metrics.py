@@ -79,6 +79,9 @@ DIRECTORY_SYNCED = Gauge(
     "When the directory last finished a snapshot from the rooms service",
     registry=None,
 )
+LIVE_STREAMS = Gauge("onair_live_streams", "Live-update streams open on this gateway", registry=None)
+PRESENCE_INSTANCES = Gauge("onair_presence_gateways", "Gateways whose streams this gateway counts in viewers_now",
+                           registry=None)
 
 # --- rooms -------------------------------------------------------------------------------
 ROOMS = Gauge("onair_rooms", "Rooms in the store by status (live ones: unactive, active)", ["status"], registry=None)
@@ -122,7 +125,7 @@ CLOUD_SECONDS = Histogram(
 
 HTTP = (HTTP_REQUESTS, HTTP_DURATION)
 BUS = (PUBLISHED, PUBLISH_FAILURES, CONSUMED, HANDLER_SECONDS, COUNTER_BATCH_SIZE)
-DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED)
+DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED, LIVE_STREAMS, PRESENCE_INSTANCES)
 ROOMS_GROUP = (ROOMS, ROOMS_CLOSED)
 WATCHER = (
     WATCHER_CYCLES,

@@ -89,6 +89,10 @@ class SigningSettings(BaseSettings):
 class GatewaySettings(CommonSettings, SigningSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
+    # viewers_now: each gateway reports its live-update streams this often (a gateway silent for
+    # three periods is dropped); SSE heartbeats this often detect a dead connection.
+    presence_period_seconds: float = Field(2.0, gt=0, le=30)
+    sse_heartbeat_seconds: float = Field(5.0, gt=0, le=60)
     jwt_secret: SecretStr = SecretStr("onair-development-jwt-secret-change-me-in-prod")
     # Checked when set: the identity provider's issuer, and this API as the audience.
     jwt_issuer: str | None = None

@@ -22,6 +22,7 @@ from services.gateway.context import (
     LISTENER,
     LISTER,
     LIVE,
+    PRESENCE,
     QUIET_ACCESS_LOG,
     REQUEST_ID,
     ROOM_STATUS,
@@ -35,9 +36,11 @@ from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
 from services.gateway.http_metrics import observe_request
 from services.gateway.limits import RateLimiter, StreamSlots, limits_from
 from services.gateway.live import LiveRooms, RoomStatusCache
+from services.gateway.presence import Presence
+from services.gateway.presence_sync import keep_presence, on_presence_report, show_viewers_now
 from services.gateway.problems import Handler, problem_response
 from shared.bus import Binding, Bus
-from shared.contracts import Contract, Envelope, RoomActivated, RoomClosed, RoomCountersChanged
+from shared.contracts import Contract, Envelope, PresenceReport, RoomActivated, RoomClosed, RoomCountersChanged
 from shared.metrics import DIRECTORY_EVENT_LAG, DIRECTORY_ROOMS
 from shared.ops import Check, bus_check, failing
 from shared.settings import GatewaySettings
@@ -105,9 +108,13 @@ def _on_room_event(app: web.Application, event: Contract) -> None:
     directory = app[DIRECTORY]
     if isinstance(event, RoomCountersChanged):
         # Viewers see only counts newer than what they were shown (versions), never older.
-        app[LIVE].counts_changed([counts for counts in event.rooms if directory.apply_counts(counts)])
+        app[LIVE].counts_changed([counts for counts in event.rooms if directory.apply_counts(counts)],
+                                 app[PRESENCE].now)
+    elif isinstance(event, PresenceReport):
+        on_presence_report(app, event)
     elif isinstance(event, RoomActivated):
         directory.apply(event.room)
+        show_viewers_now(app, [event.room.id])  # streams may have opened before it went live here
     elif isinstance(event, RoomClosed):
         directory.apply(event.room)
         app[LIVE].room_closed(event.room)
@@ -123,7 +130,7 @@ async def _connect_and_listen(app: web.Application) -> None:
 
     # Listen first, then load: an event that lands during the snapshot is not lost.
     await bus.subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
-                                                        RoomCountersChanged.TYPE)], handle)
+                                                        RoomCountersChanged.TYPE, PresenceReport.TYPE)], handle)
     await keep_synced(bus, app[DIRECTORY], resync_every=settings.directory_resync_seconds,
                       page_size=settings.directory_page_size, timeout=settings.request_timeout_seconds)
 
@@ -132,9 +139,11 @@ async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
     # Connect in the background: the gateway serves 503s (not connection errors) while the
     # broker is down, and becomes ready as soon as it answers and the directory is loaded.
     connecting = app[LISTENER] = asyncio.create_task(_connect_and_listen(app))
+    presence = asyncio.create_task(keep_presence(app))
     yield
-    connecting.cancel()
-    await asyncio.gather(connecting, return_exceptions=True)
+    for task in (connecting, presence):
+        task.cancel()
+    await asyncio.gather(connecting, presence, return_exceptions=True)
     await app[BUS].close()
 
 
@@ -150,6 +159,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[COUNTERS] = CounterBatcher(app[BUS], window=settings.counter_window_ms / 1000)
     app[ROOM_STATUS] = RoomStatusCache()
     app[LIVE] = LiveRooms()
+    app[PRESENCE] = Presence(period=settings.presence_period_seconds)
     app[DIRECTORY] = RoomDirectory()
     DIRECTORY_ROOMS.set_function(app[DIRECTORY].__len__)
     app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER])

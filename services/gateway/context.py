@@ -11,6 +11,7 @@ from services.gateway.counters import CounterBatcher
 from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.limits import RateLimiter, StreamSlots
 from services.gateway.live import LiveRooms, RoomStatusCache
+from services.gateway.presence import Presence
 from shared.bus import Bus
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
@@ -22,6 +23,7 @@ SIGNER = web.AppKey("signer", UrlSigner)
 COUNTERS = web.AppKey("counters", CounterBatcher)
 ROOM_STATUS = web.AppKey("room_status", RoomStatusCache)
 LIVE = web.AppKey("live", LiveRooms)
+PRESENCE = web.AppKey("presence", Presence)
 DIRECTORY = web.AppKey("directory", RoomDirectory)
 LISTER = web.AppKey("lister", RoomLister)
 LIMITER = web.AppKey("limiter", RateLimiter)

@@ -6,7 +6,8 @@
   re-read in the background while the old answer keeps serving.
 - `LiveRooms`: the viewers connected to this gateway per room. Each viewer keeps only the
   latest counts (and the likes added since it was last written to), so a slow viewer costs
-  memory for one snapshot and never blocks the others.
+  memory for one snapshot and never blocks the others. Its counts per room are this gateway's
+  share of `viewers_now` (`presence.py`); `reap` finds the streams whose connection is gone.
 """
 
 from __future__ import annotations
@@ -72,8 +73,10 @@ class RoomStatusCache:
 class Viewer:
     """One live-update stream: the newest snapshot to write, and a bell to ring."""
 
+    alive: Callable[[], bool] = lambda: True  # False once the connection is gone
     counts: dict[str, int] | None = None
     closed: dict[str, Any] | None = None
+    gone: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def take(self) -> tuple[dict[str, int] | None, dict[str, Any] | None]:
@@ -81,11 +84,12 @@ class Viewer:
         self.wake.clear()
         return counts, self.closed
 
-    def push_counts(self, event: RoomCounts) -> None:
+    def push_counts(self, viewers: int, viewers_now: int, likes: int, *, viewers_added: int = 0,
+                    likes_added: int = 0) -> None:
         added = self.counts or {"likes_added": 0, "viewers_added": 0}
-        self.counts = {"viewers": event.viewers, "likes": event.likes,
-                       "viewers_added": added["viewers_added"] + event.viewers_added,
-                       "likes_added": added["likes_added"] + event.likes_added}
+        self.counts = {"viewers": viewers, "viewers_now": viewers_now, "likes": likes,
+                       "viewers_added": added["viewers_added"] + viewers_added,
+                       "likes_added": added["likes_added"] + likes_added}
         self.wake.set()
 
     def push_closed(self, room: Room) -> None:
@@ -99,8 +103,8 @@ class LiveRooms:
     def __init__(self) -> None:
         self._viewers: dict[str, set[Viewer]] = {}
 
-    def join(self, room_id: str) -> Viewer:
-        viewer = Viewer()
+    def join(self, room_id: str, alive: Callable[[], bool] = lambda: True) -> Viewer:
+        viewer = Viewer(alive)
         self._viewers.setdefault(room_id, set()).add(viewer)
         return viewer
 
@@ -111,10 +115,31 @@ class LiveRooms:
             if not viewers:
                 del self._viewers[room_id]
 
-    def counts_changed(self, rooms: Iterable[RoomCounts]) -> None:
+    def streams(self) -> dict[str, int]:
+        """Open streams per room on this gateway (what `presence.py` reports)."""
+        return {room_id: len(viewers) for room_id, viewers in self._viewers.items()}
+
+    def reap(self) -> int:
+        """Wake the streams whose connection is gone (the viewer closed the app, or the kernel gave
+        up on a dead peer), so they leave now rather than at their next write. Returns how many."""
+        reaped = 0
+        for viewers in self._viewers.values():
+            for viewer in viewers:
+                if not viewer.gone and not viewer.alive():
+                    viewer.gone = True
+                    viewer.wake.set()
+                    reaped += 1
+        return reaped
+
+    def counts_changed(self, rooms: Iterable[RoomCounts], viewers_now: Callable[[str], int]) -> None:
         for counts in rooms:
             for viewer in self._viewers.get(counts.room_id, ()):
-                viewer.push_counts(counts)
+                viewer.push_counts(counts.viewers, viewers_now(counts.room_id), counts.likes,
+                                   viewers_added=counts.viewers_added, likes_added=counts.likes_added)
+
+    def viewers_now_changed(self, room_id: str, viewers: int, viewers_now: int, likes: int) -> None:
+        for viewer in self._viewers.get(room_id, ()):
+            viewer.push_counts(viewers, viewers_now, likes)
 
     def room_closed(self, room: Room) -> None:
         for viewer in self._viewers.get(room.id, ()):

@@ -8,7 +8,9 @@ actions are ordinary POSTs anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import time
 from typing import Any
 
@@ -20,6 +22,7 @@ from services.gateway.context import (
     DIRECTORY,
     LIMITER,
     LIVE,
+    PRESENCE,
     QUIET_ACCESS_LOG,
     ROOM_STATUS,
     SETTINGS,
@@ -32,9 +35,6 @@ from shared.contracts import ErrorCode, GetRoom, Room, RoomStatus
 from shared.errors import DomainError
 
 routes = web.RouteTableDef()
-
-HEARTBEAT_SECONDS = 15.0
-
 
 class LikeBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,9 +78,11 @@ def _accepted(room_id: str, **counts: int) -> web.Response:
 async def viewer_entered(request: web.Request) -> web.Response:
     user = principal(request)
     request.app[LIMITER].check("view", user.user_id)
-    key = idempotency_key(request, user)
+    idempotency_key(request, user)  # validated like every write's (a bad one is a 422)
     room_id = await _live_room_id(request)
-    await request.app[COUNTERS].add(room_id, viewers=1, key=key)
+    # `viewers` counts distinct viewers: one receipt per (room, user), whatever the client's key,
+    # so entering again (or retrying) counts once. Receipts last a day (counter_store.py).
+    await request.app[COUNTERS].add(room_id, viewers=1, key=f"{user.user_id}:viewer")
     return _accepted(room_id, viewers=1)
 
 
@@ -93,6 +95,17 @@ async def liked(request: web.Request) -> web.Response:
     room_id = await _live_room_id(request)
     await request.app[COUNTERS].add(room_id, likes=count, key=key)
     return _accepted(room_id, likes=count)
+
+
+def _give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
+    """A phone that loses its network sends no FIN: the heartbeat is written into the void and
+    TCP would retransmit it for many minutes. TCP_USER_TIMEOUT makes the kernel drop the
+    connection once written data stays unacknowledged that long, so the stream (and its share
+    of viewers_now) ends within two heartbeats."""
+    sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if sock is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(heartbeat * 1000))
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -111,28 +124,33 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     room = await _fetch_room(request, room_id)
     if room is None:
         raise Problem(404, "not-found", "Not found", "no such room")
-    slots, live = request.app[STREAM_SLOTS], request.app[LIVE]
+    slots, live, settings = request.app[STREAM_SLOTS], request.app[LIVE], request.app[SETTINGS]
     slots.acquire(user.user_id)
-    viewer = live.join(room_id)  # before the first snapshot is sent, so no change falls between
+    # Joined before the first snapshot is sent, so no change falls between.
+    viewer = live.join(room_id, lambda: request.transport is not None and not request.transport.is_closing())
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     try:
         await response.prepare(request)
-        await response.write(_sse("counters", {"viewers": room.viewers, "likes": room.likes,
-                                               "viewers_added": 0, "likes_added": 0}))
+        _give_up_on_dead_peers(request, settings.sse_heartbeat_seconds)
+        await response.write(_sse("counters", {"viewers": room.viewers,
+                                               "viewers_now": request.app[PRESENCE].now(room_id),
+                                               "likes": room.likes, "viewers_added": 0, "likes_added": 0}))
         if room.status is RoomStatus.CLOSED:
             viewer.push_closed(room)
-        min_gap = 1.0 / request.app[SETTINGS].live_updates_per_second
-        while True:
+        min_gap = 1.0 / settings.live_updates_per_second
+        while not viewer.gone:
             left = user.expires_at - time.time()
             if left <= 0:
                 await response.write(_sse("expired", {"detail": "the token expired: reconnect with a fresh one"}))
                 break
             try:
-                await asyncio.wait_for(viewer.wake.wait(), min(HEARTBEAT_SECONDS, left))
+                await asyncio.wait_for(viewer.wake.wait(), min(settings.sse_heartbeat_seconds, left))
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if viewer.gone:
+                break
             counts, closed = viewer.take()
             if counts is not None:
                 await response.write(_sse("counters", counts))
@@ -140,7 +158,7 @@ async def room_events(request: web.Request) -> web.StreamResponse:
                 await response.write(_sse("closed", closed))
                 break
             await asyncio.sleep(min_gap)  # coalesce: what arrives meanwhile goes out as one update
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass  # the viewer left
     finally:
         live.leave(room_id, viewer)

@@ -53,6 +53,7 @@ class Entry:
     version: int
     viewers: int
     likes: int
+    viewers_now: int
     json: bytes
     fixed_len: int
     urls_at: int
@@ -63,13 +64,22 @@ class Entry:
     @classmethod
     def of(cls, room: Room) -> Entry:
         fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
-        entry = cls(room.id, room.stream_id, _new_key(room)[0], 0, 0, 0, fixed, len(fixed), len(fixed))
+        entry = cls(room.id, room.stream_id, _new_key(room)[0], 0, 0, 0, 0, fixed, len(fixed), len(fixed))
         entry.set_counts(room.version, room.viewers, room.likes)
         return entry
 
     def set_counts(self, version: int, viewers: int, likes: int) -> None:
         self.version, self.viewers, self.likes = version, viewers, likes
-        counts = b',"viewers":%d,"likes":%d,"version":%d' % (viewers, likes, version)
+        self._render_counts()
+
+    def set_viewers_now(self, viewers_now: int) -> None:
+        """Open live-update streams across the gateways (`presence.py`); not part of the stored room."""
+        self.viewers_now = viewers_now
+        self._render_counts()
+
+    def _render_counts(self) -> None:
+        counts = b',"viewers":%d,"viewers_now":%d,"likes":%d,"version":%d' % (
+            self.viewers, self.viewers_now, self.likes, self.version)
         self.json = b"".join((self.json[:self.fixed_len], counts, self.json[self.urls_at:]))
         self.urls_at = self.fixed_len + len(counts)
 
@@ -78,7 +88,8 @@ class Entry:
         self.period = period
 
     def room(self) -> Room:
-        return Room.model_validate_json(self.json[:self.urls_at] + b"}")
+        counts = b',"viewers":%d,"likes":%d,"version":%d}' % (self.viewers, self.likes, self.version)
+        return Room.model_validate_json(self.json[:self.fixed_len] + counts)
 
 
 class RoomDirectory:
@@ -127,7 +138,7 @@ class RoomDirectory:
         scores: list[float] = []
         for room_id, entry in reversed(self._live.items()):
             rooms.append(room_id)
-            scores.append(hot_score(entry.viewers, decayed(entry.recent_likes, entry.recent_at, now)))
+            scores.append(hot_score(entry.viewers_now, decayed(entry.recent_likes, entry.recent_at, now)))
         return rooms, scores
 
     @property
@@ -155,6 +166,14 @@ class RoomDirectory:
                 entry.set_counts(room.version, room.viewers, room.likes)
         else:
             return False  # unactive rooms are not listed; reads of them go to the rooms service
+        self._changed()
+        return True
+
+    def set_viewers_now(self, room_id: str, viewers_now: int) -> bool:
+        entry = self._live.get(room_id)
+        if entry is None or entry.viewers_now == viewers_now:
+            return False
+        entry.set_viewers_now(viewers_now)
         self._changed()
         return True
 

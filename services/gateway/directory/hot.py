@@ -1,6 +1,7 @@
 """`sort=hot`: popularity now, and rankings pinned so that paging never repeats or skips.
 
-Score of a room: `viewers + recent likes`, where recent likes decay exponentially with a
+Score of a room: `viewers_now + recent likes` (viewers_now: open live-update streams across the
+gateways, `presence.py`), where recent likes decay exponentially with a
 half-life of `HALF_LIFE_SECONDS` (10 minutes): a like given now weighs 1, one given ten minutes
 ago 1/2, an hour ago 1/64. So a room people are tapping now climbs past a room that was
 popular this morning.
@@ -35,8 +36,8 @@ def decayed(value: float, since: float, now: float) -> float:
     return value * math.exp(-_DECAY_PER_SECOND * (now - since)) if value else 0.0
 
 
-def hot_score(viewers: int, recent_likes: float) -> float:
-    return viewers + recent_likes
+def hot_score(viewers_now: int, recent_likes: float) -> float:
+    return viewers_now + recent_likes
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,56 @@
+"""Runs presence for one gateway: reaps dead streams, reports this gateway's streams, applies
+the other gateways' reports, and shows the new `viewers_now` in the directory and live updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import structlog
+from aiohttp import web
+
+from services.gateway.context import BUS, DIRECTORY, LIVE, PRESENCE
+from shared.contracts import PresenceReport
+from shared.errors import BusUnavailable
+from shared.metrics import LIVE_STREAMS, PRESENCE_INSTANCES
+
+log = structlog.get_logger(__name__)
+
+REAP_SECONDS = 1.0  # a viewer who closed the app leaves viewers_now within this (plus a report)
+
+
+def show_viewers_now(app: web.Application, rooms: Iterable[str]) -> None:
+    directory, live, presence = app[DIRECTORY], app[LIVE], app[PRESENCE]
+    for room_id in rooms:
+        viewers_now = presence.now(room_id)
+        if directory.set_viewers_now(room_id, viewers_now):
+            entry = directory.live(room_id)
+            assert entry is not None
+            live.viewers_now_changed(room_id, entry.viewers, viewers_now, entry.likes)
+
+
+def on_presence_report(app: web.Application, report: PresenceReport) -> None:
+    show_viewers_now(app, app[PRESENCE].apply(report))
+
+
+async def keep_presence(app: web.Application) -> None:
+    """Every second: reap. Every period: report (also a heartbeat), expire silent gateways."""
+    presence, live, bus = app[PRESENCE], app[LIVE], app[BUS]
+    ticks_per_report = max(1, round(presence.period / REAP_SECONDS))
+    tick = 0
+    while True:
+        await asyncio.sleep(REAP_SECONDS)
+        live.reap()
+        tick += 1
+        if tick % ticks_per_report:
+            continue
+        streams = live.streams()
+        LIVE_STREAMS.set(sum(streams.values()))
+        report, changed = presence.report(streams)
+        show_viewers_now(app, changed | presence.expire())
+        PRESENCE_INSTANCES.set(presence.instances)
+        if bus.connected:
+            try:
+                await bus.publish_event(report)
+            except BusUnavailable as exc:  # the others drop this gateway's counts until it is back
+                log.warning("presence.report_failed", error=str(exc))
