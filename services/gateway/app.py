@@ -158,7 +158,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
                           delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
     app[COUNTERS] = CounterBatcher(app[BUS], window=settings.counter_window_ms / 1000)
     app[ROOM_STATUS] = RoomStatusCache()
-    app[LIVE] = LiveRooms()
+    app[LIVE] = LiveRooms(heartbeat=settings.sse_heartbeat_seconds)
     app[PRESENCE] = Presence(period=settings.presence_period_seconds)
     app[DIRECTORY] = RoomDirectory()
     DIRECTORY_ROOMS.set_function(app[DIRECTORY].__len__)

@@ -7,7 +7,7 @@
 - `LiveRooms`: the viewers connected to this gateway per room. Each viewer keeps only the
   latest counts (and the likes added since it was last written to), so a slow viewer costs
   memory for one snapshot and never blocks the others. Its counts per room are this gateway's
-  share of `viewers_now` (`presence.py`); `reap` finds the streams whose connection is gone.
+  share of `viewers_now` (`presence.py`); `tick` finds the streams whose connection is gone and rings their heartbeats.
 """
 
 from __future__ import annotations
@@ -77,12 +77,15 @@ class Viewer:
     counts: dict[str, int] | None = None
     closed: dict[str, Any] | None = None
     gone: bool = False
+    beat_due: bool = False  # time for a heartbeat (and a look at the token's expiry)
+    next_beat: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def take(self) -> tuple[dict[str, int] | None, dict[str, Any] | None]:
+    def take(self) -> tuple[dict[str, int] | None, dict[str, Any] | None, bool]:
         counts, self.counts = self.counts, None
+        beat, self.beat_due = self.beat_due, False
         self.wake.clear()
-        return counts, self.closed
+        return counts, self.closed, beat
 
     def push_counts(self, viewers: int, viewers_now: int, likes: int, *, viewers_added: int = 0,
                     likes_added: int = 0) -> None:
@@ -100,11 +103,12 @@ class Viewer:
 
 
 class LiveRooms:
-    def __init__(self) -> None:
+    def __init__(self, *, heartbeat: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._viewers: dict[str, set[Viewer]] = {}
+        self._heartbeat, self._clock = heartbeat, clock
 
     def join(self, room_id: str, alive: Callable[[], bool] = lambda: True) -> Viewer:
-        viewer = Viewer(alive)
+        viewer = Viewer(alive, next_beat=self._clock() + self._heartbeat)
         self._viewers.setdefault(room_id, set()).add(viewer)
         return viewer
 
@@ -119,16 +123,23 @@ class LiveRooms:
         """Open streams per room on this gateway (what `presence.py` reports)."""
         return {room_id: len(viewers) for room_id, viewers in self._viewers.items()}
 
-    def reap(self) -> int:
-        """Wake the streams whose connection is gone (the viewer closed the app, or the kernel gave
-        up on a dead peer), so they leave now rather than at their next write. Returns how many."""
-        reaped = 0
+    def tick(self) -> int:
+        """Once a second: wake the streams whose connection is gone (the viewer closed the app, or
+        the kernel gave up on a dead peer) so they leave now, and those due a heartbeat. One pass
+        for every stream here, instead of a timer per stream (10,000 timers cost a quarter of a
+        core at rest). Returns how many were found gone."""
+        reaped, now = 0, self._clock()
         for viewers in self._viewers.values():
             for viewer in viewers:
-                if not viewer.gone and not viewer.alive():
+                if viewer.gone:
+                    continue
+                if not viewer.alive():
                     viewer.gone = True
                     viewer.wake.set()
                     reaped += 1
+                elif now >= viewer.next_beat:
+                    viewer.beat_due, viewer.next_beat = True, now + self._heartbeat
+                    viewer.wake.set()
         return reaped
 
     def counts_changed(self, rooms: Iterable[RoomCounts], viewers_now: Callable[[str], int]) -> None:

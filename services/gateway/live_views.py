@@ -116,8 +116,9 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 async def room_events(request: web.Request) -> web.StreamResponse:
     """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`), then a
     final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
-    (browsers' EventSource cannot send headers). The stream ends with an `expired` event when the
-    token does: the client reconnects with a fresh one."""
+    (browsers' EventSource cannot send headers). The stream ends with an `expired` event within a
+    heartbeat of the token's expiry: the client reconnects with a fresh one. Each stream counts
+    in the room's `viewers_now` while it is open."""
     user = principal(request, allow_query=True)
     request.app[LIMITER].check("stream", user.user_id)
     room_id = path_id(request, "room_id")
@@ -140,23 +141,22 @@ async def room_events(request: web.Request) -> web.StreamResponse:
             viewer.push_closed(room)
         min_gap = 1.0 / settings.live_updates_per_second
         while not viewer.gone:
-            left = user.expires_at - time.time()
-            if left <= 0:
-                await response.write(_sse("expired", {"detail": "the token expired: reconnect with a fresh one"}))
-                break
-            try:
-                await asyncio.wait_for(viewer.wake.wait(), min(settings.sse_heartbeat_seconds, left))
-            except TimeoutError:
-                await response.write(b": keep-alive\n\n")
-                continue
+            await viewer.wake.wait()  # a change, a heartbeat due, or the connection gone (LiveRooms.tick)
             if viewer.gone:
                 break
-            counts, closed = viewer.take()
+            if user.expires_at <= time.time():  # looked at least every heartbeat
+                await response.write(_sse("expired", {"detail": "the token expired: reconnect with a fresh one"}))
+                break
+            counts, closed, beat = viewer.take()
             if counts is not None:
                 await response.write(_sse("counters", counts))
             if closed is not None:
                 await response.write(_sse("closed", closed))
                 break
+            if counts is None:
+                if beat:
+                    await response.write(b": keep-alive\n\n")
+                continue
             await asyncio.sleep(min_gap)  # coalesce: what arrives meanwhile goes out as one update
     except ConnectionResetError:
         pass  # the viewer left

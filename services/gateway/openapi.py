@@ -39,6 +39,8 @@ class RoomView(Room):
     """A room as clients see it: play URLs signed by the server while it is live."""
 
     play_urls: PlayUrls | None
+    viewers_now: int = Field(0, ge=0, description="Open live-update streams of the room across every gateway "
+                             "(within a few seconds); `viewers` counts distinct viewers who ever entered")
     hot_score: float | None = Field(None, description="In `sort=hot` lists: the score it was ranked with")
     distance_km: float | None = Field(None, description="In `sort=near` lists: great-circle distance from the "
                                       "viewer's point on a 0.01-degree grid (lat and lng rounded to two decimals)")

@@ -16,7 +16,7 @@ from shared.metrics import LIVE_STREAMS, PRESENCE_INSTANCES
 
 log = structlog.get_logger(__name__)
 
-REAP_SECONDS = 1.0  # a viewer who closed the app leaves viewers_now within this (plus a report)
+TICK_SECONDS = 1.0  # a viewer who closed the app leaves viewers_now within this (plus a report)
 
 
 def show_viewers_now(app: web.Application, rooms: Iterable[str]) -> None:
@@ -34,13 +34,14 @@ def on_presence_report(app: web.Application, report: PresenceReport) -> None:
 
 
 async def keep_presence(app: web.Application) -> None:
-    """Every second: reap. Every period: report (also a heartbeat), expire silent gateways."""
+    """Every second: reap dead streams, ring heartbeats. Every period: report (also this gateway's
+    heartbeat to the others), expire silent gateways."""
     presence, live, bus = app[PRESENCE], app[LIVE], app[BUS]
-    ticks_per_report = max(1, round(presence.period / REAP_SECONDS))
+    ticks_per_report = max(1, round(presence.period / TICK_SECONDS))
     tick = 0
     while True:
-        await asyncio.sleep(REAP_SECONDS)
-        live.reap()
+        await asyncio.sleep(TICK_SECONDS)
+        live.tick()
         tick += 1
         if tick % ticks_per_report:
             continue

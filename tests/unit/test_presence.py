@@ -1,7 +1,9 @@
-"""viewers_now from per-gateway reports: diffs, full reports, hellos, and dead gateways dropped."""
+"""viewers_now from per-gateway reports (diffs, full reports, hellos, dead gateways dropped), and the
+once-a-second pass over this gateway's streams."""
 
 from __future__ import annotations
 
+from services.gateway.live import LiveRooms
 from services.gateway.presence import FULL_EVERY, SILENT_PERIODS, Presence
 from shared.contracts import PresenceReport
 
@@ -62,3 +64,23 @@ def test_a_hello_is_answered_with_a_full_report_and_full_reports_recur() -> None
     assert answer.full and answer.rooms == {"r1": 1}
     fulls = [presence.report({"r1": 1})[0].full for _ in range(2 * FULL_EVERY)]
     assert fulls.count(True) == 2
+
+
+def test_one_tick_reaps_the_gone_and_rings_heartbeats_when_due() -> None:
+    clock = Clock()
+    live = LiveRooms(heartbeat=5.0, clock=clock)
+    connected = {"a": True, "b": True}
+    a = live.join("r1", lambda: connected["a"])
+    b = live.join("r1", lambda: connected["b"])
+    assert live.streams() == {"r1": 2}
+    clock.now = 1.0
+    assert live.tick() == 0 and not a.wake.is_set()  # nothing due yet
+    connected["a"] = False
+    clock.now = 5.0
+    assert live.tick() == 1
+    assert a.gone and a.wake.is_set() and not a.beat_due  # gone: it leaves, no heartbeat
+    assert b.beat_due and b.wake.is_set() and b.take()[2] is True
+    clock.now = 6.0
+    assert live.tick() == 0 and not b.wake.is_set()  # the next beat is 5 s later
+    live.leave("r1", a)
+    assert live.streams() == {"r1": 1}

@@ -39,8 +39,10 @@ class CursorExpired(Exception):
 
 
 def room_body(room: Room, signer: UrlSigner, *, now: datetime | None = None) -> dict[str, Any]:
-    """The client's view of a room: play URLs, signed by the server, only while it is live."""
+    """The client's view of a room the directory does not hold (not live): no one is watching it
+    now; play URLs, signed by the server, only while it is live."""
     body = room.model_dump(mode="json")
+    body["viewers_now"] = 0
     body["play_urls"] = signer.play_urls(room.stream_id, now=now) if room.status is RoomStatus.ACTIVE else None
     return body
 
