@@ -9,8 +9,9 @@
    close) on one gateway to the change showing in the first list page of the other.
 3. Measures the first list page of each order (new, hot, near at 1,000 viewer points, and near at
    a new point each request: the page rendered nearly every time) with wrk, 32
-   connections, against one gateway process and, in alternating rounds in the same run, against
-   a bare aiohttp handler returning the same bytes; prints medians and the ratio.
+   connections, against one gateway process (after 2 s of warm-up) and, in alternating rounds in
+   the same run, against a bare aiohttp handler returning the same bytes; prints medians and the
+   ratio.
 4. Builds directories of 1,000 / 10,000 / 100,000 rooms in this process (no API) and prints the
    memory per room and the cost of each order's first page as the directory grows.
 Traffic goes only to the given gateway (loopback by default).
@@ -190,6 +191,8 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token
         async with http.put(f"{bare}/body", data=body) as put:
             assert put.status == 200
         ours, ceiling = [], []
+        # Warm-up, not measured: the first request of each near cell renders its page.
+        await asyncio.to_thread(wrk, gateway + path, token, 2, args.connections, script)
         for _ in range(args.rounds):  # alternating, so both see the same noise
             # The same client work on both sides (the near script picks a point per request).
             ceiling.append(await asyncio.to_thread(wrk, bare + path, token, args.seconds, args.connections,
