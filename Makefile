@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit demo bench-rooms bench-directory bench-streams token up down manifests clean
+.PHONY: install run test test-unit faults demo bench-rooms bench-directory bench-streams token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -20,6 +20,12 @@ run: install
 
 test: install
 	bash scripts/test.sh
+
+# Every fault scenario (tests/faults), the slow ones included, and the table they print. The quick
+# ones also run in `make test`. Needs rabbitmq-server installed (a private node is started).
+faults: install
+	ONAIR_FAULTS_ALL=1 ONAIR_FAULTS_STATUS_OUTAGE_SECONDS=300 $(PY) -m pytest tests/faults -s -p no:cacheprovider \
+		-o timeout=900
 
 demo: install
 	bash scripts/demo.sh

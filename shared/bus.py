@@ -15,6 +15,7 @@ so a crash mid-handler means redelivery. Requests use RabbitMQ direct reply-to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -131,7 +132,11 @@ class Bus:
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed and self._channel is not None
+        """Connected now: a robust connection that lost the broker is not closed (it is
+        reconnecting), so its `connected` event is what says whether it can carry anything."""
+        connection = self._connection
+        return (connection is not None and not connection.is_closed and connection.connected.is_set()
+                and self._channel is not None)
 
     async def connect(self, *, attempts: int | None = None, delay: float = 1.0) -> None:
         """Connect (retrying while the broker is down) and declare the shared topology."""
@@ -194,8 +199,16 @@ class Bus:
             self._reply_consumer_ready = False
             await self._ensure_reply_consumer()
 
+    async def _channel_when_connected(self, timeout: float = 60.0) -> AbstractRobustChannel:
+        """For setting up consumers: wait out a reconnect in progress (a consumer started just as
+        the connection dropped, e.g. by a leader that just took over) rather than fail."""
+        if self._connection is not None and not self._connection.is_closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connection.connected.wait(), timeout)
+        return self._require_channel()
+
     def _require_channel(self) -> AbstractRobustChannel:
-        if self._channel is None or self._connection is None or self._connection.is_closed:
+        if self._channel is None or not self.connected:  # fail now, not after a publish timeout
             raise BusUnavailable("not connected to the broker")
         return self._channel
 
@@ -313,7 +326,7 @@ class Bus:
     async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
                       retry_delay: RetryDelay = linear_backoff) -> Subscription:
         """Consume one message at a time per delivery: ack after `handler` returns."""
-        queue = await self._work_queue(self._require_channel(), queue_name, bindings)
+        queue = await self._work_queue(await self._channel_when_connected(), queue_name, bindings)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler, retry_delay)
@@ -324,7 +337,7 @@ class Bus:
         """Answer reads from `{ns}.{queue_name}`: a classic queue with no dead-letter exchange, so
         an expired or failed query is dropped (its asker has stopped waiting), never dead-lettered,
         and reads never wait behind the writes of the command queue."""
-        channel = self._require_channel()
+        channel = await self._channel_when_connected()
         queue = await channel.declare_queue(f"{self.namespace}.{queue_name}", durable=True,
                                             arguments={"x-queue-type": "classic"})
         await self._bind(queue, bindings)
@@ -338,7 +351,7 @@ class Bus:
     async def subscribe(self, bindings: Iterable[Binding], handler: Handler) -> Subscription:
         """A private queue for this process only (deleted with its connection): every replica
         gets its own copy of the events it binds, e.g. room updates for each gateway's viewers."""
-        channel = self._require_channel()
+        channel = await self._channel_when_connected()
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await self._bind(queue, bindings)
 
@@ -357,6 +370,7 @@ class Bus:
         handler must make re-applying a message harmless. It runs on a channel of its own, with a
         prefetch of two batches, so one batch is collected while the previous one is written.
         """
+        await self._channel_when_connected()
         assert self._connection is not None
         channel = await self._connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=max_batch * 2)

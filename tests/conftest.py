@@ -27,7 +27,7 @@ pytest_plugins = ["tests.fixtures"]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The tier is the folder: tests/unit, tests/integration, tests/e2e.
     for item in items:
-        for tier in ("unit", "integration", "e2e", "deploy"):
+        for tier in ("unit", "integration", "e2e", "deploy", "faults"):
             if f"{os.sep}{tier}{os.sep}" in str(item.fspath):
                 item.add_marker(getattr(pytest.mark, tier))
 

@@ -140,11 +140,24 @@ class StatusWatcher:
 
     # --- the loop -----------------------------------------------------------------------
 
+    async def _first_resync(self) -> None:
+        """The first read of the active rooms, retried until rooms answers: the watcher may start
+        before it (its query queue not declared yet) or during an outage, and must not crash."""
+        delay = 0.5
+        while True:
+            try:
+                await self.resync()
+                return
+            except Exception as exc:  # rooms or the broker not there yet
+                log.warning("watch.first_resync_failed", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     async def run(self) -> None:
         """Lead the watch: consume events, re-sync, and poll at a fixed rate until cancelled."""
         subscription = await self._bus.consume(EVENTS_QUEUE, EVENT_BINDINGS, self.handle_event)
         try:
-            await self.resync()
+            await self._first_resync()
             last_resync = time.monotonic()
             next_tick = time.monotonic() + self._interval
             while True:

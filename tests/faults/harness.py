@@ -1,0 +1,320 @@
+"""What the fault scenarios run on: a private RabbitMQ node (never the machine's shared broker),
+an embedded store, the four services as real processes, and a client that counts every like it
+sends, as Jepsen's RabbitMQ checker does: each like is an operation with its own Idempotency-Key,
+retried until accepted (202) as the API asks of clients; at the end, applied (the rooms' final
+counts) must equal accepted: lost = accepted - applied, duplicated = applied - accepted (less the
+operations never accepted, which may or may not have applied)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from services.gateway.auth import mint_token
+from tests.conftest import free_port, port_open, wait_for_port
+from tests.fixtures import JWT_SECRET
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("rooms", "status_watcher", "moderation", "gateway")
+
+
+class PrivateBroker:
+    """A RabbitMQ node of its own (ports, data directory, cookie), stopped and started at will;
+    its data survives a restart, as a real broker's does."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir, self.port = workdir, free_port()
+        self.node = f"faults{uuid.uuid4().hex[:6]}@localhost"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        env = {**os.environ, "HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
+               "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(free_port()),
+               "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"), "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+               "RABBITMQ_CONFIG_FILE": str(self.dir / "none"), "RABBITMQ_PID_FILE": str(self.dir / "pid"),
+               "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins")}
+        log = open(self.dir / "broker.log", "ab")
+        self._proc = subprocess.Popen(["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        wait_for_port(self.port, 60, "private RabbitMQ")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            os.killpg(self._proc.pid, signal.SIGTERM)
+            self._proc.wait(30)
+            self._proc = None
+        deadline = time.monotonic() + 10
+        while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+class PrivateStore:
+    """An embedded MongoDB-protocol server (SecantusDB) of its own, stopped and started at will
+    on the same port and data directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir, self.port = workdir, free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
+
+    def start(self) -> None:
+        log = open(self.dir / "store.log", "ab")
+        self._proc = subprocess.Popen([str(Path(sys.executable).with_name("secantusd-py")), "--host", "127.0.0.1",
+                                       "--port", str(self.port), "--storage-path", str(self.dir / "data"),
+                                       "--log-level", "WARNING"], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for_port(self.port, 60, "SecantusDB")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(30)
+            self._proc = None
+
+
+class TcpProxy:
+    """Forwards a local port to the broker; `cut()` drops every connection through it at once
+    (both ends reset), as a network fault between a service and the broker would."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target, self.port = target_port, free_port()
+        self._pipes: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            client_writer.close()
+            return
+        self._pipes |= {client_writer, broker_writer}
+        await asyncio.gather(self._pump(client_reader, broker_writer), self._pump(broker_reader, client_writer),
+                             return_exceptions=True)
+        self._pipes -= {client_writer, broker_writer}
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def cut(self) -> int:
+        pipes = list(self._pipes)
+        for writer in pipes:
+            writer.transport.abort()
+        return len(pipes) // 2
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@dataclass
+class Service:
+    name: str
+    ops_port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+
+class Stack:
+    """The four services as processes, on the given broker and store, in a namespace of their own."""
+
+    def __init__(self, amqp_url: str, mongodb_url: str, workdir: Path, **env: str) -> None:
+        self.gateway_port = free_port()
+        namespace = f"faults-{uuid.uuid4().hex[:6]}"
+        self.env = {**os.environ, "ONAIR_AMQP_URL": amqp_url, "ONAIR_MONGODB_URL": mongodb_url,
+                    "ONAIR_MONGODB_DB": f"onair_{namespace.replace('-', '_')}", "ONAIR_BUS_NAMESPACE": namespace,
+                    "ONAIR_GATEWAY_PORT": str(self.gateway_port), "ONAIR_JWT_SECRET": JWT_SECRET,
+                    "ONAIR_NGINX_HTTP_URL": f"http://127.0.0.1:{free_port()}",  # no media server: unknown
+                    "ONAIR_WATCH_INTERVAL": "3600", "ONAIR_LOG_LEVEL": "WARNING",
+                    "ONAIR_LIMIT_LIKE_BURST": "100000", "ONAIR_LIMIT_CREATE_BURST": "100000", **env}
+        self.services = {name: Service(name, free_port()) for name in SERVICES}
+        self.dir = workdir
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start(self, name: str) -> None:
+        service = self.services[name]
+        log = open(self.dir / f"{name}.log", "ab")
+        service.proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO, stdout=log,
+                                        stderr=subprocess.STDOUT, env={**self.env, "ONAIR_OPS_PORT":
+                                                                       str(service.ops_port)})
+        log.close()
+
+    def start_all(self) -> None:
+        for name in SERVICES:
+            self.start(name)
+
+    def signal(self, name: str, sig: signal.Signals) -> float:
+        """Send `sig`; returns the seconds until the process exited (at most 15)."""
+        proc = self.services[name].proc
+        assert proc is not None
+        started = time.monotonic()
+        proc.send_signal(sig)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return time.monotonic() - started
+
+    def stop_all(self) -> None:
+        for name in reversed(SERVICES):
+            if self.services[name].proc is not None and self.services[name].proc.poll() is None:  # type: ignore[union-attr]
+                self.signal(name, signal.SIGTERM)
+
+    async def ready(self, http: aiohttp.ClientSession) -> dict[str, bool]:
+        """Every service's /readyz, asked at once."""
+
+        async def one(port: int) -> bool:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/readyz",
+                                    timeout=aiohttp.ClientTimeout(total=1.5)) as response:
+                    return response.status == 200
+            except (aiohttp.ClientError, TimeoutError):
+                return False
+
+        answers = await asyncio.gather(*(one(s.ops_port) for s in self.services.values()))
+        return dict(zip(self.services, answers, strict=True))
+
+    async def wait_ready(self, http: aiohttp.ClientSession, seconds: float = 60) -> float:
+        started = time.monotonic()
+        while not all((await self.ready(http)).values()):
+            if time.monotonic() - started > seconds:
+                raise AssertionError(f"not ready within {seconds} s: {await self.ready(http)}")
+            await asyncio.sleep(0.2)
+        return time.monotonic() - started
+
+
+def token(user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(JWT_SECRET, user)}"}
+
+
+RETRY_SECONDS = 60.0
+
+
+@dataclass
+class Counts:
+    """Likes as operations: `sent` ops, each retried until `accepted`; `refused` and `no_answer`
+    count attempts; `indeterminate` ops never accepted (they may or may not have applied)."""
+
+    sent: int = 0
+    accepted: int = 0
+    refused: int = 0
+    no_answer: int = 0
+    indeterminate: int = 0
+    slowest_refusal: float = 0.0  # seconds: how long the slowest non-202 answer took
+    applied: int = 0
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.accepted - self.applied)
+
+    @property
+    def duplicated(self) -> int:
+        return max(0, self.applied - self.accepted - self.indeterminate)
+
+
+@dataclass
+class LikeLoad:
+    """Likes at a steady rate over a few rooms, each with a unique Idempotency-Key, counted."""
+
+    base: str
+    rooms: list[str] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+
+    async def open_rooms(self, http: aiohttp.ClientSession, n: int) -> None:
+        for _ in range(n):
+            anchor = token(f"anchor-{uuid.uuid4().hex[:8]}")
+            async with http.post(f"{self.base}/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"},
+                                 headers=anchor) as created:
+                assert created.status == 201, await created.text()
+                room_id = (await created.json())["room"]["id"]
+            async with http.post(f"{self.base}/v1/rooms/{room_id}/activate", headers=anchor) as activated:
+                assert activated.status == 200, await activated.text()
+            self.rooms.append(room_id)
+
+    async def run(self, http: aiohttp.ClientSession, seconds: float, rate: float) -> None:
+        fan, tasks = token("fan"), set()
+        started, n = time.monotonic(), 0
+        while (now := time.monotonic()) - started < seconds:
+            room = self.rooms[n % len(self.rooms)]
+            task = asyncio.create_task(self._like(http, room, {**fan, "Idempotency-Key": uuid.uuid4().hex}))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            n += 1
+            await asyncio.sleep(max(0.0, started + n / rate - now))
+        await asyncio.gather(*tasks)
+
+    async def _like(self, http: aiohttp.ClientSession, room: str, headers: dict[str, str]) -> None:
+        """One like: retried with the same Idempotency-Key until a 202 (a 503 may hide a like the
+        broker did take, its confirm lost with the connection: the key makes the retry count
+        once), for up to RETRY_SECONDS; never accepted by then, it is indeterminate."""
+        self.counts.sent += 1
+        deadline = time.monotonic() + RETRY_SECONDS
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            try:
+                async with http.post(f"{self.base}/v1/rooms/{room}/likes", headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=15)) as response:
+                    if response.status == 202:
+                        self.counts.accepted += 1
+                        return
+                    self.counts.refused += 1
+                    self.counts.slowest_refusal = max(self.counts.slowest_refusal, time.monotonic() - started)
+            except (aiohttp.ClientError, TimeoutError):
+                self.counts.no_answer += 1
+            await asyncio.sleep(0.5)
+        self.counts.indeterminate += 1
+
+    async def settle(self, http: aiohttp.ClientSession, seconds: float = 90) -> float:
+        """Wait until the rooms' like counts stop moving (and at least reach what was accepted);
+        records them as applied. Returns the seconds it took."""
+        started, last, steady = time.monotonic(), -1, 0
+        while time.monotonic() - started < seconds:
+            total = 0
+            for room in self.rooms:
+                async with http.get(f"{self.base}/v1/rooms/{room}", headers=token("checker")) as response:
+                    total += (await response.json())["likes"] if response.status == 200 else 0
+            steady = steady + 1 if total == last and total >= self.counts.accepted else 0
+            last = total
+            if steady >= 5:
+                break
+            await asyncio.sleep(1)
+        self.counts.applied = last
+        return time.monotonic() - started
+
+
+def row(scenario: str, counts: Counts, recovery: str) -> str:
+    return (f"| {scenario} | {counts.sent} | {counts.accepted} | {counts.refused} / {counts.no_answer} "
+            f"| {counts.applied} | {counts.lost} | {counts.duplicated} | {recovery} |")
+
+
+HEADER = ("| scenario | sent | accepted | attempts refused / unanswered | applied | lost | duplicated | recovery |\n"
+          "|---|---|---|---|---|---|---|---|")
