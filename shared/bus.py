@@ -58,6 +58,12 @@ RetryDelay = Callable[[int], float]
 BatchHandler = Callable[[list[tuple[Envelope, Contract]]], Awaitable[None]]
 
 
+# A confirm takes milliseconds; one that has not come within a second is a broker going away (a
+# graceful shutdown keeps the connection open for seconds while it stops confirming). Callers
+# answer 503 rather than hang; a retry is safe: every publish is idempotent by its message id.
+PUBLISH_CONFIRM_SECONDS = 1.0
+
+
 def linear_backoff(delivery: int) -> float:
     """Seconds to wait before handing a failed delivery back: 0.2 s per attempt, at most 2 s."""
     return min(0.2 * delivery, 2.0)
@@ -241,7 +247,10 @@ class Bus:
             timestamp=envelope.time,
         )
         try:
-            await self._exchanges[exchange].publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
+            # The whole publish is bounded, not only the confirm: right after a reconnect the
+            # channel is still being restored and a publish would wait for it.
+            async with asyncio.timeout(PUBLISH_CONFIRM_SECONDS):
+                await self._exchanges[exchange].publish(message, routing_key=envelope.type, mandatory=True)
         except aio_pika.exceptions.DeliveryError as exc:
             PUBLISH_FAILURES.labels(envelope.type).inc()
             raise BusUnavailable(f"{envelope.type} was not accepted by any queue ({exc})") from exc

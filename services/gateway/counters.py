@@ -10,13 +10,14 @@ message id, which the rooms service uses to count the batch once.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 import structlog
 
-from shared.bus import Bus
+from shared.bus import PUBLISH_CONFIRM_SECONDS, Bus
 from shared.contracts import CounterEntry, RecordCounters
 from shared.errors import BusUnavailable
 from shared.metrics import COUNTER_BATCH_SIZE
@@ -76,15 +77,20 @@ class CounterBatcher:
         COUNTER_BATCH_SIZE.labels("gateway").observe(len(command.entries))
         message_id = uuid.uuid4().hex
         error: BusUnavailable | None = None
+        give_up_at = time.monotonic() + PUBLISH_CONFIRM_SECONDS  # a like is answered within about a second
+        published = False
         for attempt in range(1, self._attempts + 1):
             try:
                 await self._bus.publish_command(command, message_id=message_id)
+                published = True
                 break
             except BusUnavailable as exc:
                 error = exc
                 log.warning("counters.publish_retry", attempt=attempt, error=str(exc))
+                if time.monotonic() >= give_up_at:
+                    break
                 await asyncio.sleep(0.05 * attempt)
-        else:
+        if not published:
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_exception(error or BusUnavailable("counter batch not published"))

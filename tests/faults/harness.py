@@ -107,10 +107,11 @@ class TcpProxy:
         except OSError:
             client_writer.close()
             return
-        self._pipes |= {client_writer, broker_writer}
+        pair = {client_writer, broker_writer}
+        self._pipes |= pair
         await asyncio.gather(self._pump(client_reader, broker_writer), self._pump(broker_reader, client_writer),
                              return_exceptions=True)
-        self._pipes -= {client_writer, broker_writer}
+        self._pipes -= pair
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -120,8 +121,12 @@ class TcpProxy:
         finally:
             writer.close()
 
+    @property
+    def connections(self) -> int:
+        return len(self._pipes) // 2
+
     def cut(self) -> int:
-        pipes = list(self._pipes)
+        pipes, self._pipes = list(self._pipes), set()
         for writer in pipes:
             writer.transport.abort()
         return len(pipes) // 2
@@ -277,7 +282,7 @@ class LikeLoad:
         broker did take, its confirm lost with the connection: the key makes the retry count
         once), for up to RETRY_SECONDS; never accepted by then, it is indeterminate."""
         self.counts.sent += 1
-        deadline = time.monotonic() + RETRY_SECONDS
+        deadline, backoff = time.monotonic() + RETRY_SECONDS, 0.25
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
@@ -290,7 +295,8 @@ class LikeLoad:
                     self.counts.slowest_refusal = max(self.counts.slowest_refusal, time.monotonic() - started)
             except (aiohttp.ClientError, TimeoutError):
                 self.counts.no_answer += 1
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(backoff)  # as a well-behaved app backs off (and the client's own
+            backoff = min(backoff * 2, 4.0)  # pool is not what is measured)
         self.counts.indeterminate += 1
 
     async def settle(self, http: aiohttp.ClientSession, seconds: float = 90) -> float:
