@@ -16,7 +16,8 @@ import aio_pika
 import aiohttp
 import pytest
 
-from tests.faults.harness import HEADER, LikeLoad, PrivateBroker, PrivateStore, Stack, TcpProxy, row, token
+from tests.faults.harness import HEADER, LikeLoad, Stack, row, token
+from tests.faults.parts import PrivateBroker, PrivateStore, TcpProxy
 
 RESULTS: list[str] = []
 slow = pytest.mark.skipif(not os.environ.get("ONAIR_FAULTS_ALL"), reason="slow fault scenario: make faults")
@@ -122,13 +123,7 @@ async def test_broker_outage_answers_503_fast_and_recovers(stack: Stack, broker:
         driving = asyncio.create_task(load.run(http, seconds=30, rate=100))
         await asyncio.sleep(5)
         await asyncio.to_thread(broker.stop)
-        down_at = time.monotonic()
-        not_ready: dict[str, float] = {}
-        while time.monotonic() - down_at < 11:
-            for name, ready in (await stack.ready(http)).items():
-                if not ready:
-                    not_ready.setdefault(name, time.monotonic() - down_at)
-            await asyncio.sleep(0.1)
+        not_ready = await stack.not_ready_over(http, seconds=11)
         await asyncio.to_thread(broker.start)
         back = await stack.wait_ready(http)
         await driving
@@ -185,13 +180,7 @@ async def test_a_store_outage_is_retried_within_bounds_and_loses_nothing(broker:
             driving = asyncio.create_task(load.run(http, seconds=35, rate=100))
             await asyncio.sleep(5)
             await asyncio.to_thread(store.stop)
-            stopped = time.monotonic()
-            not_ready: dict[str, float] = {}
-            while time.monotonic() - stopped < 20:
-                for name, ready in (await system.ready(http)).items():
-                    if not ready:
-                        not_ready.setdefault(name, time.monotonic() - stopped)
-                await asyncio.sleep(0.2)
+            not_ready = await system.not_ready_over(http, seconds=20)
             await asyncio.to_thread(store.start)
             back = await system.wait_ready(http)
             await driving
