@@ -3,9 +3,11 @@
 Topology (all durable, declared idempotently by whoever starts first):
 - `{ns}.commands`  direct exchange, routing key = command type (`rooms.create`, ...)
 - `{ns}.events`    topic exchange, routing key = event type (`room.activated`, ...)
-- `{ns}.dlx`       fanout dead-letter exchange -> quorum queue `{ns}.dead-letters`
+- `{ns}.dlx`       fanout dead-letter exchange -> quorum queue `{ns}.dead-letters` (bounded:
+  100,000 messages, a week, the oldest dropped first)
 - one quorum queue per consuming service, with a delivery limit that dead-letters poison
-  messages instead of redelivering them forever.
+  messages instead of redelivering them forever, and optionally a length limit past which
+  publishes are refused (reject-publish: the publisher answers 503).
 
 Publishing waits for the broker's confirm, is persistent, and is mandatory: a message no queue
 takes is an error (BusUnavailable), not a silent drop. Consumers ack after the handler returns,
@@ -57,6 +59,9 @@ Handler = Callable[[Envelope, Contract], Awaitable[Contract | None]]
 RetryDelay = Callable[[int], float]
 BatchHandler = Callable[[list[tuple[Envelope, Contract]]], Awaitable[None]]
 
+
+DEAD_LETTERS_ARGUMENTS = {"x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head",
+                          "x-message-ttl": 7 * 24 * 3600 * 1000}
 
 # A confirm takes milliseconds; one that has not come within a second is a broker going away (a
 # graceful shutdown keeps the connection open for seconds while it stops confirming). Callers
@@ -189,11 +194,10 @@ class Bus:
         self._exchanges["events"] = await channel.declare_exchange(
             f"{ns}.events", ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": unrouted.name}
         )
+        # Dead letters: what a consumer refused or gave up on (and requests that expired unread:
+        # RabbitMQ dead-letters those too), kept a week, at most 100,000, the oldest going first.
         dlx = await channel.declare_exchange(f"{ns}.dlx", ExchangeType.FANOUT, durable=True)
-        self._exchanges["dlx"] = dlx
-        dead_letters = await channel.declare_queue(
-            f"{ns}.dead-letters", durable=True, arguments={"x-queue-type": "quorum"}
-        )
+        dead_letters = await self._declare_queue(channel, f"{ns}.dead-letters", DEAD_LETTERS_ARGUMENTS)
         await dead_letters.bind(dlx)
 
     async def _on_reconnect(self, *_: Any) -> None:
@@ -312,30 +316,49 @@ class Bus:
 
     # --- consuming ----------------------------------------------------------------------
 
+    async def _declare_queue(self, channel: AbstractRobustChannel, name: str,
+                             arguments: dict[str, Any]) -> AbstractQueue:
+        """Declare a durable queue with `arguments`. RabbitMQ cannot change the arguments of a
+        queue that exists (an older version made it, without bounds): such a queue is used as it
+        is, with a warning naming what differs (a policy can add the bounds; see
+        docs/architecture.md). Tried on a channel of its own, which the refusal closes."""
+        assert self._connection is not None
+        probe = await self._connection.channel(publisher_confirms=False)
+        try:
+            await probe.declare_queue(name, durable=True, arguments=arguments)
+            return await channel.declare_queue(name, durable=True, arguments=arguments)
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            log.warning("bus.queue_arguments_differ", queue=name, wanted=arguments, error=str(exc))
+            return await channel.declare_queue(name, passive=True)
+        finally:
+            if not probe.is_closed:
+                await probe.close()
+
     async def _bind(self, queue: AbstractQueue, bindings: Iterable[Binding]) -> None:
         for binding in bindings:
             await queue.bind(self._exchanges[binding.exchange], routing_key=binding.routing_key)
 
     async def _work_queue(self, channel: AbstractRobustChannel, queue_name: str,
-                          bindings: Iterable[Binding]) -> AbstractQueue:
-        """Declare `{ns}.{queue_name}` (quorum, delivery limit, DLX) and bind it."""
-        queue = await channel.declare_queue(
-            f"{self.namespace}.{queue_name}",
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-delivery-limit": self._delivery_limit,
-                "x-dead-letter-exchange": f"{self.namespace}.dlx",
-            },
-        )
+                          bindings: Iterable[Binding], max_length: int | None = None) -> AbstractQueue:
+        """Declare `{ns}.{queue_name}` (quorum, delivery limit, dead-lettering; with `max_length`,
+        publishes past it are refused: the publisher answers 503 instead of filling the broker)
+        and bind it."""
+        arguments: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": self._delivery_limit,
+            "x-dead-letter-exchange": f"{self.namespace}.dlx",
+        }
+        if max_length is not None:
+            arguments |= {"x-max-length": max_length, "x-overflow": "reject-publish"}
+        queue = await self._declare_queue(channel, f"{self.namespace}.{queue_name}", arguments)
         await self._bind(queue, bindings)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
         return queue
 
     async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
-                      retry_delay: RetryDelay = linear_backoff) -> Subscription:
+                      retry_delay: RetryDelay = linear_backoff, max_length: int | None = None) -> Subscription:
         """Consume one message at a time per delivery: ack after `handler` returns."""
-        queue = await self._work_queue(await self._channel_when_connected(), queue_name, bindings)
+        queue = await self._work_queue(await self._channel_when_connected(), queue_name, bindings, max_length)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._dispatch(message, handler, retry_delay)
@@ -370,8 +393,8 @@ class Bus:
         return Subscription(queue, await queue.consume(on_message))
 
     async def consume_batches(self, queue_name: str, bindings: Iterable[Binding], handler: BatchHandler, *,
-                              max_batch: int, max_wait: float, retry_delay: RetryDelay = linear_backoff
-                              ) -> Subscription:
+                              max_batch: int, max_wait: float, retry_delay: RetryDelay = linear_backoff,
+                              max_length: int | None = None) -> Subscription:
         """Hand messages to `handler` in batches (up to `max_batch`, or what arrived within `max_wait`
         seconds of the first), and ack the whole batch only after `handler` returns.
 
@@ -383,7 +406,7 @@ class Bus:
         assert self._connection is not None
         channel = await self._connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=max_batch * 2)
-        queue = await self._work_queue(channel, queue_name, bindings)
+        queue = await self._work_queue(channel, queue_name, bindings, max_length)
         collector = _BatchCollector(handler, max_batch, max_wait, retry_delay, self._delivery_limit)
         return Subscription(queue, await queue.consume(collector.on_message))
 

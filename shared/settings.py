@@ -127,6 +127,9 @@ class GatewaySettings(CommonSettings, SigningSettings):
 
 class RoomsSettings(StoreSettings):
     ops_port: int = Field(9101, ge=0, le=65535)
+    # Messages the command and counter queues hold at most: past it the broker refuses publishes
+    # and the gateway answers 503, instead of a backlog growing until the broker's memory alarm.
+    queue_max_length: int = Field(100_000, ge=1)
     # Unactive rooms older than this are closed with reason `expired` (never went live).
     unactive_ttl_seconds: int = Field(600, ge=10)
     outbox_sweep_seconds: float = Field(10.0, gt=0)

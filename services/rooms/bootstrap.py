@@ -47,7 +47,7 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
         handle = dispatcher("rooms", {**HANDLERS, **EVENT_HANDLERS}, ports)
         bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
         bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]
-        await bus.consume(QUEUE, bindings, handle)
+        await bus.consume(QUEUE, bindings, handle, max_length=settings.queue_max_length)
         await bus.serve_queries(QUERY_QUEUE, [Binding("commands", model.TYPE) for model in QUERY_HANDLERS],
                                 dispatcher("rooms", QUERY_HANDLERS, ports))
 
@@ -56,7 +56,7 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
 
         await bus.consume_batches(counters.QUEUE, [Binding("commands", RecordCounters.TYPE)], apply_counters,
                                   max_batch=counters.MAX_BATCH, max_wait=counters.MAX_WAIT_SECONDS,
-                                  retry_delay=counters.RETRY_DELAY)
+                                  retry_delay=counters.RETRY_DELAY, max_length=settings.queue_max_length)
         maintenance = asyncio.create_task(run_maintenance(
             ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
         ))

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 
-from shared.bus import Binding, Bus
+from shared.bus import DEAD_LETTERS_ARGUMENTS, Binding, Bus
 from shared.contracts import (
     Contract,
     CounterEntry,
@@ -227,3 +227,52 @@ async def test_one_bad_message_in_a_batch_is_dead_lettered_alone(amqp_url: str, 
     dead = await dead_letters(amqp_url, server.namespace, expect=1)
     assert [decode(body)[1] for body in dead] == [RecordCounters(entries=[CounterEntry(room_id="poison", likes=1)])]
     assert sorted(applied) == sorted(rooms)  # every good one, once
+
+
+async def test_a_full_queue_refuses_publishes_instead_of_growing(buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+
+    async def never(env: Envelope, msg: Contract) -> None:
+        raise AssertionError("no consumer runs in this test")
+
+    subscription = await server.consume("work", [Binding("commands", GetRoom.TYPE)], never, max_length=3)
+    await subscription.cancel()  # nobody consumes: the queue fills
+    refused = 0
+    for n in range(6):  # a quorum queue may take one past its limit before it refuses
+        try:
+            await client.publish_command(GetRoom(room_id=f"r{n}"))
+        except BusUnavailable:  # reject-publish: the gateway's 503
+            refused += 1
+    assert refused >= 2
+
+
+async def test_the_dead_letter_queue_is_bounded(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    server, _ = buses
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        # Declaring an existing queue succeeds only with the very arguments it was made with.
+        channel = await connection.channel()
+        await channel.declare_queue(f"{server.namespace}.dead-letters", durable=True, arguments=DEAD_LETTERS_ARGUMENTS)
+        unbounded = await connection.channel()
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed):
+            await unbounded.declare_queue(f"{server.namespace}.dead-letters", durable=True,
+                                          arguments={"x-queue-type": "quorum"})
+
+
+async def test_a_queue_made_without_bounds_is_used_as_it_is(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    """An older version's queue (no length limit) keeps working after an upgrade: a warning, not
+    a crash (RabbitMQ cannot change a queue's arguments; a policy can add the bound)."""
+    server, client = buses
+    handled: list[str] = []
+
+    async def handler(env: Envelope, msg: Contract) -> None:
+        handled.append(env.id)
+
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
+    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler, max_length=3)
+    sent = await client.publish_command(GetRoom(room_id="r1"))
+    for _ in range(50):
+        if sent.id in handled:
+            break
+        await asyncio.sleep(0.1)
+    assert sent.id in handled
