@@ -36,22 +36,29 @@ def on_presence_report(app: web.Application, report: PresenceReport) -> None:
 async def keep_presence(app: web.Application) -> None:
     """Every second: reap dead streams, ring heartbeats. Every period: report (also this gateway's
     heartbeat to the others), expire silent gateways."""
-    presence, live, bus = app[PRESENCE], app[LIVE], app[BUS]
-    ticks_per_report = max(1, round(presence.period / TICK_SECONDS))
+    ticks_per_report = max(1, round(app[PRESENCE].period / TICK_SECONDS))
     tick = 0
     while True:
         await asyncio.sleep(TICK_SECONDS)
-        live.tick()
         tick += 1
-        if tick % ticks_per_report:
-            continue
-        streams = live.streams()
-        LIVE_STREAMS.set(sum(streams.values()))
-        report, changed = presence.report(streams)
-        show_viewers_now(app, changed | presence.expire())
-        PRESENCE_INSTANCES.set(presence.instances)
-        if bus.connected:
-            try:
-                await bus.publish_event(report)
-            except BusUnavailable as exc:  # the others drop this gateway's counts until it is back
-                log.warning("presence.report_failed", error=str(exc))
+        try:
+            await _tick(app, report=tick % ticks_per_report == 0)
+        except Exception:  # one bad tick must not freeze viewers_now (and every heartbeat) for good
+            log.exception("presence.tick_failed")
+
+
+async def _tick(app: web.Application, *, report: bool) -> None:
+    presence, live, bus = app[PRESENCE], app[LIVE], app[BUS]
+    live.tick()
+    if not report:
+        return
+    streams = live.streams()
+    LIVE_STREAMS.set(sum(streams.values()))
+    mine, changed = presence.report(streams)
+    show_viewers_now(app, changed | presence.expire())
+    PRESENCE_INSTANCES.set(presence.instances)
+    if bus.connected:
+        try:
+            await bus.publish_event(mine)
+        except BusUnavailable as exc:  # the others drop this gateway's counts until it is back
+            log.warning("presence.report_failed", error=str(exc))
