@@ -43,7 +43,8 @@ async def test_not_ready_names_what_fails_and_answers_within_a_second() -> None:
         started = asyncio.get_running_loop().time()
         status, text = await get(port, "/readyz")
         assert status == 503 and '"failing": ["store", "cloud"]' in text
-        assert asyncio.get_running_loop().time() - started < 1.5
+        # The hanging check is given up at its 1-s timeout, not awaited (30 s); slack for a busy CI box.
+        assert asyncio.get_running_loop().time() - started < 3
         assert (await get(port, "/healthz"))[0] == 200  # liveness never depends on a dependency
 
 
