@@ -1,9 +1,8 @@
-"""Failures that cross service boundaries, in the two kinds the consumer boundary knows.
+"""Failures that cross service boundaries, each of one kind of `shared.failures`.
 
 - DomainError: the request is understood and refused (unknown room, wrong anchor, illegal
   transition). Permanent: it is answered (request/reply) or dead-lettered, never retried.
-- anything else raised by a handler is treated as transient and retried up to the queue's
-  delivery limit, after which the broker dead-letters the message.
+- BusUnavailable, RequestTimedOut: the broker or the answering service is away. Transient.
 """
 
 from __future__ import annotations
@@ -11,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts import ErrorCode, ReplyError
+from shared.failures import Permanent, Transient
 
 
-class DomainError(Exception):
+class DomainError(Permanent):
     def __init__(self, code: ErrorCode, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.code = code
@@ -28,9 +28,9 @@ class DomainError(Exception):
         return cls(error.code, error.detail, **error.extra)
 
 
-class BusUnavailable(Exception):
+class BusUnavailable(Transient):
     """The broker cannot be reached or refused the message (unroutable, nacked)."""
 
 
-class RequestTimedOut(Exception):
+class RequestTimedOut(Transient):
     """No reply arrived within the request timeout."""

@@ -14,11 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.gateway.auth import mint_token
-from services.moderation.bootstrap import running_moderation_service
-from services.moderation.handlers import ModerationPorts
-from services.rooms.bootstrap import running_rooms_service
-from services.rooms.handlers import RoomsPorts
-from shared.cloud import CloudPort, StreamState
+from services.moderation.bootstrap import ModerationService, running_moderation_service
+from services.rooms.bootstrap import RoomsService, running_rooms_service
+from shared.bus import EXCHANGES
+from shared.cloud import CloudPort, CloudUnavailable, StreamState
 from shared.contracts import Envelope, decode
 from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings
 from shared.store import mongo_client
@@ -36,7 +35,7 @@ async def delete_namespace(amqp_url: str, namespace: str, queues: list[str]) -> 
             except aio_pika.exceptions.ChannelClosed:
                 pass
         channel = await connection.channel()
-        for exchange in ("commands", "events", "events.unrouted", "dlx"):
+        for exchange in EXCHANGES:
             await channel.exchange_delete(f"{namespace}.{exchange}")
 
 
@@ -50,7 +49,8 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
     settings = RoomsSettings(amqp_url=amqp_url, mongodb_url=mongodb_url, mongodb_db=f"onair_{namespace}",
                              bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3)
     yield settings
-    await delete_namespace(amqp_url, namespace, ["rooms.commands", "rooms.queries", "dead-letters", "events.unrouted",
+    await delete_namespace(amqp_url, namespace, ["rooms.commands", "rooms.requests", "rooms.queries", "dead-letters",
+                                                 "events.unrouted", "moderation.requests",
                                                  "status_watcher.events", "moderation.work", "rooms.counters"])
     client = mongo_client(mongodb_url)
     await client.drop_database(settings.mongodb_db)
@@ -58,7 +58,7 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
 
 
 @pytest.fixture(scope="session")
-async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsPorts]:
+async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsService]:
     async with running_rooms_service(rooms_settings) as ports:
         yield ports
 
@@ -74,7 +74,7 @@ def gateway_settings(amqp_url: str, namespace: str, **overrides: object) -> Gate
 
 
 @pytest.fixture(scope="session")
-async def gateway(rooms_service: RoomsPorts, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+async def gateway(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
     app = create_app(gateway_settings(amqp_url, namespace, max_body_bytes=4096))
     async with TestClient(TestServer(app)) as client:
         await wait_ready(client)
@@ -147,7 +147,7 @@ class MediaServer:
 
 
 @pytest.fixture(scope="session")
-async def e2e_gateway(rooms_service: RoomsPorts, amqp_url: str, namespace: str,
+async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str,
                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[TestClient, MediaServer]]:
     """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks."""
     import asyncio
@@ -193,7 +193,8 @@ class SwitchableCloud(CloudPort):
         self.target: CloudPort | None = None
 
     def _to(self) -> CloudPort:
-        assert self.target is not None, "plug a cloud adapter in first"
+        if self.target is None:  # no cloud plugged in: as if the cloud did not answer
+            raise CloudUnavailable("no cloud adapter plugged in")
         return self.target
 
     async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
@@ -215,8 +216,8 @@ async def moderation_cloud() -> SwitchableCloud:
 
 
 @pytest.fixture(scope="session")
-async def moderation_service(rooms_service: RoomsPorts, rooms_settings: RoomsSettings,
-                             moderation_cloud: SwitchableCloud) -> AsyncIterator[ModerationPorts]:
+async def moderation_service(rooms_service: RoomsService, rooms_settings: RoomsSettings,
+                             moderation_cloud: SwitchableCloud) -> AsyncIterator[ModerationService]:
     settings = ModerationSettings(amqp_url=rooms_settings.amqp_url, mongodb_url=rooms_settings.mongodb_url,
                                   mongodb_db=rooms_settings.mongodb_db, bus_namespace=rooms_settings.bus_namespace,
                                   moderation_delivery_limit=3, request_timeout_seconds=5)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services.gateway.handling import ask, idempotent_id, moderator, path_id, tell
 from services.gateway.schemas import BanBody, CasesQuery, ResolveBody, parse_json_body, parse_query
-from shared.contracts import BanRoom, Case, CasePage, GetRoom, ListCases, ResolveCase, UnbanAnchor
+from shared.contracts import BanRoom, GetRoom, ListCases, ResolveCase, UnbanAnchor
 
 routes = web.RouteTableDef()
 
@@ -27,7 +27,7 @@ async def ban_room(request: web.Request) -> web.Response:
 async def list_cases(request: web.Request) -> web.Response:
     moderator(request)
     query = parse_query(request, CasesQuery)
-    page = CasePage.model_validate(await ask(request, ListCases(status=query.status, limit=query.limit)))
+    page = await ask(request, ListCases(status=query.status, limit=query.limit))
     return web.json_response(page.model_dump(mode="json"))
 
 
@@ -36,8 +36,8 @@ async def resolve_case(request: web.Request) -> web.Response:
     user = moderator(request)
     case_id = path_id(request, "case_id")
     body = await parse_json_body(request, ResolveBody)
-    case = Case.model_validate(await ask(request, ResolveCase(
-        case_id=case_id, action=body.action, by=user.user_id, reason=body.reason, duration_hours=body.duration_hours)))
+    case = await ask(request, ResolveCase(
+        case_id=case_id, action=body.action, by=user.user_id, reason=body.reason, duration_hours=body.duration_hours))
     return web.json_response(case.model_dump(mode="json"))
 
 

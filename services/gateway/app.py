@@ -26,6 +26,7 @@ from services.gateway.context import (
     QUIET_ACCESS_LOG,
     REQUEST_ID,
     ROOM_STATUS,
+    ROOMS,
     SETTINGS,
     SIGNER,
     STREAM_SLOTS,
@@ -40,6 +41,7 @@ from services.gateway.presence import Presence
 from services.gateway.presence_sync import keep_presence, on_presence_report, show_viewers_now
 from services.gateway.problems import Handler, problem_response
 from shared.bus import Binding, Bus
+from shared.clients import RoomsClient
 from shared.contracts import Contract, Envelope, PresenceReport, RoomActivated, RoomClosed, RoomCountersChanged
 from shared.metrics import DIRECTORY_EVENT_LAG, DIRECTORY_ROOMS
 from shared.ops import Check, bus_check, failing
@@ -156,6 +158,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[SIGNER] = UrlSigner(settings)
     app[BUS] = bus or Bus(settings.amqp_url, namespace=settings.bus_namespace,
                           delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
+    app[ROOMS] = RoomsClient(app[BUS], timeout=settings.request_timeout_seconds)
     app[COUNTERS] = CounterBatcher(app[BUS], window=settings.counter_window_ms / 1000)
     app[ROOM_STATUS] = RoomStatusCache()
     app[LIVE] = LiveRooms(heartbeat=settings.sse_heartbeat_seconds)

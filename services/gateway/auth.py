@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jwt
@@ -27,13 +28,18 @@ class TokenPolicy:
     """How tokens are checked: HS256 with `secret`; `iss` / `aud` when set; a little clock leeway.
 
     It keeps the tokens it verified, so the hot paths (the list, likes, views) do not re-verify
-    the same token on every request. A token is immutable; its expiry is checked on every use."""
+    the same token on every request. A token is immutable; its expiry is checked on every use,
+    against `clock` (Unix seconds; injectable for tests)."""
 
     secret: str
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 30.0
     verified: dict[str, Principal] = field(default_factory=dict, compare=False, repr=False)
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
+
+    def current(self, principal: Principal) -> bool:
+        return principal.expires_at + self.leeway_seconds > self.clock()
 
 
 def _bearer_token(request: web.Request, allow_query: bool) -> str:
@@ -51,7 +57,7 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     if not token:
         raise unauthorized("a Bearer token is required")
     cached = policy.verified.get(token)
-    if cached is not None and cached.expires_at + policy.leeway_seconds > time.time():
+    if cached is not None and policy.current(cached):
         return cached
     try:
         claims = jwt.decode(token, policy.secret, algorithms=["HS256"], issuer=policy.issuer,
@@ -63,6 +69,8 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     if not isinstance(sub, str) or not sub or len(sub) > 128:
         raise unauthorized("invalid token: bad subject")
     principal = Principal(user_id=sub, is_admin=claims.get("role") == "admin", expires_at=float(exp))
+    if not policy.current(principal):
+        raise unauthorized("invalid token: Signature has expired")
     if len(policy.verified) >= _VERIFIED_MAX:
         policy.verified.clear()
     policy.verified[token] = principal

@@ -13,12 +13,14 @@ from services.gateway.limits import RateLimiter, StreamSlots
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.presence import Presence
 from shared.bus import Bus
+from shared.clients import RoomsClient
 from shared.settings import GatewaySettings
 from shared.signing import UrlSigner
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 TOKENS = web.AppKey("tokens", TokenPolicy)
 BUS = web.AppKey("bus", Bus)
+ROOMS = web.AppKey("rooms", RoomsClient)
 SIGNER = web.AppKey("signer", UrlSigner)
 COUNTERS = web.AppKey("counters", CounterBatcher)
 ROOM_STATUS = web.AppKey("room_status", RoomStatusCache)

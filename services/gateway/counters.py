@@ -13,12 +13,14 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
-from shared.bus import PUBLISH_CONFIRM_SECONDS, Bus
-from shared.contracts import CounterEntry, RecordCounters
+from shared.bus import PUBLISH_CONFIRM_SECONDS
+from shared.contracts import Contract, CounterEntry, Envelope, RecordCounters
 from shared.errors import BusUnavailable
 from shared.metrics import COUNTER_BATCH_SIZE
 
@@ -36,10 +38,20 @@ def _empty() -> _Pending:
     return _Pending(defaultdict(lambda: [0, 0]), [], [])
 
 
+class CommandPublisher(Protocol):
+    async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
+                              message_id: str | None = None) -> Envelope: ...
+
+
 class CounterBatcher:
-    def __init__(self, bus: Bus, *, window: float = 0.01, max_waiters: int = 2000, publish_attempts: int = 3) -> None:
+    """`clock` and `sleep` are injectable so that tests need not wait."""
+
+    def __init__(self, bus: CommandPublisher, *, window: float = 0.01, max_waiters: int = 2000,
+                 publish_attempts: int = 3, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._bus = bus
         self._window, self._max_waiters, self._attempts = window, max_waiters, publish_attempts
+        self._clock, self._sleep = clock, sleep
         self._pending = _empty()
         self._timer: asyncio.TimerHandle | None = None
         self._publishing: set[asyncio.Task[None]] = set()  # strong references until done
@@ -77,7 +89,7 @@ class CounterBatcher:
         COUNTER_BATCH_SIZE.labels("gateway").observe(len(command.entries))
         message_id = uuid.uuid4().hex
         error: BusUnavailable | None = None
-        give_up_at = time.monotonic() + PUBLISH_CONFIRM_SECONDS  # a like is answered within about a second
+        give_up_at = self._clock() + PUBLISH_CONFIRM_SECONDS  # a like is answered within about a second
         published = False
         for attempt in range(1, self._attempts + 1):
             try:
@@ -87,9 +99,9 @@ class CounterBatcher:
             except BusUnavailable as exc:
                 error = exc
                 log.warning("counters.publish_retry", attempt=attempt, error=str(exc))
-                if time.monotonic() >= give_up_at:
+                if self._clock() >= give_up_at:
                     break
-                await asyncio.sleep(0.05 * attempt)
+                await self._sleep(0.05 * attempt)
         if not published:
             for waiter in batch.waiters:
                 if not waiter.done():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import TypeVar
 
 from aiohttp import web
 
 from services.gateway.auth import Principal, authenticate
 from services.gateway.context import BUS, REQUEST_ID, SETTINGS, TOKENS
 from services.gateway.problems import forbidden, validation_failed
-from shared.contracts import Contract
+from shared.contracts import Contract, Request
 
 # Idempotency-Key values map to stable command ids, so a retried request is the same command.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d8c59-5a0e-4a57-9a3f-0b8f5f3c2d10")
@@ -28,11 +28,14 @@ def moderator(request: web.Request) -> Principal:
     return user
 
 
-async def ask(request: web.Request, command: Contract, *, message_id: str | None = None) -> dict[str, Any] | None:
-    """Send a command and wait for the reply (DomainError, 503 and 504 are mapped by the middleware)."""
+R = TypeVar("R", bound=Contract)
+
+
+async def ask(request: web.Request, command: Request[R], *, message_id: str | None = None) -> R:
+    """Send a request and wait for its typed answer (DomainError, 503 and 504 are mapped by the middleware)."""
     app = request.app
-    return await app[BUS].request(command, timeout=app[SETTINGS].request_timeout_seconds,
-                                  correlation_id=request.get(REQUEST_ID), message_id=message_id)
+    return await app[BUS].ask(command, timeout=app[SETTINGS].request_timeout_seconds,
+                              correlation_id=request.get(REQUEST_ID), message_id=message_id)
 
 
 async def tell(request: web.Request, command: Contract, *, message_id: str | None = None) -> str:

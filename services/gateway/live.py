@@ -22,8 +22,9 @@ from shared.contracts import Room, RoomCounts, RoomStatus
 
 
 class RoomStatusCache:
-    def __init__(self, *, ttl: float = 5.0, max_rooms: int = 200_000) -> None:
-        self._ttl, self._max = ttl, max_rooms
+    def __init__(self, *, ttl: float = 5.0, max_rooms: int = 200_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._max, self._clock = ttl, max_rooms, clock
         self._known: dict[str, tuple[RoomStatus | None, float]] = {}
         self._fetching: dict[str, asyncio.Future[RoomStatus | None]] = {}
         self._refreshing: set[asyncio.Task[RoomStatus | None]] = set()
@@ -31,13 +32,13 @@ class RoomStatusCache:
     def learn(self, room_id: str, status: RoomStatus | None) -> None:
         if len(self._known) >= self._max:
             self._known.clear()  # crude but bounded: everything is re-learned on demand
-        self._known[room_id] = (status, time.monotonic() + self._ttl)
+        self._known[room_id] = (status, self._clock() + self._ttl)
 
     async def status(self, room_id: str, fetch: Callable[[], Awaitable[Room | None]]) -> RoomStatus | None:
         """The room's status (None: no such room), from memory when known."""
         known = self._known.get(room_id)
         if known is not None:
-            if known[1] <= time.monotonic() and room_id not in self._fetching:
+            if known[1] <= self._clock() and room_id not in self._fetching:
                 refresh = asyncio.create_task(self._fetch(room_id, fetch))
                 self._refreshing.add(refresh)
                 refresh.add_done_callback(self._refreshed)

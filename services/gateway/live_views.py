@@ -24,15 +24,16 @@ from services.gateway.context import (
     LIVE,
     PRESENCE,
     QUIET_ACCESS_LOG,
+    REQUEST_ID,
     ROOM_STATUS,
+    ROOMS,
     SETTINGS,
     STREAM_SLOTS,
 )
-from services.gateway.handling import ask, idempotency_key, path_id, principal
+from services.gateway.handling import idempotency_key, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
-from shared.contracts import ErrorCode, GetRoom, Room, RoomStatus
-from shared.errors import DomainError
+from shared.contracts import Room, RoomStatus
 
 routes = web.RouteTableDef()
 
@@ -47,12 +48,7 @@ async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
     known = request.app[DIRECTORY].get(room_id)
     if known is not None:
         return known
-    try:
-        return Room.model_validate(await ask(request, GetRoom(room_id=room_id)))
-    except DomainError as exc:
-        if exc.code is ErrorCode.NOT_FOUND:
-            return None
-        raise
+    return await request.app[ROOMS].get(room_id, correlation_id=request.get(REQUEST_ID))
 
 
 async def _live_room_id(request: web.Request) -> str:

@@ -22,10 +22,9 @@ from aiohttp import web
 from multidict import MultiDict, MultiMapping
 from yarl import URL
 
-from services.gateway.context import BUS, REQUEST_ID, SETTINGS
+from services.gateway.context import BUS, REQUEST_ID, ROOMS, SETTINGS
 from services.gateway.problems import Problem, forbidden
-from shared.contracts import ErrorCode, GetRoomByStream, Room, RoomStatus, StreamStarted, StreamStopped
-from shared.errors import DomainError
+from shared.contracts import RoomStatus, StreamStarted, StreamStopped
 from shared.signing import verify_tx_secret
 
 log = structlog.get_logger(__name__)
@@ -104,15 +103,10 @@ async def on_publish(request: web.Request) -> web.Response:
     if not verify_tx_secret(settings.push_key.get_secret_value(), stream, expires, secret, now=datetime.now(UTC)):
         log.warning("push.refused", reason="bad or expired txSecret/txTime")
         raise forbidden("bad or expired push signature")
-    try:
-        reply = await request.app[BUS].request(GetRoomByStream(stream_id=stream),
-                                               timeout=settings.request_timeout_seconds)
-    except DomainError as exc:
-        if exc.code is ErrorCode.NOT_FOUND:
-            log.warning("push.refused", reason="no room has this stream")
-            raise forbidden("unknown stream") from exc
-        raise
-    room = Room.model_validate(reply)
+    room = await request.app[ROOMS].get_by_stream(stream, correlation_id=request.get(REQUEST_ID))
+    if room is None:
+        log.warning("push.refused", reason="no room has this stream")
+        raise forbidden("unknown stream")
     form = await _form(request)
     if room.status is RoomStatus.CLOSED:
         log.warning("push.refused", reason="room closed", room_id=room.id, close_reason=room.close_reason)

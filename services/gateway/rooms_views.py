@@ -13,7 +13,7 @@ from services.gateway.directory import CursorExpired
 from services.gateway.handling import ask, idempotent_id, path_id, principal
 from services.gateway.problems import Problem
 from services.gateway.schemas import CreateRoomBody, ListSort, parse_json_body, parse_list_query
-from shared.contracts import ActivateRoom, CloseReason, CloseRoom, Contract, CreateRoom, GetRoom, Room
+from shared.contracts import ActivateRoom, CloseReason, CloseRoom, CreateRoom, GetRoom
 
 routes = web.RouteTableDef()
 
@@ -22,8 +22,8 @@ def _json(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-async def _write(request: web.Request, command: Contract) -> web.Response:
-    room = Room.model_validate(await ask(request, command))
+async def _write(request: web.Request, command: ActivateRoom | CloseRoom) -> web.Response:
+    room = await ask(request, command)
     request.app[DIRECTORY].apply(room)  # read-your-writes on this replica
     return _json(request.app[LISTER].room(room))
 
@@ -36,7 +36,7 @@ async def create_room(request: web.Request) -> web.Response:
     message_id = idempotent_id(request, user)
     command = CreateRoom(anchor_id=user.user_id, title=body.title, cover_url=str(body.cover_url),
                          location=body.location)
-    room = Room.model_validate(await ask(request, command, message_id=message_id))
+    room = await ask(request, command, message_id=message_id)
     push = request.app[SIGNER].push_url(room.stream_id)
     head = b'{"room":%s,"push_url":"%s","push_url_expires_at":"%s"}'
     return _json(head % (request.app[LISTER].room(room), push.url.encode(), push.expires_at.isoformat().encode()),
@@ -63,7 +63,7 @@ async def get_room(request: web.Request) -> web.Response:
     room_id = path_id(request, "room_id")
     room = request.app[DIRECTORY].get(room_id)
     if room is None:  # not live, not closed recently: ask the rooms service (its query queue)
-        room = Room.model_validate(await ask(request, GetRoom(room_id=room_id)))
+        room = await ask(request, GetRoom(room_id=room_id))
     return _json(request.app[LISTER].room(room))
 
 

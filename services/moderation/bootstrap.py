@@ -4,29 +4,64 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import structlog
 
-from services.moderation.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, ModerationPorts
+from services.moderation import handlers
+from services.moderation.ports import DetectionPolicy, ModerationStore, Publisher, Rooms
 from services.moderation.repository import ModerationRepository
-from shared.bus import Binding, Bus, dispatcher, exponential_backoff
+from shared.bus import Binding, Bus, Routes, dispatcher, exponential_backoff, route
+from shared.clients import RoomsClient
 from shared.cloud import CloudPort
 from shared.cloud.factory import cloud_from_settings
+from shared.contracts import BanRoom, DetectionReported, ListCases, ResolveCase, UnbanAnchor
 from shared.settings import ModerationSettings
 from shared.store import mongo_client
 
 log = structlog.get_logger(__name__)
 
-QUEUE = "moderation.work"
+QUEUE = "moderation.work"  # told: bans, detection reports
+REQUEST_QUEUE = "moderation.requests"  # asked: the case list, case resolutions, unbans
 
 
 # Cloud outages last seconds to minutes: 1, 2, 4 ... s between tries, at most 30 s.
 BAN_BACKOFF = exponential_backoff(1.0, 30.0)
 
 
+@dataclass(frozen=True)
+class ModerationService:
+    """The running service's parts (tests reach into them)."""
+
+    repo: ModerationRepository
+    bus: Bus
+    cloud: CloudPort
+
+
+def work_routes(store: ModerationStore, rooms: Rooms, cloud: CloudPort, bus: Publisher,
+                policy: DetectionPolicy) -> Routes:
+    return dict([
+        route(BanRoom, lambda env, cmd: handlers.ban_room(
+            cmd, ban_id=env.id, correlation_id=env.correlation_id, rooms=rooms, cloud=cloud, store=store, events=bus)),
+        route(DetectionReported, lambda env, report: handlers.detected(
+            report, case_id=env.id, correlation_id=env.correlation_id, rooms=rooms, store=store, commands=bus,
+            policy=policy)),
+    ])
+
+
+def request_routes(store: ModerationStore, cloud: CloudPort, bus: Publisher) -> Routes:
+    return dict([
+        route(UnbanAnchor, lambda env, cmd: handlers.unban_anchor(
+            cmd, correlation_id=env.correlation_id, store=store, cloud=cloud, events=bus)),
+        route(ListCases, lambda _, query: handlers.list_cases(query, store=store)),
+        route(ResolveCase, lambda env, cmd: handlers.resolve_case(
+            cmd, correlation_id=env.correlation_id, store=store, commands=bus)),
+    ])
+
+
 @asynccontextmanager
 async def running_moderation_service(settings: ModerationSettings,
-                                     cloud: CloudPort | None = None) -> AsyncIterator[ModerationPorts]:
+                                     cloud: CloudPort | None = None) -> AsyncIterator[ModerationService]:
     client = mongo_client(settings.mongodb_url)
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace,
               delivery_limit=settings.moderation_delivery_limit, prefetch=settings.prefetch)
@@ -35,15 +70,15 @@ async def running_moderation_service(settings: ModerationSettings,
         repo = ModerationRepository(client[settings.mongodb_db])
         await repo.ensure_indexes()
         await bus.connect()
-        ports = ModerationPorts(repo=repo, bus=bus, cloud=cloud, request_timeout=settings.request_timeout_seconds,
-                                detection_ban_score=settings.detection_ban_score,
-                                detection_ban_hours=settings.detection_ban_hours)
-        bindings = [Binding("commands", m.TYPE) for m in COMMAND_HANDLERS]
-        bindings += [Binding("events", m.TYPE) for m in EVENT_HANDLERS]
-        await bus.consume(QUEUE, bindings, dispatcher("moderation", {**COMMAND_HANDLERS, **EVENT_HANDLERS}, ports),
-                          retry_delay=BAN_BACKOFF)
+        rooms = RoomsClient(bus, timeout=settings.request_timeout_seconds)
+        policy = DetectionPolicy(ban_score=settings.detection_ban_score, ban_hours=settings.detection_ban_hours)
+        work = work_routes(repo, rooms, cloud, bus, policy)
+        bindings = [Binding("commands", BanRoom.TYPE), Binding("events", DetectionReported.TYPE)]
+        await bus.consume(QUEUE, bindings, dispatcher("moderation", work), retry_delay=BAN_BACKOFF)
+        await bus.serve(REQUEST_QUEUE, [ListCases, ResolveCase, UnbanAnchor],
+                        dispatcher("moderation", request_routes(repo, cloud, bus)))
         log.info("moderation.started", cloud=cloud.name)
-        yield ports
+        yield ModerationService(repo=repo, bus=bus, cloud=cloud)
     finally:
         await bus.close()
         await cloud.close()

@@ -5,31 +5,81 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 
-from services.rooms import counters
+from services.rooms import counters, handlers
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
-from services.rooms.counters import apply_counter_batch
-from services.rooms.handlers import EVENT_HANDLERS, HANDLERS, QUERY_HANDLERS, RoomsPorts
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
+from services.rooms.ports import AnchorBans, EventOutbox, RoomStore
 from services.rooms.repository import RoomRepository
-from shared.bus import Binding, Bus, dispatcher
-from shared.contracts import Contract, Envelope, RecordCounters
+from shared.bus import Binding, Bus, Routes, dispatcher, route
+from shared.contracts import (
+    ActivateRoom,
+    AnchorBanned,
+    AnchorUnbanned,
+    CloseRoom,
+    Contract,
+    CreateRoom,
+    Envelope,
+    GetRoom,
+    GetRoomByStream,
+    ListLiveRooms,
+    RecordCounters,
+)
 from shared.settings import RoomsSettings
 from shared.store import mongo_client
 
 log = structlog.get_logger(__name__)
 
-QUEUE = "rooms.commands"
-QUERY_QUEUE = "rooms.queries"
+QUEUE = "rooms.commands"  # told: commands and the events rooms reacts to (dead-lettered when they fail)
+REQUEST_QUEUE = "rooms.requests"  # asked commands (dropped, never dead-lettered, when nobody waits)
+QUERY_QUEUE = "rooms.queries"  # asked reads
+
+
+@dataclass(frozen=True)
+class RoomsService:
+    """The running service's parts (tests reach into them)."""
+
+    rooms: RoomRepository
+    outbox: Outbox
+    anchor_bans: AnchorBanView
+    counters: CounterStore
+    bus: Bus
+
+
+def command_routes(rooms: RoomStore, bans: AnchorBans, outbox: EventOutbox) -> Routes:
+    return dict([
+        route(CreateRoom, lambda env, cmd: handlers.create_room(
+            cmd, room_id=env.id, correlation_id=env.correlation_id, rooms=rooms, bans=bans, events=outbox)),
+        route(ActivateRoom, lambda env, cmd: handlers.activate_room(
+            cmd, correlation_id=env.correlation_id, rooms=rooms, events=outbox)),
+        route(CloseRoom, lambda env, cmd: handlers.close_room(
+            cmd, correlation_id=env.correlation_id, rooms=rooms, events=outbox)),
+    ])
+
+
+def event_routes(bans: AnchorBans) -> Routes:
+    return dict([
+        route(AnchorBanned, lambda _, event: handlers.anchor_banned(event, bans=bans)),
+        route(AnchorUnbanned, lambda _, event: handlers.anchor_unbanned(event, bans=bans)),
+    ])
+
+
+def query_routes(rooms: RoomStore) -> Routes:
+    return dict([
+        route(GetRoom, lambda _, query: handlers.get_room(query, rooms=rooms)),
+        route(GetRoomByStream, lambda _, query: handlers.get_room_by_stream(query, rooms=rooms)),
+        route(ListLiveRooms, lambda _, query: handlers.list_live_rooms(query, rooms=rooms)),
+    ])
 
 
 @asynccontextmanager
-async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsPorts]:
+async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsService]:
     """Start consuming rooms commands; stop cleanly on exit."""
     client = mongo_client(settings.mongodb_url)
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace,
@@ -37,31 +87,36 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsP
     maintenance: asyncio.Task[None] | None = None
     try:
         db = client[settings.mongodb_db]
-        repository = RoomRepository(db["rooms"])
-        await repository.ensure_indexes()
+        rooms = RoomRepository(db["rooms"])
+        await rooms.ensure_indexes()
         await bus.connect()
         counter_store = CounterStore(db["rooms"], db["counter_receipts"])
         await counter_store.ensure_indexes()
-        ports = RoomsPorts(rooms=repository, outbox=Outbox(repository, bus),
-                           anchor_bans=AnchorBanView(db["anchor_bans"]), counters=counter_store, bus=bus)
-        handle = dispatcher("rooms", {**HANDLERS, **EVENT_HANDLERS}, ports)
-        bindings = [Binding("commands", model.TYPE) for model in HANDLERS]
-        bindings += [Binding("events", model.TYPE) for model in EVENT_HANDLERS]
-        await bus.consume(QUEUE, bindings, handle, max_length=settings.queue_max_length)
-        await bus.serve_queries(QUERY_QUEUE, [Binding("commands", model.TYPE) for model in QUERY_HANDLERS],
-                                dispatcher("rooms", QUERY_HANDLERS, ports))
+        service = RoomsService(rooms=rooms, outbox=Outbox(rooms, bus), anchor_bans=AnchorBanView(db["anchor_bans"]),
+                               counters=counter_store, bus=bus)
+        commands = command_routes(rooms, service.anchor_bans, service.outbox)
+        events = event_routes(service.anchor_bans)
+        bindings = [Binding("commands", model.TYPE) for model in commands]
+        bindings += [Binding("events", model.TYPE) for model in events]
+        limit = settings.queue_max_length
+        await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit)
+        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom], dispatcher("rooms", commands),
+                        max_length=limit)
+        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms],
+                        dispatcher("rooms", query_routes(rooms)), max_length=limit)
 
         async def apply_counters(batch: list[tuple[Envelope, Contract]]) -> None:
-            await apply_counter_batch(batch, ports)
+            await counters.apply_counter_batch(batch, counters=counter_store, events=bus)
 
         await bus.consume_batches(counters.QUEUE, [Binding("commands", RecordCounters.TYPE)], apply_counters,
                                   max_batch=counters.MAX_BATCH, max_wait=counters.MAX_WAIT_SECONDS,
-                                  retry_delay=counters.RETRY_DELAY, max_length=settings.queue_max_length)
+                                  retry_delay=counters.RETRY_DELAY, max_length=limit)
         maintenance = asyncio.create_task(run_maintenance(
-            ports, every=settings.outbox_sweep_seconds, unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
+            rooms, service.outbox, every=settings.outbox_sweep_seconds,
+            unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
         ))
         log.info("rooms.started", db=settings.mongodb_db)
-        yield ports
+        yield service
     finally:
         if maintenance is not None:
             maintenance.cancel()

@@ -9,7 +9,6 @@ neither. Receipts expire after a day (redeliveries come back within minutes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,21 +17,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.rooms.ports import Counts
 from shared.contracts import RoomStatus
 
 Doc = dict[str, Any]
 RECEIPT_TTL_SECONDS = 24 * 3600
 MAX_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Counts:
-    room_id: str
-    version: int
-    viewers: int
-    likes: int
-    viewers_added: int
-    likes_added: int
 
 
 class CounterStore:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import structlog
 
 from services.rooms.domain import coalesce_counters
-from services.rooms.handlers import RoomsPorts
+from services.rooms.ports import CounterWriter, EventPublisher
 from shared.bus import exponential_backoff
 from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged, RoomCounts
 from shared.errors import BusUnavailable
@@ -31,16 +31,17 @@ MAX_WAIT_SECONDS = 0.5
 RETRY_DELAY = exponential_backoff(2.0, 30.0)
 
 
-async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], ports: RoomsPorts) -> None:
+async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], *, counters: CounterWriter,
+                              events: EventPublisher) -> None:
     per_room = coalesce_counters([(env.id, msg.entries) for env, msg in batch if isinstance(msg, RecordCounters)])
-    changed = await ports.counters.apply(per_room)
+    changed = await counters.apply(per_room)
     COUNTER_BATCH_SIZE.labels("rooms").observe(len(per_room))
     if changed:
         snapshot = RoomCountersChanged(rooms=[
             RoomCounts(room_id=c.room_id, version=c.version, viewers=c.viewers, likes=c.likes,
                        viewers_added=c.viewers_added, likes_added=c.likes_added) for c in changed])
         try:
-            await ports.bus.publish_event(snapshot)
+            await events.publish_event(snapshot)
         except BusUnavailable as exc:
             log.warning("counters.event_not_published", error=str(exc))  # a snapshot: the next one catches up
     log.debug("counters.applied", messages=len(batch), rooms=len(per_room), changed=len(changed))

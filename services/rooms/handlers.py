@@ -1,25 +1,21 @@
-"""One async function per rooms command: validate against the room's state, write, emit."""
+"""One async function per rooms message: validate against the room's state, write, emit.
+
+Each takes the message and only the ports it uses (services/rooms/ports.py); the bootstrap
+wires them to the bus.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import structlog
 
-from services.rooms.anchor_bans import AnchorBanView
-from services.rooms.counter_store import CounterStore
 from services.rooms.domain import closing_fields, decide, now_ms, stream_id_for, transitioned
-from services.rooms.outbox import Outbox
-from services.rooms.repository import AnchorHasOpenRoom, RoomExists, RoomRepository
-from shared.bus import Bus, TypedHandler
+from services.rooms.ports import AnchorBans, AnchorHasOpenRoom, EventOutbox, RoomExists, RoomStore
 from shared.contracts import (
     ActivateRoom,
     AnchorBanned,
     AnchorUnbanned,
     CloseRoom,
-    Contract,
     CreateRoom,
-    Envelope,
     ErrorCode,
     GetRoom,
     GetRoomByStream,
@@ -41,61 +37,52 @@ log = structlog.get_logger(__name__)
 MAX_RACE_RETRIES = 5
 
 
-@dataclass(frozen=True)
-class RoomsPorts:
-    rooms: RoomRepository
-    outbox: Outbox
-    anchor_bans: AnchorBanView
-    counters: CounterStore
-    bus: Bus
-
-
 def _event_id(room_id: str, event_type: str) -> str:
     # Each transition happens at most once per room, so (room, type) is a natural dedup key.
     return f"{room_id}:{event_type}"
 
 
-async def create_room(env: Envelope, cmd: CreateRoom, ports: RoomsPorts) -> Room:
-    """Three store round trips: the ban check, the insert (with its event), the outbox clear."""
-    # The command's message id is the room id: a redelivered command finds its own room.
-    room_id = env.id
+async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | None, rooms: RoomStore,
+                      bans: AnchorBans, events: EventOutbox) -> Room:
+    """Three store round trips: the ban check, the insert (with its event), the outbox clear.
+    `room_id` is the command's message id: a redelivered command finds its own room."""
     structlog.contextvars.bind_contextvars(room_id=room_id)
     for _ in range(MAX_RACE_RETRIES):
-        banned_until = await ports.anchor_bans.banned_until(cmd.anchor_id)
+        banned_until = await bans.banned_until(cmd.anchor_id)
         if banned_until is not None:
             raise DomainError(ErrorCode.CONFLICT, "the anchor is banned", banned_until=banned_until.isoformat())
         room = Room(
             id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
             status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id_for(room_id),
         )
-        event = wrap(RoomCreated(room=room), correlation_id=env.correlation_id,
+        event = wrap(RoomCreated(room=room), correlation_id=correlation_id,
                      message_id=_event_id(room_id, RoomCreated.TYPE))
         try:
-            await ports.rooms.insert(room, [event])
+            await rooms.insert(room, [event])
         except RoomExists:
-            existing = await ports.rooms.get(room_id)
+            existing = await rooms.get(room_id)
             if existing is None:
                 continue
             return existing  # a redelivery: any event still queued is left to the outbox sweep
         except AnchorHasOpenRoom as exc:
-            open_room = await ports.rooms.find_open_by_anchor(cmd.anchor_id)
+            open_room = await rooms.find_open_by_anchor(cmd.anchor_id)
             if open_room is None:
                 continue  # it closed in between: try again
             raise DomainError(ErrorCode.CONFLICT, "the anchor already has an open room",
                               open_room_id=open_room.id) from exc
         log.info("room.created", anchor_id=cmd.anchor_id, stream_id=room.stream_id)
-        await ports.outbox.flush(room_id, room.version, [event])
+        await events.flush(room_id, room.version, [event])
         return room
     raise RuntimeError("create kept racing with close")
 
 
-async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id: str | None,
-                      fields: dict[str, object], event_model: type[RoomActivated] | type[RoomClosed],
-                      ports: RoomsPorts) -> Room:
+async def _transition(room_id: str, target: RoomStatus, actor_id: str | None, fields: dict[str, object],
+                      event_model: type[RoomActivated] | type[RoomClosed], correlation_id: str | None,
+                      rooms: RoomStore, events: EventOutbox) -> Room:
     """Three store round trips: read, conditional write (with its event), outbox clear."""
     structlog.contextvars.bind_contextvars(room_id=room_id)
     for _ in range(MAX_RACE_RETRIES):
-        stored = await ports.rooms.get_for_write(room_id)
+        stored = await rooms.get_for_write(room_id)
         room = stored.room if stored else None
         if not decide(room, target, actor_id=actor_id).apply:
             assert room is not None
@@ -104,70 +91,53 @@ async def _transition(env: Envelope, room_id: str, target: RoomStatus, actor_id:
             return room
         assert stored is not None and room is not None
         after = transitioned(room, target, fields)
-        event = wrap(event_model(room=after), correlation_id=env.correlation_id,
+        event = wrap(event_model(room=after), correlation_id=correlation_id,
                      message_id=_event_id(room_id, event_model.TYPE))
-        if not await ports.rooms.transition(room, after, event):
+        if not await rooms.transition(room, after, event):
             continue  # a concurrent change won; decide again on the new state
         log.info(event_model.TYPE, status_from=room.status.value, close_reason=fields.get("close_reason"))
         if after.close_reason is not None:
             ROOMS_CLOSED.labels(after.close_reason.value).inc()
-        await ports.outbox.flush(room_id, after.version, [*stored.outbox, event])
+        await events.flush(room_id, after.version, [*stored.outbox, event])
         return after
     raise RuntimeError(f"transition of {room_id} kept racing")
 
 
-async def activate_room(env: Envelope, cmd: ActivateRoom, ports: RoomsPorts) -> Room:
-    return await _transition(env, cmd.room_id, RoomStatus.ACTIVE, cmd.actor_id, {"activated_at": now_ms()},
-                             RoomActivated, ports)
+async def activate_room(cmd: ActivateRoom, *, correlation_id: str | None, rooms: RoomStore,
+                        events: EventOutbox) -> Room:
+    return await _transition(cmd.room_id, RoomStatus.ACTIVE, cmd.actor_id, {"activated_at": now_ms()},
+                             RoomActivated, correlation_id, rooms, events)
 
 
-async def close_room(env: Envelope, cmd: CloseRoom, ports: RoomsPorts) -> Room:
-    return await _transition(env, cmd.room_id, RoomStatus.CLOSED, cmd.actor_id,
-                             closing_fields(cmd.reason, now_ms()), RoomClosed, ports)
+async def close_room(cmd: CloseRoom, *, correlation_id: str | None, rooms: RoomStore, events: EventOutbox) -> Room:
+    return await _transition(cmd.room_id, RoomStatus.CLOSED, cmd.actor_id, closing_fields(cmd.reason, now_ms()),
+                             RoomClosed, correlation_id, rooms, events)
 
 
-async def get_room(env: Envelope, cmd: GetRoom, ports: RoomsPorts) -> Room:
-    room = await ports.rooms.get(cmd.room_id)
+async def get_room(query: GetRoom, *, rooms: RoomStore) -> Room:
+    room = await rooms.get(query.room_id)
     if room is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no such room")
     return room
 
 
-async def get_room_by_stream(env: Envelope, cmd: GetRoomByStream, ports: RoomsPorts) -> Room:
-    room = await ports.rooms.get_by_stream(cmd.stream_id)
+async def get_room_by_stream(query: GetRoomByStream, *, rooms: RoomStore) -> Room:
+    room = await rooms.get_by_stream(query.stream_id)
     if room is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no room has this stream")
     return room
 
 
-async def list_live_rooms(env: Envelope, query: ListLiveRooms, ports: RoomsPorts) -> LiveRoomPage:
-    rooms = await ports.rooms.live_page(query.limit, query.after_id)
-    return LiveRoomPage(rooms=rooms, last_id=rooms[-1].id if len(rooms) == query.limit else None)
+async def list_live_rooms(query: ListLiveRooms, *, rooms: RoomStore) -> LiveRoomPage:
+    page = await rooms.live_page(query.limit, query.after_id)
+    return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None)
 
 
-async def anchor_banned(env: Envelope, event: AnchorBanned, ports: RoomsPorts) -> None:
-    await ports.anchor_bans.record(event.anchor_id, event.until, event.reason, event.ban_id)
+async def anchor_banned(event: AnchorBanned, *, bans: AnchorBans) -> None:
+    await bans.record(event.anchor_id, event.until, event.reason, event.ban_id)
     log.info("anchor.banned", anchor_id=event.anchor_id, until=event.until.isoformat())
 
 
-async def anchor_unbanned(env: Envelope, event: AnchorUnbanned, ports: RoomsPorts) -> None:
-    await ports.anchor_bans.lift(event.anchor_id)
+async def anchor_unbanned(event: AnchorUnbanned, *, bans: AnchorBans) -> None:
+    await bans.lift(event.anchor_id)
     log.info("anchor.unbanned", anchor_id=event.anchor_id)
-
-
-HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
-    CreateRoom: create_room,
-    ActivateRoom: activate_room,
-    CloseRoom: close_room,
-}
-# Reads: served from their own queue (non-persistent, never dead-lettered).
-QUERY_HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
-    GetRoom: get_room,
-    GetRoomByStream: get_room_by_stream,
-    ListLiveRooms: list_live_rooms,
-}
-# Events rooms reacts to (from moderation), on the same queue as its commands.
-EVENT_HANDLERS: dict[type[Contract], TypedHandler[RoomsPorts]] = {
-    AnchorBanned: anchor_banned,
-    AnchorUnbanned: anchor_unbanned,
-}

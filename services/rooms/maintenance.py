@@ -8,33 +8,35 @@ from datetime import timedelta
 import structlog
 
 from services.rooms.domain import now_ms
-from services.rooms.handlers import RoomsPorts, close_room
-from shared.contracts import CloseReason, CloseRoom, wrap
+from services.rooms.handlers import close_room
+from services.rooms.outbox import Outbox
+from services.rooms.ports import EventOutbox, RoomStore
+from shared.contracts import CloseReason, CloseRoom
 from shared.errors import DomainError
 from shared.metrics import ROOMS
 
 log = structlog.get_logger(__name__)
 
 
-async def expire_unactive_rooms(ports: RoomsPorts, ttl: timedelta) -> int:
+async def expire_unactive_rooms(rooms: RoomStore, outbox: EventOutbox, ttl: timedelta) -> int:
     expired = 0
-    for room in await ports.rooms.unactive_created_before(now_ms() - ttl):
-        command = CloseRoom(room_id=room.id, reason=CloseReason.EXPIRED)
+    for room in await rooms.unactive_created_before(now_ms() - ttl):
         try:
-            await close_room(wrap(command), command, ports)
+            await close_room(CloseRoom(room_id=room.id, reason=CloseReason.EXPIRED), correlation_id=None,
+                             rooms=rooms, events=outbox)
             expired += 1
         except DomainError:
             pass  # activated or closed meanwhile: nothing to expire
     return expired
 
 
-async def run_maintenance(ports: RoomsPorts, *, every: float, unactive_ttl: timedelta) -> None:
+async def run_maintenance(rooms: RoomStore, outbox: Outbox, *, every: float, unactive_ttl: timedelta) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            swept = await ports.outbox.sweep()
-            expired = await expire_unactive_rooms(ports, unactive_ttl)
-            for status, count in (await ports.rooms.count_live()).items():
+            swept = await outbox.sweep()
+            expired = await expire_unactive_rooms(rooms, outbox, unactive_ttl)
+            for status, count in (await rooms.count_live()).items():
                 ROOMS.labels(status.value).set(count)
             if swept or expired:
                 log.info("maintenance.done", outbox_rooms=swept, expired_rooms=expired)

@@ -13,7 +13,7 @@ from datetime import timedelta
 import structlog
 
 from services.rooms.domain import now_ms
-from services.rooms.repository import RoomRepository
+from services.rooms.ports import RoomStore
 from shared.bus import Bus
 from shared.contracts import Envelope
 from shared.errors import BusUnavailable
@@ -22,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 
 class Outbox:
-    def __init__(self, rooms: RoomRepository, bus: Bus) -> None:
+    def __init__(self, rooms: RoomStore, bus: Bus) -> None:
         self._rooms = rooms
         self._bus = bus
 

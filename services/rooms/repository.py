@@ -14,7 +14,6 @@ embedded store (tests/integration/test_query_plans.py runs `explain` on each).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.rooms.domain import ALLOWED_SOURCES
+from services.rooms.ports import AnchorHasOpenRoom, RoomExists, StoredRoom
 from shared.contracts import Envelope, Room, RoomStatus
 
 Doc = dict[str, Any]
@@ -31,22 +31,6 @@ Doc = dict[str, Any]
 # Bookkeeping fields of a room document that are not part of the Room contract.
 _INTERNAL = frozenset({"_id", "open", "outbox", "outbox_since"})
 ROOM_FIELDS = {"outbox": 0}
-
-
-class AnchorHasOpenRoom(Exception):
-    """The partial unique index refused a second open room for the anchor."""
-
-
-class RoomExists(Exception):
-    """A room with this id exists already (a redelivered or retried create)."""
-
-
-@dataclass(frozen=True)
-class StoredRoom:
-    """A room as read for a write: its state, and the events still waiting in its outbox."""
-
-    room: Room
-    outbox: list[Envelope]
 
 
 def room_from_doc(doc: Doc) -> Room:

@@ -13,20 +13,19 @@ import structlog
 
 from services.status_watcher.domain import CycleOutcome, StrikeBook
 from shared.bus import Binding, Bus
+from shared.clients import RoomsClient
 from shared.cloud import CloudPort, StreamState
 from shared.contracts import (
     CloseReason,
     CloseRoom,
     Contract,
     Envelope,
-    ListLiveRooms,
-    LiveRoomPage,
     RoomActivated,
     RoomClosed,
+    StreamOfflineStrike,
     StreamRecovered,
     StreamStarted,
     StreamStopped,
-    StreamStruck,
 )
 from shared.errors import BusUnavailable
 from shared.metrics import (
@@ -62,7 +61,8 @@ class StatusWatcher:
     def __init__(self, *, bus: Bus, cloud: CloudPort, book: StrikeBook, interval: float, resync_every: float,
                  request_timeout: float) -> None:
         self._bus, self._cloud, self.book = bus, cloud, book
-        self._interval, self._resync_every, self._timeout = interval, resync_every, request_timeout
+        self._interval, self._resync_every = interval, resync_every
+        self._rooms = RoomsClient(bus, timeout=request_timeout)
         self.totals = {"cycles": 0, "cloud_calls": 0, "unknown": 0, "strikes": 0, "closures": 0}
 
     # --- events -------------------------------------------------------------------------
@@ -86,8 +86,7 @@ class StatusWatcher:
         snapshot: list[tuple[str, str, datetime]] = []
         after_id: str | None = None
         while True:
-            result = await self._bus.request(ListLiveRooms(after_id=after_id), timeout=self._timeout)
-            page = LiveRoomPage.model_validate(result)
+            page = await self._rooms.live_page(after_id=after_id)
             snapshot.extend((r.id, r.stream_id, r.activated_at) for r in page.rooms if r.activated_at is not None)
             if page.last_id is None:
                 break
@@ -101,12 +100,12 @@ class StatusWatcher:
     async def poll_once(self) -> CycleStats:
         started = time.monotonic()
         streams = self.book.streams_to_poll(datetime.now(UTC))
-        calls_before = getattr(self._cloud, "calls", 0)
+        calls_before = self._cloud.calls
         states = await self._cloud.stream_states(streams) if streams else {}
         outcome = self.book.apply(states)
         await self._announce(outcome)
         stats = CycleStats(
-            watched=len(self.book), polled=len(streams), cloud_calls=getattr(self._cloud, "calls", 0) - calls_before,
+            watched=len(self.book), polled=len(streams), cloud_calls=self._cloud.calls - calls_before,
             unknown=outcome.unknown, struck=len(outcome.struck), recovered=len(outcome.recovered),
             closed=len(outcome.to_close), seconds=time.monotonic() - started,
         )
@@ -123,7 +122,7 @@ class StatusWatcher:
         events: list[Contract] = []
         for entry in outcome.struck:
             log.info("watch.strike", room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes)
-            events.append(StreamStruck(room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes))
+            events.append(StreamOfflineStrike(room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes))
         for entry, strikes in outcome.recovered:
             log.info("watch.recovered", room_id=entry.room_id, stream_id=entry.stream_id, strikes=strikes)
             events.append(StreamRecovered(room_id=entry.room_id, stream_id=entry.stream_id, strikes_before=strikes))

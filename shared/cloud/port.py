@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 
+from shared.failures import Transient
+
 
 class StreamState(enum.StrEnum):
     ONLINE = "online"
@@ -17,7 +19,7 @@ class StreamState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class CloudUnavailable(Exception):
+class CloudUnavailable(Transient):
     """A cloud action failed after the adapter's retries; the caller may retry later."""
 
 
@@ -25,6 +27,7 @@ class CloudPort(ABC):
     """Stream state, stop-push and resume for the streams of Onair's rooms."""
 
     name: str
+    calls: int = 0  # cloud API calls made (metrics, and the watcher's per-cycle figures)
 
     @abstractmethod
     async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:

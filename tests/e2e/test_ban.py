@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient
 
-from services.moderation.handlers import ModerationPorts
+from services.moderation.bootstrap import ModerationService
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings
@@ -19,7 +19,7 @@ from tests.fixtures import MediaServer, SwitchableCloud
 
 
 @pytest.fixture
-async def nginx_moderation(moderation_cloud: SwitchableCloud, moderation_service: ModerationPorts,
+async def nginx_moderation(moderation_cloud: SwitchableCloud, moderation_service: ModerationService,
                            e2e_gateway: tuple[TestClient, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
     _, media = e2e_gateway
     adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))

@@ -19,7 +19,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
-from services.rooms.handlers import RoomsPorts
+from services.rooms.bootstrap import RoomsService
 from tests.fixtures import gateway_settings, new_user, wait_ready
 from tests.integration.test_counters import live_room
 
@@ -54,7 +54,7 @@ def phone_network() -> Iterator[str]:
 
 
 async def test_a_viewer_whose_network_vanished_leaves_viewers_now_within_20_s(
-    rooms_service: RoomsPorts, amqp_url: str, namespace: str, phone_network: str, auth: Auth
+    rooms_service: RoomsService, amqp_url: str, namespace: str, phone_network: str, auth: Auth
 ) -> None:
     settings = gateway_settings(amqp_url, namespace, presence_period_seconds=2.0, sse_heartbeat_seconds=5.0)
     server = TestServer(create_app(settings), host=HOST_IP)

@@ -5,26 +5,30 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aio_pika
 import pytest
 
 from shared.bus import DEAD_LETTERS_ARGUMENTS, Binding, Bus
 from shared.contracts import (
+    CloseReason,
+    CloseRoom,
     Contract,
     CounterEntry,
     Envelope,
     ErrorCode,
     GetRoom,
-    LiveRoomPage,
     RecordCounters,
     Room,
+    RoomCreated,
+    RoomStatus,
     decode,
 )
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 from tests.fixtures import delete_namespace
 
-QUEUES = ["work", "reads", "batched", "dead-letters", "events.unrouted"]
+QUEUES = ["work", "reads", "asks", "batched", "dead-letters", "events.unrouted"]
 
 
 @pytest.fixture
@@ -57,6 +61,11 @@ async def dead_letters(amqp_url: str, namespace: str, expect: int, timeout: floa
         return bodies
 
 
+def a_room(room_id: str, title: str = "t") -> Room:
+    return Room(id=room_id, anchor_id="a", title=title, cover_url="https://x/c", status=RoomStatus.UNACTIVE,
+                created_at=datetime.now(UTC), stream_id="s")
+
+
 async def test_request_reply_and_domain_errors(buses: tuple[Bus, Bus]) -> None:
     server, client = buses
 
@@ -64,13 +73,13 @@ async def test_request_reply_and_domain_errors(buses: tuple[Bus, Bus]) -> None:
         assert isinstance(msg, GetRoom)
         if msg.room_id == "missing":
             raise DomainError(ErrorCode.NOT_FOUND, "no such room", room_id=msg.room_id)
-        return LiveRoomPage(rooms=[], last_id=env.correlation_id)
+        return a_room(msg.room_id, title=env.correlation_id or "")
 
-    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
-    result = await client.request(GetRoom(room_id="r1"), timeout=5, correlation_id="corr-1")
-    assert result == {"rooms": [], "last_id": "corr-1"}
+    await server.serve("reads", [GetRoom], handler)
+    room = await client.ask(GetRoom(room_id="r1"), timeout=5, correlation_id="corr-1")
+    assert isinstance(room, Room) and (room.id, room.title) == ("r1", "corr-1")  # typed by the request
     with pytest.raises(DomainError) as err:
-        await client.request(GetRoom(room_id="missing"), timeout=5)
+        await client.ask(GetRoom(room_id="missing"), timeout=5)
     assert err.value.code is ErrorCode.NOT_FOUND and err.value.extra == {"room_id": "missing"}
 
 
@@ -79,11 +88,11 @@ async def test_concurrent_first_requests_share_one_reply_consumer(buses: tuple[B
 
     async def handler(env: Envelope, msg: Contract) -> Contract:
         assert isinstance(msg, GetRoom)
-        return LiveRoomPage(rooms=[], last_id=msg.room_id)
+        return a_room(msg.room_id)
 
-    await server.consume("work", [Binding("commands", GetRoom.TYPE)], handler)
-    results = await asyncio.gather(*[client.request(GetRoom(room_id=str(i)), timeout=5) for i in range(20)])
-    assert [r["last_id"] for r in results if r] == [str(i) for i in range(20)]
+    await server.serve("reads", [GetRoom], handler)
+    results = await asyncio.gather(*[client.ask(GetRoom(room_id=str(i)), timeout=5) for i in range(20)])
+    assert [room.id for room in results] == [str(i) for i in range(20)]
 
 
 async def test_invalid_message_goes_to_the_dead_letter_queue_once(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
@@ -142,15 +151,55 @@ async def test_unroutable_command_is_an_error(buses: tuple[Bus, Bus]) -> None:
         await client.publish_command(GetRoom(room_id="nobody-listens"))
 
 
-async def test_events_without_subscribers_are_kept_not_refused(buses: tuple[Bus, Bus]) -> None:
+async def test_events_without_subscribers_are_kept_not_refused(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
     _, client = buses
-    from datetime import UTC, datetime
+    sent = await client.publish_event(RoomCreated(room=a_room("r")))  # not an error: pub/sub
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        held = await channel.get_queue(f"{client.namespace}.events.unrouted")
+        message = await held.get(timeout=5)
+        assert decode(message.body)[0].id == sent.id  # kept in the bounded holding queue, not dropped
+        await message.ack()
 
-    from shared.contracts import RoomCreated, RoomStatus
 
-    room = Room(id="r", anchor_id="a", title="t", cover_url="https://x/c", status=RoomStatus.UNACTIVE,
-                created_at=datetime.now(UTC), stream_id="s")
-    await client.publish_event(RoomCreated(room=room))  # does not raise
+async def test_an_expired_request_is_dropped_not_dead_lettered(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    server, client = buses
+
+    async def never(env: Envelope, msg: Contract) -> None:
+        raise AssertionError("nobody serves requests in this test")
+
+    asks = await server.serve("asks", [CloseRoom], never)
+    await asks.cancel()  # the service is down: the request waits in its queue until it expires
+    with pytest.raises(RequestTimedOut):
+        await client.ask(CloseRoom(room_id="r1", reason=CloseReason.ANCHOR, actor_id="a"), timeout=0.3)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for _ in range(30):
+            left = await channel.declare_queue(f"{server.namespace}.asks", passive=True)
+            if left.declaration_result.message_count == 0:
+                break
+            await asyncio.sleep(0.1)
+        dead = await channel.declare_queue(f"{server.namespace}.dead-letters", passive=True)
+        assert (left.declaration_result.message_count, dead.declaration_result.message_count) == (0, 0)
+
+
+async def test_a_failing_subscriber_meets_the_delivery_limit(amqp_url: str, buses: tuple[Bus, Bus]) -> None:
+    """A private queue keeps no delivery count (classic): the bus counts, so a failing event
+    handler is dead-lettered after the limit instead of being redelivered forever."""
+    server, client = buses
+    attempts: list[str] = []
+
+    async def failing(env: Envelope, msg: Contract) -> None:
+        attempts.append(env.id)
+        raise ConnectionError("this replica cannot apply it")
+
+    await server.subscribe([Binding("events", RoomCreated.TYPE)], failing)
+    sent = await client.publish_event(RoomCreated(room=a_room("r")))
+    letters = await dead_letters(amqp_url, server.namespace, expect=1, timeout=15)
+    assert len(letters) == 1 and sent.id in letters[0].decode()
+    assert attempts == [sent.id] * 3  # first delivery + delivery limit of 2 redeliveries
 
 
 async def test_request_without_reply_times_out(buses: tuple[Bus, Bus]) -> None:
@@ -159,15 +208,15 @@ async def test_request_without_reply_times_out(buses: tuple[Bus, Bus]) -> None:
     async def slow(env: Envelope, msg: Contract) -> None:
         await asyncio.sleep(2)
 
-    await server.consume("work", [Binding("commands", GetRoom.TYPE)], slow)
+    await server.serve("reads", [GetRoom], slow)
     with pytest.raises(RequestTimedOut):
-        await client.request(GetRoom(room_id="r1"), timeout=0.3)
+        await client.ask(GetRoom(room_id="r1"), timeout=0.3)
 
 
 async def test_bus_down_is_unavailable() -> None:
     bus = Bus("amqp://guest:guest@127.0.0.1:1/", namespace="nowhere")
     with pytest.raises(BusUnavailable):
-        await bus.request(GetRoom(room_id="r1"), timeout=1)
+        await bus.ask(GetRoom(room_id="r1"), timeout=1)
     with pytest.raises(BusUnavailable):
         await bus.connect(attempts=1)
 
@@ -180,10 +229,10 @@ async def test_queries_ride_a_transient_queue_and_are_never_dead_lettered(amqp_u
     async def failing(env: Envelope, msg: Contract) -> Contract:
         raise ConnectionError("the store is away")
 
-    reads = await server.serve_queries("reads", [Binding("commands", GetRoom.TYPE)], failing)
+    reads = await server.serve("reads", [GetRoom], failing)
     started = asyncio.get_running_loop().time()
     with pytest.raises(BusUnavailable):  # answered "unavailable" at once, not retried, not timed out
-        await client.request(GetRoom(room_id="x"), timeout=5)
+        await client.ask(GetRoom(room_id="x"), timeout=5)
     assert asyncio.get_running_loop().time() - started < 1
     await reads.cancel()
     connection = await aio_pika.connect(amqp_url)
@@ -197,12 +246,12 @@ async def test_queries_ride_a_transient_queue_and_are_never_dead_lettered(amqp_u
 
         tag = await queue.consume(silent)
         with pytest.raises(RequestTimedOut):
-            await client.request(GetRoom(room_id="y"), timeout=0.3)
+            await client.ask(GetRoom(room_id="y"), timeout=0.3)
         assert seen == [aio_pika.DeliveryMode.NOT_PERSISTENT]  # a read is never written to disk
         await queue.cancel(tag)
         # Nobody serves reads now: the query expires with its wait and is dropped, not dead-lettered.
         with pytest.raises(RequestTimedOut):
-            await client.request(GetRoom(room_id="z"), timeout=0.3)
+            await client.ask(GetRoom(room_id="z"), timeout=0.3)
         await asyncio.sleep(0.5)
         left = await channel.declare_queue(f"{server.namespace}.reads", passive=True)
         dead = await channel.declare_queue(f"{server.namespace}.dead-letters", passive=True)

@@ -195,7 +195,7 @@ async def test_list_parameters_are_validated(gateway: TestClient, auth: Auth) ->
 @pytest.fixture
 async def spied_creates(rooms_settings: Any) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
     """A queue that receives a copy of every rooms.create command published."""
-    async with spy_queue(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.commands",
+    async with spy_queue(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.requests",
                          ["rooms.create"]) as queue:
         yield queue
 
@@ -272,7 +272,7 @@ async def test_no_reply_in_time_is_504(amqp_url: str, auth: Auth) -> None:
         async with connection:
             channel = await connection.channel()
             queue = await channel.declare_queue(exclusive=True)
-            await queue.bind(f"{namespace}.commands", routing_key="rooms.get")
+            await queue.bind(f"{namespace}.requests", routing_key="rooms.get")
             response = await client.get("/v1/rooms/abc", headers=auth("u"))
             assert response.status == 504
     await delete_namespace(amqp_url, namespace, ["dead-letters", "events.unrouted"])

@@ -9,13 +9,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
-from services.rooms.handlers import RoomsPorts
+from services.rooms.bootstrap import RoomsService
 from tests.fixtures import gateway_settings, new_user, wait_ready
 from tests.integration.test_http_api import Auth, live_room
 
 
 @pytest.fixture
-async def strict(rooms_service: RoomsPorts, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+async def strict(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
     settings = gateway_settings(amqp_url, namespace, limit_like_burst=3, limit_like_per_second=0.5,
                                 limit_create_burst=1, live_streams_per_user=2)
     async with TestClient(TestServer(create_app(settings))) as client:

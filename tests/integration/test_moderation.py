@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from services.gateway.tencent_callbacks import callback_sign
-from services.moderation.handlers import ModerationPorts
+from services.moderation.bootstrap import ModerationService
 from shared.cloud.tencent import TencentCloud
 from shared.settings import CloudSettings, GatewaySettings, RoomsSettings
 from tests.fakes.tencent_api import FakeTencentLive
@@ -25,7 +25,7 @@ CALLBACK_KEY = GatewaySettings().callback_key.get_secret_value()
 
 
 @pytest.fixture
-async def tencent(moderation_cloud: SwitchableCloud, moderation_service: ModerationPorts
+async def tencent(moderation_cloud: SwitchableCloud, moderation_service: ModerationService
                   ) -> AsyncIterator[FakeTencentLive]:
     api = FakeTencentLive()
     await api.start()
@@ -140,7 +140,7 @@ async def _dropped_times(api: FakeTencentLive, n: int) -> bool:
 
 
 async def test_a_ban_during_a_cloud_outage_waits_for_the_cloud(
-    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, moderation_service: ModerationPorts
+    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, moderation_service: ModerationService
 ) -> None:
     _, room = await live_room(gateway, auth, tencent)
     tencent.faults = ["InternalError"] * 4  # the adapter's 3 tries fail, then the redelivery's first

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from services.gateway.auth import mint_token
-from services.moderation.handlers import ModerationPorts
+from services.moderation.bootstrap import ModerationService
 from tests.fixtures import JWT_SECRET
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -27,7 +27,7 @@ async def test_the_document_is_valid_openapi_and_the_docs_page_lists_it(gateway:
 
 
 async def test_a_fuzzer_finds_no_5xx_and_nothing_undocumented(
-    gateway: TestClient, moderation_service: ModerationPorts, tmp_path: Path
+    gateway: TestClient, moderation_service: ModerationService, tmp_path: Path
 ) -> None:
     for role, extra in (("user", []), ("moderator", ["--include-path-regex", "^/v1/admin/"])):
         token = mint_token(JWT_SECRET, f"fuzz-{role}", admin=role == "moderator")

@@ -7,7 +7,7 @@ import asyncio
 
 import aiohttp
 
-from services.rooms.handlers import RoomsPorts
+from services.rooms.bootstrap import RoomsService
 from shared import metrics
 from shared.bus import Bus
 from shared.ops import bus_check, serving_ops, store_check
@@ -18,7 +18,7 @@ async def get(port: int, path: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
-async def test_ready_while_the_broker_and_the_store_answer(rooms_service: RoomsPorts) -> None:
+async def test_ready_while_the_broker_and_the_store_answer(rooms_service: RoomsService) -> None:
     checks = {"bus": bus_check(rooms_service.bus), "store": store_check(rooms_service.rooms.database)}
     async with serving_ops("127.0.0.1", 0, checks, (metrics.BUS, metrics.ROOMS_GROUP)) as port:
         assert await get(port, "/readyz") == (200, '{"status": "ready"}')

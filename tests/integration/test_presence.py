@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
-from services.rooms.handlers import RoomsPorts
+from services.rooms.bootstrap import RoomsService
 from tests.fixtures import gateway_settings, new_user, wait_ready
 from tests.integration.test_counters import counts, live_room, read_events
 
@@ -21,7 +21,7 @@ PERIOD = 0.5  # presence reports of the test gateways (production: 2 s)
 
 
 @pytest.fixture
-async def two_gateways(rooms_service: RoomsPorts, amqp_url: str, namespace: str
+async def two_gateways(rooms_service: RoomsService, amqp_url: str, namespace: str
                        ) -> AsyncIterator[tuple[TestClient, TestClient]]:
     clients = [TestClient(TestServer(create_app(gateway_settings(amqp_url, namespace, presence_period_seconds=PERIOD))))
                for _ in range(2)]
@@ -71,7 +71,7 @@ async def test_streams_count_on_every_gateway_and_leave_when_closed(
         stream.close()
 
 
-async def test_a_dead_gateways_viewers_drop_out(rooms_service: RoomsPorts, amqp_url: str, namespace: str,
+async def test_a_dead_gateways_viewers_drop_out(rooms_service: RoomsService, amqp_url: str, namespace: str,
                                                  two_gateways: tuple[TestClient, TestClient], auth: Auth) -> None:
     a, b = two_gateways
     _, room_id = await live_room(a, auth)
@@ -87,7 +87,7 @@ async def test_a_dead_gateways_viewers_drop_out(rooms_service: RoomsPorts, amqp_
 
 
 async def test_a_new_gateway_learns_every_count_from_the_others(
-    rooms_service: RoomsPorts, amqp_url: str, namespace: str, two_gateways: tuple[TestClient, TestClient], auth: Auth
+    rooms_service: RoomsService, amqp_url: str, namespace: str, two_gateways: tuple[TestClient, TestClient], auth: Auth
 ) -> None:
     a, _ = two_gateways
     _, room_id = await live_room(a, auth)

@@ -245,19 +245,18 @@ class SnapshotBus:
         self.rooms, self.snapshots = rooms, 0
         self.reconnected = asyncio.Event()
 
-    async def request(self, query: ListLiveRooms, *, timeout: float) -> dict[str, Any]:
+    async def ask(self, query: ListLiveRooms, *, timeout: float) -> LiveRoomPage:
         after = [r for r in sorted(self.rooms, key=lambda r: r.id) if query.after_id is None or r.id > query.after_id]
         page = after[:query.limit]
         if query.after_id is None:
             self.snapshots += 1
-        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None).model_dump()
+        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None)
 
 
 async def test_the_directory_loads_in_pages_and_reloads_after_a_reconnect() -> None:
     bus = SnapshotBus([live(n) for n in range(1, 8)])
     directory = RoomDirectory()
-    sync = asyncio.create_task(keep_synced(bus, directory, resync_every=3600, page_size=3,  # type: ignore[arg-type]
-                                           timeout=1))
+    sync = asyncio.create_task(keep_synced(bus, directory, resync_every=3600, page_size=3, timeout=1))
     try:
         for _ in range(100):
             if directory.loaded:

@@ -119,7 +119,3 @@ def test_resync_adds_missing_rooms_and_drops_stale_ones_but_keeps_newer_events()
     assert {s for s in book.streams_to_poll(NOW)} == {"s-fresh", "s-missed"}
 
 
-async def test_the_whole_set_costs_one_batch_call() -> None:
-    book, cloud = book_with(*[(f"r{i}", LONG_AGO) for i in range(500)]), FakeCloud()
-    await cycle(book, cloud)
-    assert cloud.calls == 1

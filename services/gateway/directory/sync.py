@@ -9,15 +9,24 @@ import asyncio
 import contextlib
 import gc
 import time
+from typing import Protocol
 
 import structlog
 
 from services.gateway.directory.directory import RoomDirectory
-from shared.bus import Bus
 from shared.contracts import ListLiveRooms, LiveRoomPage, Room
 from shared.metrics import DIRECTORY_SYNCED
 
 log = structlog.get_logger(__name__)
+
+
+class LiveRoomsSource(Protocol):
+    """The bus, as far as the directory needs it: rooms' live pages, and its reconnects."""
+
+    @property
+    def reconnected(self) -> asyncio.Event: ...
+
+    async def ask(self, request: ListLiveRooms, *, timeout: float) -> LiveRoomPage: ...
 
 RETRY_SECONDS = 2.0
 # A snapshot page is thousands of rooms: allowed longer than an interactive request (the embedded
@@ -25,15 +34,14 @@ RETRY_SECONDS = 2.0
 PAGE_TIMEOUT_SECONDS = 30.0
 
 
-async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
+async def load_snapshot(bus: LiveRoomsSource, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
     started = time.monotonic()
     directory.begin_snapshot()
     rooms: list[Room] = []
     after_id: str | None = None
     while True:
-        reply = await bus.request(ListLiveRooms(limit=page_size, after_id=after_id),
-                                  timeout=max(timeout, PAGE_TIMEOUT_SECONDS))
-        page = LiveRoomPage.model_validate(reply)
+        page = await bus.ask(ListLiveRooms(limit=page_size, after_id=after_id),
+                             timeout=max(timeout, PAGE_TIMEOUT_SECONDS))
         rooms.extend(page.rooms)
         if page.last_id is None:
             break
@@ -46,7 +54,7 @@ async def load_snapshot(bus: Bus, directory: RoomDirectory, *, page_size: int, t
              ms=round((time.monotonic() - started) * 1000, 1))
 
 
-async def keep_synced(bus: Bus, directory: RoomDirectory, *, resync_every: float, page_size: int,
+async def keep_synced(bus: LiveRoomsSource, directory: RoomDirectory, *, resync_every: float, page_size: int,
                       timeout: float) -> None:
     """Snapshot now, after every reconnect, and every `resync_every` seconds; a failed snapshot is
     retried soon."""

@@ -1,0 +1,91 @@
+"""One robust connection to the broker and its main channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aiormq.exceptions import AMQPError
+
+from shared.errors import BusUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+class Connection:
+    """Connects with retries; the robust connection then restores channels, queues and consumers
+    by itself after a broker outage, and `reconnected` is set each time it did."""
+
+    def __init__(self, url: str, prefetch: int) -> None:
+        self._url = url
+        self._prefetch = prefetch
+        self.robust: AbstractRobustConnection | None = None
+        self.channel: AbstractRobustChannel | None = None
+        self.reconnected = asyncio.Event()  # private queues may have missed events meanwhile
+        self._on_reconnect: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def connected(self) -> bool:
+        """Connected now: a robust connection that lost the broker is not closed (it is
+        reconnecting), so its `connected` event is what says whether it can carry anything."""
+        robust = self.robust
+        return (robust is not None and not robust.is_closed and robust.connected.is_set()
+                and self.channel is not None)
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._on_reconnect.append(callback)
+
+    async def open(self, *, attempts: int | None, delay: float) -> AbstractRobustChannel:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.robust = await aio_pika.connect_robust(self._url, timeout=10)
+                break
+            except (TimeoutError, OSError, AMQPError) as exc:
+                if attempts is not None and attempt >= attempts:
+                    raise BusUnavailable(f"cannot connect to the broker: {exc}") from exc
+                log.warning("bus.connect_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(min(delay * attempt, 10))
+        channel = await self.robust.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=self._prefetch)
+        self.channel = channel
+        self.robust.reconnect_callbacks.add(self._reconnected)
+        return channel
+
+    async def _reconnected(self, *_: Any) -> None:
+        log.info("bus.reconnected")
+        self.reconnected.set()
+        for callback in self._on_reconnect:
+            await callback()
+
+    async def close(self) -> None:
+        if self.robust is not None:
+            await self.robust.close()
+        self.robust = None
+        self.channel = None
+
+    def require_channel(self) -> AbstractRobustChannel:
+        if self.channel is None or not self.connected:  # fail now, not after a publish timeout
+            raise BusUnavailable("not connected to the broker")
+        return self.channel
+
+    async def channel_when_connected(self, timeout: float = 60.0) -> AbstractRobustChannel:
+        """For setting up consumers: wait out a reconnect in progress (a consumer started just as
+        the connection dropped, e.g. by a leader that just took over) rather than fail."""
+        if self.robust is not None and not self.robust.is_closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.robust.connected.wait(), timeout)
+        return self.require_channel()
+
+    async def new_channel(self, prefetch: int) -> AbstractRobustChannel:
+        await self.channel_when_connected()
+        assert self.robust is not None
+        channel = await self.robust.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=prefetch)
+        return channel

@@ -1,0 +1,172 @@
+"""The rooms context: the room, its commands, queries and events, and its counts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from shared.contracts.base import Contract, Query, Request
+
+
+class RoomStatus(enum.StrEnum):
+    UNACTIVE = "unactive"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class CloseReason(enum.StrEnum):
+    ANCHOR = "anchor"
+    BLACK_SCREEN = "black_screen"
+    BANNED = "banned"
+    EXPIRED = "expired"
+
+
+class Location(Contract):
+    # Strict: a number, never `false` or "31" (JSON booleans would pass as 0 in lax mode).
+    lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False, description="Latitude in degrees")
+    lng: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False, description="Longitude in degrees")
+    name: str | None = Field(None, max_length=100, description="Human-readable place name")
+
+
+class Room(Contract):
+    """A room as the rooms service owns it (play URLs are added by the gateway per request)."""
+
+    id: str
+    anchor_id: str
+    title: str
+    cover_url: str
+    location: Location | None = None
+    status: RoomStatus
+    close_reason: CloseReason | None = None
+    viewers: int = 0
+    likes: int = 0
+    created_at: datetime
+    activated_at: datetime | None = None
+    closed_at: datetime | None = None
+    stream_id: str
+    version: int = Field(1, ge=1, description="Bumped by every change (state or counts); events carry it, "
+                         "so a reader never moves a room backwards")
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+class CreateRoom(Request[Room]):
+    TYPE: ClassVar[str] = "rooms.create"
+    anchor_id: str = Field(min_length=1, max_length=128)
+    title: str = Field(min_length=1, max_length=100)
+    # The gateway takes URLs of up to 2,048 characters; normalising one (a trailing slash) may add a few.
+    cover_url: str = Field(min_length=1, max_length=2100)
+    location: Location | None = None
+
+
+class ActivateRoom(Request[Room]):
+    TYPE: ClassVar[str] = "rooms.activate"
+    room_id: str
+    actor_id: str = Field(description="User asking; must be the room's anchor")
+
+
+class CloseRoom(Request[Room]):
+    TYPE: ClassVar[str] = "rooms.close"
+    room_id: str
+    reason: CloseReason
+    actor_id: str | None = Field(
+        None, description="User asking (reason `anchor`): must be the room's anchor. None for system closes."
+    )
+
+
+class GetRoom(Query[Room]):
+    TYPE: ClassVar[str] = "rooms.get"
+    room_id: str
+
+
+class GetRoomByStream(Query[Room]):
+    TYPE: ClassVar[str] = "rooms.get_by_stream"
+    stream_id: str = Field(min_length=1, max_length=256)
+
+
+class LiveRoomPage(Contract):
+    rooms: list[Room]
+    last_id: str | None = Field(description="Pass as `after_id` for the next page; None at the end")
+
+
+class ListLiveRooms(Query[LiveRoomPage]):
+    """Active rooms in pages ordered by id: the snapshot the gateways' room directories and the
+    status watcher are built from (served by the `(status, _id)` index)."""
+
+    TYPE: ClassVar[str] = "rooms.live"
+    limit: int = Field(5000, ge=1, le=5000)
+    after_id: str | None = Field(None, description="The last id of the previous page")
+
+
+class CounterEntry(Contract):
+    room_id: str
+    likes: int = Field(0, ge=0)
+    viewers: int = Field(0, ge=0)
+    key: str | None = Field(None, max_length=256,
+                            description="The client's Idempotency-Key scoped to user and route: a retry counts once")
+
+
+class RecordCounters(Contract):
+    """Viewer and like increments one gateway collected over a few milliseconds.
+
+    The message id is the deduplication key: a redelivered or re-published batch counts once.
+    """
+
+    TYPE: ClassVar[str] = "rooms.counters"
+    entries: list[CounterEntry] = Field(min_length=1, max_length=10_000)
+
+
+# --- events -----------------------------------------------------------------------------
+
+
+class RoomCreated(Contract):
+    TYPE: ClassVar[str] = "room.created"
+    room: Room
+
+
+class RoomActivated(Contract):
+    TYPE: ClassVar[str] = "room.activated"
+    room: Room
+
+
+class RoomClosed(Contract):
+    TYPE: ClassVar[str] = "room.closed"
+    room: Room
+
+
+class RoomCounts(Contract):
+    room_id: str
+    version: int
+    viewers: int
+    likes: int
+    viewers_added: int
+    likes_added: int
+
+
+class PresenceReport(Contract):
+    """One gateway's open live-update streams per room (`viewers_now`): the rooms that changed
+    since its last report, or all of them (`full`). Sent every couple of seconds even when nothing
+    changed, so the others know it is alive; `hello` on its first, asking them for full reports."""
+
+    TYPE: ClassVar[str] = "gateway.presence"
+    instance: str = Field(min_length=1, max_length=64)
+    rooms: dict[str, Annotated[int, Field(ge=0)]]
+    full: bool = False
+    hello: bool = False
+
+
+class RoomCountersChanged(Contract):
+    """The counts of every room one coalesced write changed (a couple of these per second).
+
+    One event per write, not per room: every gateway reads them all. Snapshots: a lost one is
+    superseded by the next, so they are published without an outbox.
+    """
+
+    TYPE: ClassVar[str] = "room.counters"
+    rooms: list[RoomCounts]
+
+

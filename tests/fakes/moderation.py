@@ -1,0 +1,116 @@
+"""In-memory implementations of the moderation service's ports (services/moderation/ports.py)
+and a recording cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from shared.cloud import CloudPort, CloudUnavailable, StreamState
+from shared.contracts import Case, CaseStatus, CloseReason, Contract, Envelope, Room, RoomStatus, wrap
+
+Doc = dict[str, Any]
+
+
+class InMemoryModerationStore:
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.audit: dict[str, Doc] = {}
+        self.anchor_bans: dict[str, Doc] = {}
+
+    async def add_case(self, case: Case) -> bool:
+        if case.id in self.cases:
+            return False
+        self.cases[case.id] = case
+        return True
+
+    async def get_case(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+    async def resolve_case(self, case_id: str, status: CaseStatus, by: str, at: datetime) -> Case | None:
+        case = self.cases.get(case_id)
+        if case is None or case.status is not CaseStatus.OPEN:
+            return None
+        self.cases[case_id] = case.model_copy(update={"status": status, "resolved_by": by, "resolved_at": at})
+        return self.cases[case_id]
+
+    async def list_cases(self, status: CaseStatus | None, limit: int) -> list[Case]:
+        cases = sorted(self.cases.values(), key=lambda c: c.created_at, reverse=True)
+        return [c for c in cases if status is None or c.status is status][:limit]
+
+    async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None:
+        record = self.audit.setdefault(ban_id, {"attempts": 0, "errors": []})
+        record.update(fields)
+        record["attempts"] += 1
+        if attempt_error is not None:
+            record["errors"].append(attempt_error)
+
+    async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None:
+        self.anchor_bans[anchor_id] = {"until": until, "reason": reason, "ban_id": ban_id, "stream_id": stream_id}
+
+    async def unban_anchor(self, anchor_id: str) -> Doc | None:
+        return self.anchor_bans.pop(anchor_id, None)
+
+
+class InMemoryRoomsClient:
+    """The rooms service as moderation sees it (shared.clients.RoomsClient)."""
+
+    def __init__(self, *rooms: Room) -> None:
+        self.rooms = {room.id: room for room in rooms}
+
+    async def get(self, room_id: str, *, correlation_id: str | None = None) -> Room | None:
+        return self.rooms.get(room_id)
+
+    async def get_by_stream(self, stream_id: str, *, correlation_id: str | None = None) -> Room | None:
+        return next((room for room in self.rooms.values() if room.stream_id == stream_id), None)
+
+    async def close(self, room_id: str, reason: CloseReason, *, correlation_id: str | None = None) -> Room:
+        room = self.rooms[room_id]
+        if room.status is not RoomStatus.CLOSED:
+            room = self.rooms[room_id] = room.model_copy(update={"status": RoomStatus.CLOSED, "close_reason": reason})
+        return room
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+        self.commands: list[Envelope] = []
+
+    async def publish_event(self, payload: Contract, *, correlation_id: str | None = None,
+                            message_id: str | None = None) -> Envelope:
+        self.events.append(wrap(payload, correlation_id=correlation_id, message_id=message_id))
+        return self.events[-1]
+
+    async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
+                              message_id: str | None = None) -> Envelope:
+        self.commands.append(wrap(payload, correlation_id=correlation_id, message_id=message_id))
+        return self.commands[-1]
+
+
+class RecordingCloud(CloudPort):
+    """Records every action; `failures` makes that many next actions fail as the cloud would."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.actions: list[tuple[str, str]] = []
+        self.failures = 0
+
+    def _act(self, action: str, stream: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise CloudUnavailable(f"{action} failed")
+        self.actions.append((action, stream))
+
+    async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
+        return dict.fromkeys(streams, StreamState.UNKNOWN)
+
+    async def forbid(self, stream: str, *, reason: str, resume_at: datetime) -> None:
+        self._act("forbid", stream)
+
+    async def drop(self, stream: str) -> None:
+        self._act("drop", stream)
+
+    async def resume(self, stream: str) -> None:
+        self._act("resume", stream)

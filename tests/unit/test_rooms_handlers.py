@@ -1,0 +1,159 @@
+"""Every rooms handler, wired as the bootstrap wires them, on the in-memory store: milliseconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from services.rooms.bootstrap import command_routes, event_routes, query_routes
+from services.rooms.domain import now_ms
+from services.rooms.maintenance import expire_unactive_rooms
+from shared.bus import Routes
+from shared.contracts import (
+    ActivateRoom,
+    AnchorBanned,
+    AnchorUnbanned,
+    CloseReason,
+    CloseRoom,
+    Contract,
+    CreateRoom,
+    ErrorCode,
+    GetRoom,
+    GetRoomByStream,
+    ListLiveRooms,
+    LiveRoomPage,
+    Room,
+    RoomStatus,
+    wrap,
+)
+from shared.errors import DomainError
+from tests.fakes.rooms_store import InMemoryBans, InMemoryRooms, RecordingOutbox
+
+
+@dataclass
+class Rooms:
+    store: InMemoryRooms
+    bans: InMemoryBans
+    outbox: RecordingOutbox
+    routes: Routes
+
+    async def send(self, message: Contract, message_id: str | None = None) -> Contract | None:
+        return await self.routes[type(message)](wrap(message, message_id=message_id, correlation_id="c1"), message)
+
+    async def room(self, message: Contract, message_id: str | None = None) -> Room:
+        result = await self.send(message, message_id)
+        assert isinstance(result, Room)
+        return result
+
+    async def live_room(self, anchor: str = "alice") -> Room:
+        room = await self.room(CreateRoom(anchor_id=anchor, title="t", cover_url="https://x/c.jpg"))
+        return await self.room(ActivateRoom(room_id=room.id, actor_id=anchor))
+
+
+@pytest.fixture
+def rooms() -> Rooms:
+    store, bans = InMemoryRooms(), InMemoryBans()
+    outbox = RecordingOutbox(store)
+    return Rooms(store, bans, outbox, {**command_routes(store, bans, outbox), **event_routes(bans),
+                                       **query_routes(store)})
+
+
+def refused(code: ErrorCode) -> pytest.RaisesExc[DomainError]:
+    return pytest.raises(DomainError, check=lambda exc: exc.code is code)
+
+
+async def test_create_makes_an_unactive_room_named_by_the_command_and_emits_once(rooms: Rooms) -> None:
+    command = CreateRoom(anchor_id="alice", title="hello", cover_url="https://x/c.jpg")
+    room = await rooms.room(command, message_id="m-1")
+    again = await rooms.room(command, message_id="m-1")  # the same command redelivered
+    assert (room.id, room.status, room.stream_id, room.version) == ("m-1", RoomStatus.UNACTIVE, "onair_m-1", 1)
+    assert again == room
+    assert [(e.type, e.id, e.correlation_id) for e in rooms.outbox.published] == [
+        ("room.created", "m-1:room.created", "c1")]
+    assert rooms.store.docs["m-1"].outbox == []  # flushed, then cleared
+
+
+async def test_an_anchor_has_one_open_room_and_a_banned_anchor_none(rooms: Rooms) -> None:
+    first = await rooms.room(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    with refused(ErrorCode.CONFLICT) as second:
+        await rooms.send(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    assert second.value.extra == {"open_room_id": first.id}
+    until = now_ms() + timedelta(hours=1)
+    await rooms.send(AnchorBanned(anchor_id="bob", ban_id="b1", room_id="r0", reason="spam", until=until))
+    with refused(ErrorCode.CONFLICT) as banned:
+        await rooms.send(CreateRoom(anchor_id="bob", title="t", cover_url="https://x/c.jpg"))
+    assert banned.value.extra == {"banned_until": until.isoformat()}
+    await rooms.send(AnchorUnbanned(anchor_id="bob"))
+    assert (await rooms.room(CreateRoom(anchor_id="bob", title="t", cover_url="https://x/c.jpg"))).anchor_id == "bob"
+
+
+async def test_activate_by_the_anchor_once_whatever_the_repeats(rooms: Rooms) -> None:
+    room = await rooms.room(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    with refused(ErrorCode.FORBIDDEN):
+        await rooms.send(ActivateRoom(room_id=room.id, actor_id="mallory"))
+    active = await rooms.room(ActivateRoom(room_id=room.id, actor_id="alice"))
+    repeat = await rooms.room(ActivateRoom(room_id=room.id, actor_id="alice"))
+    assert (active.status, active.version, active.activated_at is not None) == (RoomStatus.ACTIVE, 2, True)
+    assert repeat == active
+    assert rooms.outbox.types() == ["room.created", "room.activated"]
+
+
+async def test_a_write_that_loses_a_race_decides_again_on_the_new_state(rooms: Rooms) -> None:
+    room = await rooms.room(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    rooms.store.lose_next_race = 2  # two concurrent changes (likes) win first
+    active = await rooms.room(ActivateRoom(room_id=room.id, actor_id="alice"))
+    assert (active.status, active.version, active.likes) == (RoomStatus.ACTIVE, 4, 2)
+    assert rooms.outbox.types() == ["room.created", "room.activated"]
+
+
+async def test_close_by_anchor_or_system_and_closed_is_final(rooms: Rooms) -> None:
+    room = await rooms.live_room()
+    with refused(ErrorCode.FORBIDDEN):
+        await rooms.send(CloseRoom(room_id=room.id, reason=CloseReason.ANCHOR, actor_id="mallory"))
+    closed = await rooms.room(CloseRoom(room_id=room.id, reason=CloseReason.BLACK_SCREEN))  # the watcher: no actor
+    assert (closed.status, closed.close_reason, closed.closed_at is not None) == (
+        RoomStatus.CLOSED, CloseReason.BLACK_SCREEN, True)
+    assert await rooms.room(CloseRoom(room_id=room.id, reason=CloseReason.ANCHOR, actor_id="alice")) == closed
+    with refused(ErrorCode.CONFLICT):
+        await rooms.send(ActivateRoom(room_id=room.id, actor_id="alice"))
+    with refused(ErrorCode.NOT_FOUND):
+        await rooms.send(CloseRoom(room_id="nope", reason=CloseReason.ANCHOR))
+    assert rooms.outbox.types() == ["room.created", "room.activated", "room.closed"]
+
+
+async def test_reads_by_id_by_stream_and_live_pages(rooms: Rooms) -> None:
+    live = [await rooms.live_room(f"anchor-{n}") for n in range(5)]
+    waiting = await rooms.room(CreateRoom(anchor_id="late", title="t", cover_url="https://x/c.jpg"))
+    assert await rooms.send(GetRoom(room_id=waiting.id)) == waiting
+    assert await rooms.send(GetRoomByStream(stream_id=live[0].stream_id)) == live[0]
+    with refused(ErrorCode.NOT_FOUND):
+        await rooms.send(GetRoom(room_id="nope"))
+    with refused(ErrorCode.NOT_FOUND):
+        await rooms.send(GetRoomByStream(stream_id="nope"))
+    pages: list[LiveRoomPage] = []
+    after: str | None = None
+    while True:
+        page = await rooms.send(ListLiveRooms(limit=2, after_id=after))
+        assert isinstance(page, LiveRoomPage)
+        pages.append(page)
+        if page.last_id is None:
+            break
+        after = page.last_id
+    assert [len(p.rooms) for p in pages] == [2, 2, 1]  # active rooms only, in id order
+    assert [r.id for p in pages for r in p.rooms] == sorted(r.id for r in live)
+
+
+async def test_rooms_that_never_went_live_expire(rooms: Rooms) -> None:
+    stale = await rooms.room(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    live = await rooms.live_room("bob")
+    fresh = await rooms.room(CreateRoom(anchor_id="carol", title="t", cover_url="https://x/c.jpg"))
+    for room in (stale, live):  # made two hours ago
+        doc = rooms.store.docs[room.id]
+        doc.room = doc.room.model_copy(update={"created_at": room.created_at - timedelta(hours=2)})
+    assert await expire_unactive_rooms(rooms.store, rooms.outbox, timedelta(hours=1)) == 1
+    expired = await rooms.store.get(stale.id)
+    assert expired is not None and expired.close_reason is CloseReason.EXPIRED
+    statuses = [(await rooms.store.get(r.id) or r).status for r in (live, fresh)]
+    assert statuses == [RoomStatus.ACTIVE, RoomStatus.UNACTIVE]
