@@ -133,7 +133,7 @@ async def setup_rooms(http: aiohttp.ClientSession, secret: str, n: int, push: bo
             assert response.status == 201, body
         created[body["room"]["id"]] = (anchor, headers)
         push_urls.append(body["push_url"])
-    pushes = []
+    pushes: list[subprocess.Popen[bytes]] = []
     if push:
         clip = workdir / "clip.flv"
         encode = await asyncio.create_subprocess_exec(
@@ -213,8 +213,8 @@ async def main(args: argparse.Namespace) -> int:
                       f"max {max(ms):.1f} ms")
                 exact = await check_counts(http, fans[0], accepted, args.settle_seconds)
             finally:
-                for proc in pushes:
-                    proc.terminate()
+                for push_proc in pushes:
+                    push_proc.terminate()
                 for room, anchor in anchors.items():
                     headers = {"Authorization": f"Bearer {mint_token(secret, anchor)}"}
                     async with http.post(f"/v1/rooms/{room}/close", headers=headers):

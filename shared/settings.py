@@ -151,6 +151,7 @@ class CloudSettings(SigningSettings):
     tencent_retries: int = Field(3, ge=1)
     # Local media server (nginx + RTMP module): its HTTP side serves /stat, /control and HLS.
     nginx_http_url: str = "http://127.0.0.1:8080"
+    nginx_timeout_seconds: float = Field(5.0, gt=0)
 
 
 class WatcherSettings(CommonSettings, CloudSettings):

@@ -7,9 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import aio_pika
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
@@ -21,6 +23,9 @@ from shared.cloud import CloudPort, CloudUnavailable, StreamState
 from shared.contracts import Envelope, decode
 from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings
 from shared.store import mongo_client
+
+# The aiohttp test client of a gateway app, typed.
+Client = TestClient[web.Request, web.Application]
 
 JWT_SECRET = "integration-tests-jwt-secret-0123456789abcdef"
 
@@ -68,20 +73,20 @@ async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsSer
 GENEROUS_LIMITS = {f"limit_{action}_burst": 100_000 for action in ("create", "like", "view", "stream")}
 
 
-def gateway_settings(amqp_url: str, namespace: str, **overrides: object) -> GatewaySettings:
-    return GatewaySettings(amqp_url=amqp_url, bus_namespace=namespace, jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
-                           **{**GENEROUS_LIMITS, **overrides})
+def gateway_settings(amqp_url: str, namespace: str, **overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {**GENEROUS_LIMITS, **overrides}
+    return GatewaySettings(amqp_url=amqp_url, bus_namespace=namespace, jwt_secret=JWT_SECRET, **values)
 
 
 @pytest.fixture(scope="session")
-async def gateway(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+async def gateway(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[Client]:
     app = create_app(gateway_settings(amqp_url, namespace, max_body_bytes=4096))
     async with TestClient(TestServer(app)) as client:
         await wait_ready(client)
         yield client
 
 
-async def wait_ready(client: TestClient, seconds: float = 10) -> None:
+async def wait_ready(client: Client, seconds: float = 10) -> None:
     import asyncio
 
     for _ in range(int(seconds * 20)):
@@ -148,7 +153,7 @@ class MediaServer:
 
 @pytest.fixture(scope="session")
 async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str,
-                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[TestClient, MediaServer]]:
+                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, MediaServer]]:
     """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks."""
     import asyncio
     import os

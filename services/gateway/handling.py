@@ -9,9 +9,9 @@ from typing import TypeVar
 from aiohttp import web
 
 from services.gateway.auth import Principal, authenticate
-from services.gateway.context import BUS, REQUEST_ID, SETTINGS, TOKENS
+from services.gateway.context import BUS, REQUEST_ID, ROOMS, SETTINGS, TOKENS
 from services.gateway.problems import forbidden, validation_failed
-from shared.contracts import Contract, Request
+from shared.contracts import Contract, Request, Room
 
 # Idempotency-Key values map to stable command ids, so a retried request is the same command.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d8c59-5a0e-4a57-9a3f-0b8f5f3c2d10")
@@ -36,6 +36,11 @@ async def ask(request: web.Request, command: Request[R], *, message_id: str | No
     app = request.app
     return await app[BUS].ask(command, timeout=app[SETTINGS].request_timeout_seconds,
                               correlation_id=request.get(REQUEST_ID), message_id=message_id)
+
+
+async def room_or_none(request: web.Request, room_id: str) -> Room | None:
+    """The room as the rooms service has it (its query queue); None when there is no such room."""
+    return await request.app[ROOMS].get(room_id, correlation_id=request.get(REQUEST_ID))
 
 
 async def tell(request: web.Request, command: Contract, *, message_id: str | None = None) -> str:

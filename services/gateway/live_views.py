@@ -24,13 +24,11 @@ from services.gateway.context import (
     LIVE,
     PRESENCE,
     QUIET_ACCESS_LOG,
-    REQUEST_ID,
     ROOM_STATUS,
-    ROOMS,
     SETTINGS,
     STREAM_SLOTS,
 )
-from services.gateway.handling import idempotency_key, path_id, principal
+from services.gateway.handling import idempotency_key, path_id, principal, room_or_none
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
 from shared.contracts import Room, RoomStatus
@@ -48,7 +46,7 @@ async def _fetch_room(request: web.Request, room_id: str) -> Room | None:
     known = request.app[DIRECTORY].get(room_id)
     if known is not None:
         return known
-    return await request.app[ROOMS].get(room_id, correlation_id=request.get(REQUEST_ID))
+    return await room_or_none(request, room_id)
 
 
 async def _live_room_id(request: web.Request) -> str:

@@ -17,8 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.rooms.ports import Counts
-from shared.contracts import RoomStatus
+from shared.contracts import RoomCounts, RoomStatus
 
 Doc = dict[str, Any]
 RECEIPT_TTL_SECONDS = 24 * 3600
@@ -34,7 +33,7 @@ class CounterStore:
         await self._receipts.create_index([("at", ASCENDING)], name="receipt_ttl",
                                           expireAfterSeconds=RECEIPT_TTL_SECONDS)
 
-    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[Counts]:
+    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
         """Apply `{room: {receipt: (viewers, likes)}}`, skipping receipts already applied.
 
         Returns the new counts of the live rooms that changed.
@@ -70,8 +69,9 @@ class CounterStore:
         async with self._rooms.database.client.start_session() as session:
             await session.with_transaction(write)
 
-    async def _counts(self, added: dict[str, tuple[int, int]]) -> list[Counts]:
+    async def _counts(self, added: dict[str, tuple[int, int]]) -> list[RoomCounts]:
         cursor = self._rooms.find({"_id": {"$in": list(added)}, "status": RoomStatus.ACTIVE.value},
                                   {"viewers": 1, "likes": 1, "version": 1})
-        return [Counts(doc["_id"], doc["version"], doc["viewers"], doc["likes"], *added[doc["_id"]])
+        return [RoomCounts(room_id=doc["_id"], version=doc["version"], viewers=doc["viewers"], likes=doc["likes"],
+                           viewers_added=added[doc["_id"]][0], likes_added=added[doc["_id"]][1])
                 async for doc in cursor]

@@ -13,7 +13,7 @@ import structlog
 from services.rooms.domain import coalesce_counters
 from services.rooms.ports import CounterWriter, EventPublisher
 from shared.bus import exponential_backoff
-from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged, RoomCounts
+from shared.contracts import Contract, Envelope, RecordCounters, RoomCountersChanged
 from shared.errors import BusUnavailable
 from shared.metrics import COUNTER_BATCH_SIZE
 
@@ -37,9 +37,7 @@ async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], *, counter
     changed = await counters.apply(per_room)
     COUNTER_BATCH_SIZE.labels("rooms").observe(len(per_room))
     if changed:
-        snapshot = RoomCountersChanged(rooms=[
-            RoomCounts(room_id=c.room_id, version=c.version, viewers=c.viewers, likes=c.likes,
-                       viewers_added=c.viewers_added, likes_added=c.likes_added) for c in changed])
+        snapshot = RoomCountersChanged(rooms=changed)
         try:
             await events.publish_event(snapshot)
         except BusUnavailable as exc:

@@ -10,13 +10,13 @@ import structlog
 
 from services.rooms.domain import closing_fields, decide, now_ms, stream_id_for, transitioned
 from services.rooms.ports import AnchorBans, AnchorHasOpenRoom, EventOutbox, RoomExists, RoomStore
-from shared.contracts import (
+from shared.contracts.base import ErrorCode
+from shared.contracts.codec import wrap
+from shared.contracts.moderation import AnchorBanned, AnchorUnbanned
+from shared.contracts.rooms import (
     ActivateRoom,
-    AnchorBanned,
-    AnchorUnbanned,
     CloseRoom,
     CreateRoom,
-    ErrorCode,
     GetRoom,
     GetRoomByStream,
     ListLiveRooms,
@@ -26,7 +26,6 @@ from shared.contracts import (
     RoomClosed,
     RoomCreated,
     RoomStatus,
-    wrap,
 )
 from shared.errors import DomainError
 from shared.metrics import ROOMS_CLOSED

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.contracts import Contract, Envelope, Room, RoomStatus
+from shared.contracts import Contract, Envelope, Room, RoomCounts, RoomStatus
 
 
 class AnchorHasOpenRoom(Exception):
@@ -25,18 +25,6 @@ class StoredRoom:
 
     room: Room
     outbox: list[Envelope]
-
-
-@dataclass(frozen=True)
-class Counts:
-    """A room's counts after a counter write, and what that write added."""
-
-    room_id: str
-    version: int
-    viewers: int
-    likes: int
-    viewers_added: int
-    likes_added: int
 
 
 class RoomStore(Protocol):
@@ -85,7 +73,7 @@ class AnchorBans(Protocol):
 
 
 class CounterWriter(Protocol):
-    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[Counts]:
+    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
         """Add each room's increments (by key: (viewers, likes)) not applied before; the changed counts."""
 
 

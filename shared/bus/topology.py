@@ -30,9 +30,9 @@ log = structlog.get_logger(__name__)
 
 EXCHANGES = ("commands", "requests", "events", "events.unrouted", "dlx")
 
-DEAD_LETTERS_ARGUMENTS = {"x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head",
+DEAD_LETTERS_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head",
                           "x-message-ttl": 7 * 24 * 3600 * 1000}
-UNROUTED_ARGUMENTS = {"x-queue-type": "quorum", "x-max-length": 10_000, "x-overflow": "drop-head"}
+UNROUTED_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum", "x-max-length": 10_000, "x-overflow": "drop-head"}
 
 
 @dataclass(frozen=True)

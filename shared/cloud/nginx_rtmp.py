@@ -44,7 +44,7 @@ class NginxRtmpCloud(CloudPort):
     def __init__(self, settings: CloudSettings) -> None:
         self._base = settings.nginx_http_url.rstrip("/")
         self._app = settings.app_name
-        self._timeout = aiohttp.ClientTimeout(total=settings.tencent_timeout_seconds)
+        self._timeout = aiohttp.ClientTimeout(total=settings.nginx_timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
         self.calls = 0
 

@@ -6,64 +6,56 @@ Defining a message class with a `TYPE` registers it for decoding: there is no li
 
 from __future__ import annotations
 
-from shared.contracts.base import (
-    MESSAGE_TYPES,
-    Contract,
-    ErrorCode,
-    Query,
-    Reply,
-    ReplyError,
-    Request,
-)
-from shared.contracts.codec import (
-    SCHEMA_VERSION,
-    Envelope,
-    InvalidMessage,
-    decode,
-    encode,
-    wrap,
-)
-from shared.contracts.moderation import (
-    AnchorBanned,
-    AnchorUnbanned,
-    BanRoom,
-    Case,
-    CaseAction,
-    CasePage,
-    CaseStatus,
-    DetectionReported,
-    ListCases,
-    ResolveCase,
-    Suggestion,
-    UnbanAnchor,
-)
-from shared.contracts.rooms import (
-    ActivateRoom,
-    CloseReason,
-    CloseRoom,
-    CounterEntry,
-    CreateRoom,
-    GetRoom,
-    GetRoomByStream,
-    ListLiveRooms,
-    LiveRoomPage,
-    Location,
-    PresenceReport,
-    RecordCounters,
-    Room,
-    RoomActivated,
-    RoomClosed,
-    RoomCountersChanged,
-    RoomCounts,
-    RoomCreated,
-    RoomStatus,
-)
-from shared.contracts.streams import (
-    StreamOfflineStrike,
-    StreamRecovered,
-    StreamStarted,
-    StreamStopped,
-)
+# One name a line (isort would merge them into blocks that look like every importer's list).
+# isort: skip_file
+from shared.contracts.base import Contract
+from shared.contracts.base import ErrorCode
+from shared.contracts.base import MESSAGE_TYPES
+from shared.contracts.base import Query
+from shared.contracts.base import Reply
+from shared.contracts.base import ReplyError
+from shared.contracts.base import Request
+from shared.contracts.codec import Envelope
+from shared.contracts.codec import InvalidMessage
+from shared.contracts.codec import SCHEMA_VERSION
+from shared.contracts.codec import decode
+from shared.contracts.codec import encode
+from shared.contracts.codec import wrap
+from shared.contracts.rooms import ActivateRoom
+from shared.contracts.rooms import CloseReason
+from shared.contracts.rooms import CloseRoom
+from shared.contracts.rooms import CounterEntry
+from shared.contracts.rooms import CreateRoom
+from shared.contracts.rooms import GetRoom
+from shared.contracts.rooms import GetRoomByStream
+from shared.contracts.rooms import ListLiveRooms
+from shared.contracts.rooms import LiveRoomPage
+from shared.contracts.rooms import Location
+from shared.contracts.rooms import PresenceReport
+from shared.contracts.rooms import RecordCounters
+from shared.contracts.rooms import Room
+from shared.contracts.rooms import RoomActivated
+from shared.contracts.rooms import RoomClosed
+from shared.contracts.rooms import RoomCountersChanged
+from shared.contracts.rooms import RoomCounts
+from shared.contracts.rooms import RoomCreated
+from shared.contracts.rooms import RoomStatus
+from shared.contracts.streams import StreamOfflineStrike
+from shared.contracts.streams import StreamRecovered
+from shared.contracts.streams import StreamStarted
+from shared.contracts.streams import StreamStopped
+from shared.contracts.moderation import AnchorBanned
+from shared.contracts.moderation import AnchorUnbanned
+from shared.contracts.moderation import BanRoom
+from shared.contracts.moderation import Case
+from shared.contracts.moderation import CaseAction
+from shared.contracts.moderation import CasePage
+from shared.contracts.moderation import CaseStatus
+from shared.contracts.moderation import DetectionReported
+from shared.contracts.moderation import ListCases
+from shared.contracts.moderation import ResolveCase
+from shared.contracts.moderation import Suggestion
+from shared.contracts.moderation import UnbanAnchor
 
 __all__ = [
     "MESSAGE_TYPES",

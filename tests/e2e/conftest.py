@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings
-from tests.fixtures import MediaServer, new_user
+from tests.fixtures import Client, MediaServer, new_user
 
 Auth = Callable[..., dict[str, str]]
 
@@ -42,7 +41,7 @@ async def pushes() -> AsyncIterator[list[subprocess.Popen[bytes]]]:
 
 
 @pytest.fixture
-async def cloud(e2e_gateway: tuple[TestClient, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
+async def cloud(e2e_gateway: tuple[Client, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
     _, media = e2e_gateway
     adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))
     yield adapter
@@ -65,7 +64,7 @@ async def wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> int | None
     return proc.poll()
 
 
-async def new_room(client: TestClient, auth: Auth) -> tuple[str, dict[str, Any]]:
+async def new_room(client: Client, auth: Auth) -> tuple[str, dict[str, Any]]:
     user = new_user()
     response = await client.post("/v1/rooms", json={"title": "e2e", "cover_url": "https://x/c.jpg"},
                                  headers=auth(user))

@@ -8,19 +8,18 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from services.moderation.bootstrap import ModerationService
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings
 from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
-from tests.fixtures import MediaServer, SwitchableCloud
+from tests.fixtures import Client, MediaServer, SwitchableCloud
 
 
 @pytest.fixture
 async def nginx_moderation(moderation_cloud: SwitchableCloud, moderation_service: ModerationService,
-                           e2e_gateway: tuple[TestClient, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
+                           e2e_gateway: tuple[Client, MediaServer]) -> AsyncIterator[NginxRtmpCloud]:
     _, media = e2e_gateway
     adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))
     moderation_cloud.target = adapter
@@ -30,7 +29,7 @@ async def nginx_moderation(moderation_cloud: SwitchableCloud, moderation_service
 
 
 async def test_ban_cuts_the_push_within_2s_and_keeps_the_anchor_out(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, nginx_moderation: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, nginx_moderation: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from services.status_watcher.domain import StrikeBook
 from services.status_watcher.watcher import StatusWatcher
@@ -19,13 +18,13 @@ from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.leader import LeaderLock
 from shared.settings import CloudSettings, RoomsSettings
 from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit
-from tests.fixtures import MediaServer
+from tests.fixtures import Client, MediaServer
 
 INTERVAL, STRIKES = 1.0, 3
 
 
 @pytest.fixture
-async def watcher(rooms_settings: RoomsSettings, e2e_gateway: tuple[TestClient, MediaServer]
+async def watcher(rooms_settings: RoomsSettings, e2e_gateway: tuple[Client, MediaServer]
                   ) -> AsyncIterator[StatusWatcher]:
     _, media = e2e_gateway
     bus = Bus(rooms_settings.amqp_url, namespace=rooms_settings.bus_namespace)
@@ -42,7 +41,7 @@ async def watcher(rooms_settings: RoomsSettings, e2e_gateway: tuple[TestClient, 
     await bus.close()
 
 
-async def live_pushing_room(client: TestClient, auth: Auth, pushes: list[subprocess.Popen[bytes]]
+async def live_pushing_room(client: Client, auth: Auth, pushes: list[subprocess.Popen[bytes]]
                             ) -> tuple[str, dict[str, Any], subprocess.Popen[bytes]]:
     user, created = await new_room(client, auth)
     push = ffmpeg_push(created["push_url"])
@@ -53,12 +52,12 @@ async def live_pushing_room(client: TestClient, auth: Auth, pushes: list[subproc
     return user, created, push
 
 
-async def room_status(client: TestClient, auth: Auth, room_id: str) -> dict[str, Any]:
+async def room_status(client: Client, auth: Auth, room_id: str) -> dict[str, Any]:
     return dict(await (await client.get(f"/v1/rooms/{room_id}", headers=auth("viewer"))).json())
 
 
 async def test_a_dead_push_closes_its_room_and_healthy_ones_stay(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, watcher: StatusWatcher,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, watcher: StatusWatcher,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
@@ -92,7 +91,7 @@ async def test_a_dead_push_closes_its_room_and_healthy_ones_stay(
 
 
 async def test_a_status_source_outage_closes_nothing(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, rooms_settings: RoomsSettings,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, rooms_settings: RoomsSettings,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     """The watcher cannot reach the media server's /stat: every answer is unknown, no strikes."""
@@ -101,7 +100,7 @@ async def test_a_status_source_outage_closes_nothing(
     push.kill()  # the stream really is gone, but the watcher cannot tell
     bus = Bus(rooms_settings.amqp_url, namespace=rooms_settings.bus_namespace)
     await bus.connect(attempts=3)
-    unreachable = NginxRtmpCloud(CloudSettings(nginx_http_url="http://127.0.0.1:1", tencent_timeout_seconds=0.5))
+    unreachable = NginxRtmpCloud(CloudSettings(nginx_http_url="http://127.0.0.1:1", nginx_timeout_seconds=0.5))
     blind = StatusWatcher(bus=bus, cloud=unreachable, book=StrikeBook(STRIKES, grace=timedelta(0)),
                           interval=INTERVAL, resync_every=30, request_timeout=5)
     try:

@@ -9,14 +9,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import GatewaySettings
 from shared.signing import tx_secret, tx_time
 from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
-from tests.fixtures import MEDIA_HOOK_TOKEN, MediaServer
+from tests.fixtures import MEDIA_HOOK_TOKEN, Client, MediaServer
 
 
 async def probe(url: str) -> bytes:
@@ -28,7 +27,7 @@ async def probe(url: str) -> bytes:
     return out
 
 
-async def pushing_live_room(client: TestClient, auth: Auth, cloud: NginxRtmpCloud,
+async def pushing_live_room(client: Client, auth: Auth, cloud: NginxRtmpCloud,
                             pushes: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
     """A room whose anchor pushes a real stream and has activated it: the room as the API gives it."""
     user, created = await new_room(client, auth)
@@ -40,7 +39,7 @@ async def pushing_live_room(client: TestClient, auth: Auth, cloud: NginxRtmpClou
 
 
 async def test_a_room_push_url_works_and_its_play_urls_play(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
@@ -58,7 +57,7 @@ async def test_a_room_push_url_works_and_its_play_urls_play(
 
 
 async def test_stop_push_cuts_the_stream(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
@@ -79,7 +78,7 @@ def _signed(media: MediaServer, stream: str, *, key: str, expires: datetime) -> 
 
 @pytest.mark.parametrize("forgery", ["wrong key", "expired", "no signature", "unknown stream"])
 async def test_forged_or_expired_pushes_are_refused(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]], forgery: str,
 ) -> None:
     client, media = e2e_gateway
@@ -99,7 +98,7 @@ async def test_forged_or_expired_pushes_are_refused(
 
 
 async def test_a_closed_room_stream_cannot_be_pushed_again(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
@@ -112,7 +111,7 @@ async def test_a_closed_room_stream_cannot_be_pushed_again(
 
 
 async def test_an_anchor_cannot_push_into_another_room_with_its_own_signature(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     """The hijack: the victim's stream in the path, the attacker's own valid signature and stream
@@ -141,7 +140,7 @@ async def test_an_anchor_cannot_push_into_another_room_with_its_own_signature(
     [("name", "S"), ("txSecret", "SIG"), ("txTime", "\uff26" * 8)],  # full-width letters
 ])
 async def test_the_publish_hook_refuses_any_doubt(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, fields: list[tuple[str, str]],
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, fields: list[tuple[str, str]],
 ) -> None:
     client, _ = e2e_gateway
     _, created = await new_room(client, auth)
@@ -156,7 +155,7 @@ async def test_the_publish_hook_refuses_any_doubt(
 
 
 async def test_play_urls_are_enforced_for_rtmp_and_hls(
-    e2e_gateway: tuple[TestClient, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, media = e2e_gateway

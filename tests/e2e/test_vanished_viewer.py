@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.rooms.bootstrap import RoomsService
-from tests.fixtures import gateway_settings, new_user, wait_ready
+from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_counters import live_room
 
 Auth = Callable[..., dict[str, str]]
@@ -78,7 +78,7 @@ async def test_a_viewer_whose_network_vanished_leaves_viewers_now_within_20_s(
             phone.wait()
 
 
-async def until_viewers_now(gateway: TestClient, auth: Auth, room_id: str, expected: int, *, seconds: float) -> None:
+async def until_viewers_now(gateway: Client, auth: Auth, room_id: str, expected: int, *, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:

@@ -100,7 +100,7 @@ class Stack:
     async def not_ready_over(self, http: aiohttp.ClientSession, seconds: float) -> dict[str, float]:
         """Watch /readyz for `seconds` (a fault just injected): when each service first said it
         was not ready, in seconds from now."""
-        started, not_ready = time.monotonic(), {}
+        started, not_ready = time.monotonic(), dict[str, float]()
         while time.monotonic() - started < seconds:
             for name, ready in (await self.ready(http)).items():
                 if not ready:

@@ -10,19 +10,18 @@ from typing import Any
 
 import jwt
 import pytest
-from aiohttp.test_utils import TestClient
 
 from services.rooms.bootstrap import RoomsService
 from services.rooms.counters import apply_counter_batch
 from shared.bus import Bus
 from shared.contracts import CounterEntry, RecordCounters, wrap
 from shared.settings import RoomsSettings
-from tests.fixtures import JWT_SECRET, new_user
+from tests.fixtures import JWT_SECRET, Client, new_user
 
 Auth = Callable[..., dict[str, str]]
 
 
-async def live_room(gateway: TestClient, auth: Auth) -> tuple[str, str]:
+async def live_room(gateway: Client, auth: Auth) -> tuple[str, str]:
     user = new_user()
     response = await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"}, headers=auth(user))
     room_id = (await response.json())["room"]["id"]
@@ -30,12 +29,12 @@ async def live_room(gateway: TestClient, auth: Auth) -> tuple[str, str]:
     return user, room_id
 
 
-async def counts(gateway: TestClient, auth: Auth, room_id: str) -> tuple[int, int]:
+async def counts(gateway: Client, auth: Auth, room_id: str) -> tuple[int, int]:
     room = await (await gateway.get(f"/v1/rooms/{room_id}", headers=auth("viewer"))).json()
     return room["viewers"], room["likes"]
 
 
-async def settle(gateway: TestClient, auth: Auth, room_id: str, want: tuple[int, int], seconds: float = 5) -> bool:
+async def settle(gateway: Client, auth: Auth, room_id: str, want: tuple[int, int], seconds: float = 5) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await counts(gateway, auth, room_id) == want:
@@ -52,7 +51,7 @@ async def bus(rooms_settings: RoomsSettings) -> AsyncIterator[Bus]:
     await client.close()
 
 
-async def test_concurrent_likes_and_views_add_up_exactly(gateway: TestClient, auth: Auth) -> None:
+async def test_concurrent_likes_and_views_add_up_exactly(gateway: Client, auth: Auth) -> None:
     _, room_id = await live_room(gateway, auth)
     likes = [gateway.post(f"/v1/rooms/{room_id}/likes", headers=auth(new_user())) for _ in range(60)]
     batched = [gateway.post(f"/v1/rooms/{room_id}/likes", json={"count": 7}, headers=auth("fan")) for _ in range(10)]
@@ -62,13 +61,13 @@ async def test_concurrent_likes_and_views_add_up_exactly(gateway: TestClient, au
     assert await settle(gateway, auth, room_id, (25, 60 + 70)), await counts(gateway, auth, room_id)
 
 
-async def test_counts_trail_the_truth_by_about_a_second(gateway: TestClient, auth: Auth) -> None:
+async def test_counts_trail_the_truth_by_about_a_second(gateway: Client, auth: Auth) -> None:
     _, room_id = await live_room(gateway, auth)
     assert (await gateway.post(f"/v1/rooms/{room_id}/likes", headers=auth("fan"))).status == 202
     assert await settle(gateway, auth, room_id, (0, 1), seconds=1.0)
 
 
-async def test_only_live_rooms_take_likes_and_views(gateway: TestClient, auth: Auth) -> None:
+async def test_only_live_rooms_take_likes_and_views(gateway: Client, auth: Auth) -> None:
     user = new_user()
     response = await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"}, headers=auth(user))
     room_id = (await response.json())["room"]["id"]
@@ -86,7 +85,7 @@ async def test_only_live_rooms_take_likes_and_views(gateway: TestClient, auth: A
         assert response.status == 422, body
 
 
-async def test_a_batch_delivered_twice_counts_once(gateway: TestClient, auth: Auth, bus: Bus) -> None:
+async def test_a_batch_delivered_twice_counts_once(gateway: Client, auth: Auth, bus: Bus) -> None:
     _, room_id = await live_room(gateway, auth)
     command = RecordCounters(entries=[CounterEntry(room_id=room_id, likes=5, viewers=2)])
     for _ in range(3):  # a retrying gateway publishes the same message id again
@@ -97,7 +96,7 @@ async def test_a_batch_delivered_twice_counts_once(gateway: TestClient, auth: Au
 
 
 async def test_a_crash_between_the_write_and_the_ack_counts_once(
-    gateway: TestClient, auth: Auth, bus: Bus, rooms_service: RoomsService
+    gateway: Client, auth: Auth, bus: Bus, rooms_service: RoomsService
 ) -> None:
     _, room_id = await live_room(gateway, auth)
     command = RecordCounters(entries=[CounterEntry(room_id=room_id, likes=3)])
@@ -112,7 +111,7 @@ async def test_a_crash_between_the_write_and_the_ack_counts_once(
     assert await counts(gateway, auth, room_id) == (0, 7)
 
 
-async def test_a_client_retry_with_an_idempotency_key_counts_once(gateway: TestClient, auth: Auth) -> None:
+async def test_a_client_retry_with_an_idempotency_key_counts_once(gateway: Client, auth: Auth) -> None:
     _, room_id = await live_room(gateway, auth)
     headers = {**auth("fan"), "Idempotency-Key": "tap-42"}
     for _ in range(3):
@@ -122,7 +121,7 @@ async def test_a_client_retry_with_an_idempotency_key_counts_once(gateway: TestC
     assert await counts(gateway, auth, room_id) == (0, 3)
 
 
-async def test_idempotency_keys_are_scoped_to_the_user_and_the_room(gateway: TestClient, auth: Auth) -> None:
+async def test_idempotency_keys_are_scoped_to_the_user_and_the_room(gateway: Client, auth: Auth) -> None:
     """Two users who happen to send the same key are two requests: every accepted like counts."""
     _, room_id = await live_room(gateway, auth)
     _, other_room = await live_room(gateway, auth)
@@ -136,7 +135,7 @@ async def test_idempotency_keys_are_scoped_to_the_user_and_the_room(gateway: Tes
 
 @pytest.mark.parametrize("key", ["", "x" * 65, "has space", "ünïcode", "a/b", "k" * 8000])
 async def test_malformed_idempotency_keys_are_refused_before_anything_counts(
-    gateway: TestClient, auth: Auth, key: str
+    gateway: Client, auth: Auth, key: str
 ) -> None:
     _, room_id = await live_room(gateway, auth)
     for route in ("likes", "viewers"):
@@ -167,7 +166,7 @@ async def read_events(response: Any, until: Callable[[list[tuple[str, dict[str, 
     return events
 
 
-async def test_live_updates_show_counts_rising_then_the_close(gateway: TestClient, auth: Auth) -> None:
+async def test_live_updates_show_counts_rising_then_the_close(gateway: Client, auth: Auth) -> None:
     anchor, room_id = await live_room(gateway, auth)
     stream = await gateway.get(f"/v1/rooms/{room_id}/events", headers=auth("viewer"))
     assert stream.status == 200 and stream.content_type == "text/event-stream"
@@ -190,12 +189,12 @@ async def test_live_updates_show_counts_rising_then_the_close(gateway: TestClien
     stream.close()
 
 
-async def test_live_updates_reject_strangers_and_unknown_rooms(gateway: TestClient, auth: Auth) -> None:
+async def test_live_updates_reject_strangers_and_unknown_rooms(gateway: Client, auth: Auth) -> None:
     assert (await gateway.get("/v1/rooms/0123abcd/events", headers=auth("viewer"))).status == 404
     assert (await gateway.get("/v1/rooms/0123abcd/events")).status == 401
 
 
-async def test_a_live_update_stream_ends_when_its_token_does(gateway: TestClient, auth: Auth) -> None:
+async def test_a_live_update_stream_ends_when_its_token_does(gateway: Client, auth: Auth) -> None:
     _, room_id = await live_room(gateway, auth)
     short = jwt.encode({"sub": "viewer", "exp": int(time.time()) + 2}, JWT_SECRET, algorithm="HS256")
     stream = await gateway.get(f"/v1/rooms/{room_id}/events", params={"access_token": short})

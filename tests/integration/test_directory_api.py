@@ -12,19 +12,19 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
-from tests.fixtures import gateway_settings, new_user, wait_ready
+from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_http_api import Auth, create, live_room
 
 
 @pytest.fixture
-async def replica(gateway: TestClient, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+async def replica(gateway: Client, amqp_url: str, namespace: str) -> AsyncIterator[Client]:
     """Another gateway process's worth: its own directory, the same bus."""
     async with TestClient(TestServer(create_app(gateway_settings(amqp_url, namespace)))) as client:
         await wait_ready(client)
         yield client
 
 
-async def listed_ids(client: TestClient, auth: Auth, **params: str) -> list[str]:
+async def listed_ids(client: Client, auth: Auth, **params: str) -> list[str]:
     response = await client.get("/v1/rooms", params={"limit": "50", **params}, headers=auth(new_user()))
     assert response.status == 200
     return [room["id"] for room in (await response.json())["rooms"]]
@@ -38,7 +38,7 @@ async def seconds_until(check: Any, timeout: float = 5.0) -> float:
     return time.monotonic() - started
 
 
-async def test_a_second_replica_sees_activations_counts_and_closes(gateway: TestClient, replica: TestClient,
+async def test_a_second_replica_sees_activations_counts_and_closes(gateway: Client, replica: Client,
                                                                    auth: Auth) -> None:
     room = await live_room(gateway, auth)
 
@@ -51,7 +51,7 @@ async def test_a_second_replica_sees_activations_counts_and_closes(gateway: Test
 
     async def counted() -> bool:
         got = await replica.get(f"/v1/rooms/{room['id']}", headers=auth(new_user()))
-        return (await got.json())["likes"] == 7
+        return bool((await got.json())["likes"] == 7)
 
     await seconds_until(counted)
     await gateway.post(f"/v1/rooms/{room['id']}/close", headers=auth(room["anchor_id"]))
@@ -64,7 +64,7 @@ async def test_a_second_replica_sees_activations_counts_and_closes(gateway: Test
     assert refused.status == 409
 
 
-async def test_the_anchor_reads_its_own_write(gateway: TestClient, auth: Auth) -> None:
+async def test_the_anchor_reads_its_own_write(gateway: Client, auth: Auth) -> None:
     room = await live_room(gateway, auth)  # no wait: the reply itself updated this replica
     assert (await listed_ids(gateway, auth))[0] == room["id"]
     closed = await gateway.post(f"/v1/rooms/{room['id']}/close", headers=auth(room["anchor_id"]))
@@ -72,7 +72,7 @@ async def test_the_anchor_reads_its_own_write(gateway: TestClient, auth: Auth) -
     assert room["id"] not in await listed_ids(gateway, auth)
 
 
-async def test_near_lists_located_rooms_nearest_first(gateway: TestClient, auth: Auth) -> None:
+async def test_near_lists_located_rooms_nearest_first(gateway: Client, auth: Auth) -> None:
     spots = {"bund": (31.2400, 121.4900), "pudong": (31.2200, 121.5400), "beijing": (39.9042, 116.4074)}
     ids = {}
     for name, (lat, lng) in spots.items():
@@ -94,7 +94,7 @@ async def test_near_lists_located_rooms_nearest_first(gateway: TestClient, auth:
     assert distances == sorted(distances)
 
 
-async def test_hot_pages_carry_their_scores_in_order(gateway: TestClient, auth: Auth) -> None:
+async def test_hot_pages_carry_their_scores_in_order(gateway: Client, auth: Auth) -> None:
     for _ in range(3):
         await live_room(gateway, auth)
     response = await gateway.get("/v1/rooms", params={"sort": "hot", "limit": "2"}, headers=auth(new_user()))
@@ -118,7 +118,7 @@ async def test_hot_pages_carry_their_scores_in_order(gateway: TestClient, auth: 
     ({"sort": "hot", "cursor": "WyJoIiwiZ29uZSIsMl0"}, 400),  # a ranking this process never made
     ({"sort": "hot", "cursor": "WyJuIiwxLCJ4Il0"}, 400),  # a `new` cursor
 ])
-async def test_bad_list_parameters_are_problems(gateway: TestClient, auth: Auth, params: dict[str, str],
+async def test_bad_list_parameters_are_problems(gateway: Client, auth: Auth, params: dict[str, str],
                                                 status: int) -> None:
     response = await gateway.get("/v1/rooms", params=params, headers=auth(new_user()))
     assert response.status == status

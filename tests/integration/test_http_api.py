@@ -18,19 +18,19 @@ from services.gateway.app import create_app
 from services.gateway.context import BUS
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
-from tests.fixtures import JWT_SECRET, gateway_settings, new_user, spy_queue
+from tests.fixtures import JWT_SECRET, Client, gateway_settings, new_user, spy_queue
 
 Auth = Callable[..., dict[str, str]]
 COVER = "https://img.example.com/cover.jpg"
 
 
-async def create(gateway: TestClient, auth: Auth, user: str, **body: Any) -> Any:
+async def create(gateway: Client, auth: Auth, user: str, **body: Any) -> Any:
     response = await gateway.post("/v1/rooms", json={"title": "My show", "cover_url": COVER, **body},
                                   headers=auth(user))
     return response.status, await response.json()
 
 
-async def live_room(gateway: TestClient, auth: Auth, user: str | None = None) -> dict[str, Any]:
+async def live_room(gateway: Client, auth: Auth, user: str | None = None) -> dict[str, Any]:
     user = user or new_user()
     status, body = await create(gateway, auth, user)
     assert status == 201, body
@@ -43,7 +43,7 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-async def test_create_returns_an_unactive_room_and_a_signed_push_url(gateway: TestClient, auth: Auth) -> None:
+async def test_create_returns_an_unactive_room_and_a_signed_push_url(gateway: Client, auth: Auth) -> None:
     user = new_user()
     status, body = await create(gateway, auth, user, location={"lat": 31.2, "lng": 121.5, "name": "Shanghai"})
     assert status == 201
@@ -61,12 +61,12 @@ async def test_create_returns_an_unactive_room_and_a_signed_push_url(gateway: Te
     assert int(expires.timestamp()) == int(q["txTime"], 16)
 
 
-async def test_each_room_gets_a_fresh_stream(gateway: TestClient, auth: Auth) -> None:
+async def test_each_room_gets_a_fresh_stream(gateway: Client, auth: Auth) -> None:
     first, second = await live_room(gateway, auth), await live_room(gateway, auth)
     assert first["stream_id"] != second["stream_id"]
 
 
-async def test_one_open_room_per_anchor(gateway: TestClient, auth: Auth) -> None:
+async def test_one_open_room_per_anchor(gateway: Client, auth: Auth) -> None:
     user = new_user()
     _, first = await create(gateway, auth, user)
     status, problem = await create(gateway, auth, user)
@@ -76,7 +76,7 @@ async def test_one_open_room_per_anchor(gateway: TestClient, auth: Auth) -> None
     assert status == 201
 
 
-async def test_concurrent_creates_by_one_anchor_make_one_room(gateway: TestClient, auth: Auth) -> None:
+async def test_concurrent_creates_by_one_anchor_make_one_room(gateway: Client, auth: Auth) -> None:
     user = new_user()
     results = await asyncio.gather(*[create(gateway, auth, user) for _ in range(10)])
     created = [body for status, body in results if status == 201]
@@ -85,7 +85,7 @@ async def test_concurrent_creates_by_one_anchor_make_one_room(gateway: TestClien
     assert {c["open_room_id"] for c in conflicts} == {created[0]["room"]["id"]}
 
 
-async def test_idempotency_key_makes_create_retries_safe(gateway: TestClient, auth: Auth) -> None:
+async def test_idempotency_key_makes_create_retries_safe(gateway: Client, auth: Auth) -> None:
     user = new_user()
     headers = {**auth(user), "Idempotency-Key": "create-1"}
     body = {"title": "retry", "cover_url": COVER}
@@ -95,7 +95,7 @@ async def test_idempotency_key_makes_create_retries_safe(gateway: TestClient, au
     assert (await first.json())["room"]["id"] == (await again.json())["room"]["id"]
 
 
-async def test_lifecycle_activate_and_close(gateway: TestClient, auth: Auth) -> None:
+async def test_lifecycle_activate_and_close(gateway: Client, auth: Auth) -> None:
     user, other = new_user(), new_user()
     _, body = await create(gateway, auth, user)
     room_id = body["room"]["id"]
@@ -122,7 +122,7 @@ async def test_lifecycle_activate_and_close(gateway: TestClient, auth: Auth) -> 
     assert fetched.status == 200 and (await fetched.json())["status"] == "closed"
 
 
-async def test_unknown_room_is_404(gateway: TestClient, auth: Auth) -> None:
+async def test_unknown_room_is_404(gateway: Client, auth: Auth) -> None:
     user = new_user()
     for method, path in [("GET", "/v1/rooms/0123abcd"), ("POST", "/v1/rooms/0123abcd/activate"),
                          ("POST", "/v1/rooms/0123abcd/close"), ("GET", "/v1/rooms/bad%20id")]:
@@ -131,7 +131,7 @@ async def test_unknown_room_is_404(gateway: TestClient, auth: Auth) -> None:
         assert response.content_type == "application/problem+json"
 
 
-async def page_through(gateway: TestClient, auth: Auth, limit: int,
+async def page_through(gateway: Client, auth: Auth, limit: int,
                        between_pages: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     cursor: str | None = None
@@ -149,7 +149,7 @@ async def page_through(gateway: TestClient, auth: Auth, limit: int,
             await between_pages()
 
 
-async def test_list_is_active_rooms_newest_first_with_play_urls(gateway: TestClient, auth: Auth) -> None:
+async def test_list_is_active_rooms_newest_first_with_play_urls(gateway: Client, auth: Auth) -> None:
     rooms = [await live_room(gateway, auth) for _ in range(4)]
     pending_user = new_user()
     _, pending = await create(gateway, auth, pending_user)
@@ -163,7 +163,7 @@ async def test_list_is_active_rooms_newest_first_with_play_urls(gateway: TestCli
     assert keys == sorted(keys, reverse=True)
 
 
-async def test_paging_while_the_list_changes_never_repeats_a_room(gateway: TestClient, auth: Auth) -> None:
+async def test_paging_while_the_list_changes_never_repeats_a_room(gateway: Client, auth: Auth) -> None:
     stable = [await live_room(gateway, auth) for _ in range(7)]
     doomed = [await live_room(gateway, auth) for _ in range(3)]
 
@@ -179,7 +179,7 @@ async def test_paging_while_the_list_changes_never_repeats_a_room(gateway: TestC
     assert {r["id"] for r in stable} <= set(ids), "a room live throughout was skipped"
 
 
-async def test_list_parameters_are_validated(gateway: TestClient, auth: Auth) -> None:
+async def test_list_parameters_are_validated(gateway: Client, auth: Auth) -> None:
     headers = auth(new_user())
     for params in ({"limit": "0"}, {"limit": "51"}, {"limit": "ten"}):
         response = await gateway.get("/v1/rooms", params=params, headers=headers)
@@ -201,7 +201,7 @@ async def spied_creates(rooms_settings: Any) -> AsyncIterator[aio_pika.abc.Abstr
 
 
 async def test_bad_requests_get_problems_and_publish_nothing(
-    gateway: TestClient, auth: Auth, spied_creates: aio_pika.abc.AbstractQueue
+    gateway: Client, auth: Auth, spied_creates: aio_pika.abc.AbstractQueue
 ) -> None:
     user = new_user()
     headers = auth(user)
@@ -240,7 +240,7 @@ async def test_bad_requests_get_problems_and_publish_nothing(
     assert await spied_creates.get(fail=False) is None, "a bad request published a command"
 
 
-async def test_expired_token_is_401(gateway: TestClient) -> None:
+async def test_expired_token_is_401(gateway: Client) -> None:
     past_the_leeway = int(time.time()) - 120
     token = jwt.encode({"sub": "alice", "exp": past_the_leeway}, JWT_SECRET, algorithm="HS256")
     response = await gateway.get("/v1/rooms", headers={"Authorization": f"Bearer {token}"})

@@ -10,12 +10,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.rooms.bootstrap import RoomsService
-from tests.fixtures import gateway_settings, new_user, wait_ready
+from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_http_api import Auth, live_room
 
 
 @pytest.fixture
-async def strict(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[TestClient]:
+async def strict(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[Client]:
     settings = gateway_settings(amqp_url, namespace, limit_like_burst=3, limit_like_per_second=0.5,
                                 limit_create_burst=1, live_streams_per_user=2)
     async with TestClient(TestServer(create_app(settings))) as client:
@@ -23,7 +23,7 @@ async def strict(rooms_service: RoomsService, amqp_url: str, namespace: str) -> 
         yield client
 
 
-async def test_likes_beyond_the_burst_are_429_with_retry_after(strict: TestClient, auth: Auth) -> None:
+async def test_likes_beyond_the_burst_are_429_with_retry_after(strict: Client, auth: Auth) -> None:
     room = await live_room(strict, auth)
     fan = new_user()
     statuses = [(await strict.post(f"/v1/rooms/{room['id']}/likes", headers=auth(fan))).status for _ in range(5)]
@@ -35,14 +35,14 @@ async def test_likes_beyond_the_burst_are_429_with_retry_after(strict: TestClien
     assert other.status == 202
 
 
-async def test_creates_are_limited_per_user(strict: TestClient, auth: Auth) -> None:
+async def test_creates_are_limited_per_user(strict: Client, auth: Auth) -> None:
     user = new_user()
     body = {"title": "t", "cover_url": "https://x/c.jpg"}
     assert (await strict.post("/v1/rooms", json=body, headers=auth(user))).status == 201
     assert (await strict.post("/v1/rooms", json=body, headers=auth(user))).status == 429
 
 
-async def test_a_user_holds_a_bounded_number_of_live_streams(strict: TestClient, auth: Auth) -> None:
+async def test_a_user_holds_a_bounded_number_of_live_streams(strict: Client, auth: Auth) -> None:
     room = await live_room(strict, auth)
     viewer = auth(new_user())
     first = [await strict.get(f"/v1/rooms/{room['id']}/events", headers=viewer) for _ in range(2)]

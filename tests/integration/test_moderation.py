@@ -10,7 +10,6 @@ from typing import Any
 
 import aio_pika
 import pytest
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from services.gateway.tencent_callbacks import callback_sign
@@ -18,7 +17,7 @@ from services.moderation.bootstrap import ModerationService
 from shared.cloud.tencent import TencentCloud
 from shared.settings import CloudSettings, GatewaySettings, RoomsSettings
 from tests.fakes.tencent_api import FakeTencentLive
-from tests.fixtures import SwitchableCloud, new_user
+from tests.fixtures import Client, SwitchableCloud, new_user
 
 Auth = Callable[..., dict[str, str]]
 CALLBACK_KEY = GatewaySettings().callback_key.get_secret_value()
@@ -39,7 +38,7 @@ async def tencent(moderation_cloud: SwitchableCloud, moderation_service: Moderat
     await api.stop()
 
 
-async def live_room(gateway: TestClient, auth: Auth, api: FakeTencentLive) -> tuple[str, dict[str, Any]]:
+async def live_room(gateway: Client, auth: Auth, api: FakeTencentLive) -> tuple[str, dict[str, Any]]:
     user = new_user()
     response = await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"}, headers=auth(user))
     assert response.status == 201
@@ -59,11 +58,11 @@ async def eventually(check: Callable[[], Any], seconds: float = 10) -> Any:
         await asyncio.sleep(0.1)
 
 
-async def room_of(gateway: TestClient, auth: Auth, room_id: str) -> dict[str, Any]:
+async def room_of(gateway: Client, auth: Auth, room_id: str) -> dict[str, Any]:
     return dict(await (await gateway.get(f"/v1/rooms/{room_id}", headers=auth("someone"))).json())
 
 
-async def test_only_moderators_may_ban(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+async def test_only_moderators_may_ban(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
     path = f"/v1/admin/rooms/{room['id']}/ban"
     assert (await gateway.post(path, json={"reason": "x"})).status == 401
@@ -78,7 +77,7 @@ async def test_only_moderators_may_ban(gateway: TestClient, auth: Auth, tencent:
 
 
 async def test_a_ban_forbids_drops_closes_and_blocks_the_anchor_until_unbanned(
-    gateway: TestClient, auth: Auth, tencent: FakeTencentLive
+    gateway: Client, auth: Auth, tencent: FakeTencentLive
 ) -> None:
     anchor, room = await live_room(gateway, auth, tencent)
     response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban",
@@ -124,7 +123,7 @@ async def _created(create: Callable[[], Any]) -> Any:
     return (status, body) if status == 201 else None
 
 
-async def test_banning_twice_is_harmless(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+async def test_banning_twice_is_harmless(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
     for _ in range(2):
         response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "spam"},
@@ -140,7 +139,7 @@ async def _dropped_times(api: FakeTencentLive, n: int) -> bool:
 
 
 async def test_a_ban_during_a_cloud_outage_waits_for_the_cloud(
-    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, moderation_service: ModerationService
+    gateway: Client, auth: Auth, tencent: FakeTencentLive, moderation_service: ModerationService
 ) -> None:
     _, room = await live_room(gateway, auth, tencent)
     tencent.faults = ["InternalError"] * 4  # the adapter's 3 tries fail, then the redelivery's first
@@ -154,7 +153,7 @@ async def test_a_ban_during_a_cloud_outage_waits_for_the_cloud(
 
 
 async def test_a_ban_that_keeps_failing_is_dead_lettered(
-    gateway: TestClient, auth: Auth, tencent: FakeTencentLive, rooms_settings: RoomsSettings
+    gateway: Client, auth: Auth, tencent: FakeTencentLive, rooms_settings: RoomsSettings
 ) -> None:
     _, room = await live_room(gateway, auth, tencent)
     tencent.faults = ["InternalError"] * 1000
@@ -183,19 +182,19 @@ def detection(stream: str, **fields: Any) -> dict[str, Any]:
             "type": [1], "screenshotTime": int(time.time()), "t": t, "sign": callback_sign(CALLBACK_KEY, t), **fields}
 
 
-async def cases(gateway: TestClient, auth: Auth, status: str) -> list[dict[str, Any]]:
+async def cases(gateway: Client, auth: Auth, status: str) -> list[dict[str, Any]]:
     response = await gateway.get("/v1/admin/cases", params={"status": status}, headers=auth("mod", admin=True))
     assert response.status == 200
     return list((await response.json())["cases"])
 
 
-async def test_detection_block_bans_automatically(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+async def test_detection_block_bans_automatically(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
     body = detection(room["stream_id"], suggestion="Block", confidence=97, label="Porn")
     assert (await gateway.post("/v1/callbacks/tencent/detection", json=body)).status == 200
 
     async def closed() -> bool:
-        return (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+        return bool((await room_of(gateway, auth, room["id"]))["close_reason"] == "banned")
 
     assert await eventually(closed)
     banned = [c for c in await cases(gateway, auth, "banned") if c["stream_id"] == room["stream_id"]]
@@ -203,7 +202,7 @@ async def test_detection_block_bans_automatically(gateway: TestClient, auth: Aut
 
 
 async def test_detection_review_opens_a_case_a_moderator_resolves(
-    gateway: TestClient, auth: Auth, tencent: FakeTencentLive
+    gateway: Client, auth: Auth, tencent: FakeTencentLive
 ) -> None:
     _, room = await live_room(gateway, auth, tencent)
     body = detection(room["stream_id"], suggestion="Review", confidence=60)
@@ -224,7 +223,7 @@ async def test_detection_review_opens_a_case_a_moderator_resolves(
     assert (await room_of(gateway, auth, room["id"]))["status"] == "active"
 
 
-async def test_a_reviewed_case_can_end_in_a_ban(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+async def test_a_reviewed_case_can_end_in_a_ban(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
     assert (await gateway.post("/v1/callbacks/tencent/detection",
                                json=detection(room["stream_id"], suggestion="Review", confidence=70))).status == 200
@@ -238,12 +237,12 @@ async def test_a_reviewed_case_can_end_in_a_ban(gateway: TestClient, auth: Auth,
     assert response.status == 200 and (await response.json())["status"] == "banned"
 
     async def closed() -> bool:
-        return (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+        return bool((await room_of(gateway, auth, room["id"]))["close_reason"] == "banned")
 
     assert await eventually(closed)
 
 
-async def test_detection_pass_is_recorded_only(gateway: TestClient, auth: Auth, tencent: FakeTencentLive) -> None:
+async def test_detection_pass_is_recorded_only(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
     body = detection(room["stream_id"], suggestion="Pass", confidence=5)
     assert (await gateway.post("/v1/callbacks/tencent/detection", json=body)).status == 200

@@ -8,17 +8,16 @@ import re
 import sys
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from services.gateway.auth import mint_token
 from services.moderation.bootstrap import ModerationService
-from tests.fixtures import JWT_SECRET
+from tests.fixtures import JWT_SECRET, Client
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-async def test_the_document_is_valid_openapi_and_the_docs_page_lists_it(gateway: TestClient) -> None:
+async def test_the_document_is_valid_openapi_and_the_docs_page_lists_it(gateway: Client) -> None:
     document = await (await gateway.get("/v1/openapi.json")).json()
     validate(document)
     assert document["openapi"] == "3.1.0" and "/v1/rooms" in document["paths"]
@@ -27,7 +26,7 @@ async def test_the_document_is_valid_openapi_and_the_docs_page_lists_it(gateway:
 
 
 async def test_a_fuzzer_finds_no_5xx_and_nothing_undocumented(
-    gateway: TestClient, moderation_service: ModerationService, tmp_path: Path
+    gateway: Client, moderation_service: ModerationService, tmp_path: Path
 ) -> None:
     for role, extra in (("user", []), ("moderator", ["--include-path-regex", "^/v1/admin/"])):
         token = mint_token(JWT_SECRET, f"fuzz-{role}", admin=role == "moderator")

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.rooms.bootstrap import RoomsService
-from tests.fixtures import gateway_settings, new_user, wait_ready
+from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_counters import counts, live_room, read_events
 
 Auth = Callable[..., dict[str, str]]
@@ -22,7 +22,7 @@ PERIOD = 0.5  # presence reports of the test gateways (production: 2 s)
 
 @pytest.fixture
 async def two_gateways(rooms_service: RoomsService, amqp_url: str, namespace: str
-                       ) -> AsyncIterator[tuple[TestClient, TestClient]]:
+                       ) -> AsyncIterator[tuple[Client, Client]]:
     clients = [TestClient(TestServer(create_app(gateway_settings(amqp_url, namespace, presence_period_seconds=PERIOD))))
                for _ in range(2)]
     for client in clients:
@@ -33,7 +33,7 @@ async def two_gateways(rooms_service: RoomsService, amqp_url: str, namespace: st
         await client.close()
 
 
-async def viewers_now(gateway: TestClient, auth: Auth, room_id: str) -> tuple[int, int]:
+async def viewers_now(gateway: Client, auth: Auth, room_id: str) -> tuple[int, int]:
     """viewers_now as the room and as the list show it."""
     room = await (await gateway.get(f"/v1/rooms/{room_id}", headers=auth("reader"))).json()
     listed = await (await gateway.get("/v1/rooms", params={"limit": "50"}, headers=auth("reader"))).json()
@@ -50,7 +50,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float) -> fl
 
 
 async def test_streams_count_on_every_gateway_and_leave_when_closed(
-    two_gateways: tuple[TestClient, TestClient], auth: Auth
+    two_gateways: tuple[Client, Client], auth: Auth
 ) -> None:
     a, b = two_gateways
     _, room_id = await live_room(a, auth)
@@ -72,7 +72,7 @@ async def test_streams_count_on_every_gateway_and_leave_when_closed(
 
 
 async def test_a_dead_gateways_viewers_drop_out(rooms_service: RoomsService, amqp_url: str, namespace: str,
-                                                 two_gateways: tuple[TestClient, TestClient], auth: Auth) -> None:
+                                                 two_gateways: tuple[Client, Client], auth: Auth) -> None:
     a, b = two_gateways
     _, room_id = await live_room(a, auth)
     doomed = TestClient(TestServer(create_app(gateway_settings(amqp_url, namespace, presence_period_seconds=PERIOD))))
@@ -87,7 +87,7 @@ async def test_a_dead_gateways_viewers_drop_out(rooms_service: RoomsService, amq
 
 
 async def test_a_new_gateway_learns_every_count_from_the_others(
-    rooms_service: RoomsService, amqp_url: str, namespace: str, two_gateways: tuple[TestClient, TestClient], auth: Auth
+    rooms_service: RoomsService, amqp_url: str, namespace: str, two_gateways: tuple[Client, Client], auth: Auth
 ) -> None:
     a, _ = two_gateways
     _, room_id = await live_room(a, auth)
@@ -102,7 +102,7 @@ async def test_a_new_gateway_learns_every_count_from_the_others(
         await late.close()
 
 
-async def test_hot_ranks_by_viewers_now(two_gateways: tuple[TestClient, TestClient], auth: Auth) -> None:
+async def test_hot_ranks_by_viewers_now(two_gateways: tuple[Client, Client], auth: Auth) -> None:
     a, b = two_gateways
     _, watched = await live_room(a, auth)
     streams = [await a.get(f"/v1/rooms/{watched}/events", headers=auth(new_user())) for _ in range(2)]
@@ -117,7 +117,7 @@ async def test_hot_ranks_by_viewers_now(two_gateways: tuple[TestClient, TestClie
         stream.close()
 
 
-async def test_viewers_counts_each_viewer_once(gateway: TestClient, auth: Auth) -> None:
+async def test_viewers_counts_each_viewer_once(gateway: Client, auth: Auth) -> None:
     _, room_id = await live_room(gateway, auth)
     fan, other = new_user(), new_user()
     for n in range(5):  # the same viewer entering again, with or without a new idempotency key
@@ -130,4 +130,4 @@ async def test_viewers_counts_each_viewer_once(gateway: TestClient, auth: Auth) 
 
 
 async def _is(value: Awaitable[Any], expected: Any) -> bool:
-    return await value == expected
+    return bool(await value == expected)

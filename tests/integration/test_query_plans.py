@@ -54,7 +54,8 @@ class RecordingCollection:
 
 class _RecordingCursor:
     def __init__(self, cursor: Any, done: Any) -> None:
-        self._cursor, self._done, self._sort = cursor, done, None
+        self._cursor, self._done = cursor, done
+        self._sort: tuple[Any, ...] | None = None
 
     def sort(self, *args: Any) -> _RecordingCursor:
         self._sort = args

@@ -8,11 +8,10 @@ from typing import Any
 
 import aio_pika
 import pytest
-from aiohttp.test_utils import TestClient
 
 from services.gateway.tencent_callbacks import callback_sign, verify_callback
 from shared.settings import GatewaySettings, RoomsSettings
-from tests.fixtures import received, spy_queue
+from tests.fixtures import Client, received, spy_queue
 
 KEY = GatewaySettings().callback_key.get_secret_value()
 
@@ -50,7 +49,7 @@ def test_the_documented_sign_rule() -> None:
     assert not verify_callback({"t": "١٥٤٥٠٣٠٨٧٣", "sign": body["sign"]}, "key", now=1545030000)  # Arabic digits
 
 
-async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+async def test_push_started_and_stopped(gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
     response = await gateway.post("/v1/callbacks/tencent/stream", json=signed(PUSH_START))
     assert response.status == 200 and await response.json() == {"code": 0}
     stop = {**PUSH_START, "event_type": 0, "errcode": 21, "errmsg": "drop by api", "push_duration": "1000"}
@@ -61,7 +60,7 @@ async def test_push_started_and_stopped(gateway: TestClient, events: aio_pika.ab
     assert got[1][2]["errcode"] == 21 and got[0][2]["source"] == "tencent"
 
 
-async def test_a_repeated_callback_keeps_its_event_id(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+async def test_a_repeated_callback_keeps_its_event_id(gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
     for _ in range(2):
         assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(PUSH_START))).status == 200
     ids = [event_id for _, event_id, _ in await published(events)]
@@ -75,7 +74,7 @@ async def test_a_repeated_callback_keeps_its_event_id(gateway: TestClient, event
     {**signed(PUSH_START), "sign": "0" * 32},
 ])
 async def test_forged_or_expired_callbacks_are_refused_and_publish_nothing(
-    gateway: TestClient, events: aio_pika.abc.AbstractQueue, body: dict[str, Any]
+    gateway: Client, events: aio_pika.abc.AbstractQueue, body: dict[str, Any]
 ) -> None:
     for path in ("/v1/callbacks/tencent/stream", "/v1/callbacks/tencent/detection"):
         response = await gateway.post(path, json=body)
@@ -83,7 +82,7 @@ async def test_forged_or_expired_callbacks_are_refused_and_publish_nothing(
     assert await published(events) == []
 
 
-async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+async def test_detection_callback(gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
     body = signed({"event_type": 317, "streamId": "s-porn", "img": "https://shots.example.com/1.jpg",
                    "type": [1], "confidence": 91, "suggestion": "Block", "label": "Porn",
                    "screenshotTime": 1545115790})
@@ -95,7 +94,7 @@ async def test_detection_callback(gateway: TestClient, events: aio_pika.abc.Abst
         "s-porn", "Block", 91.0, [1])
 
 
-async def test_malformed_callbacks(gateway: TestClient, events: aio_pika.abc.AbstractQueue) -> None:
+async def test_malformed_callbacks(gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
     for junk in (b"{nope", b"[" * 3000):  # broken, and nested deeper than the parser goes
         response = await gateway.post("/v1/callbacks/tencent/stream", data=junk,
                                       headers={"Content-Type": "application/json"})

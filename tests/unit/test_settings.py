@@ -1,11 +1,13 @@
 """Production mode refuses to start on development defaults, naming each setting to fix."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings, WatcherSettings
 
-STRONG = {
+STRONG: dict[str, Any] = {
     "amqp_url": "amqp://gateway:s3cret-from-the-vault@rabbitmq:5672/",
     "mongodb_url": "mongodb://rooms:s3cret@mongo-0,mongo-1,mongo-2/?replicaSet=rs0",
     "jwt_secret": "j" * 32, "push_key": "p" * 32, "play_key": "q" * 32,
