@@ -1,5 +1,5 @@
 """In-memory implementations of the moderation service's ports (services/moderation/ports.py)
-and a recording cloud."""
+and a recording cloud (events and commands out: tests/fakes/publisher.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.cloud import CloudPort, CloudUnavailable, StreamState
-from shared.contracts import Case, CaseStatus, CloseReason, Contract, Envelope, Room, RoomStatus, wrap
+from shared.contracts import Case, CaseStatus, CloseReason, Room, RoomStatus
 
 Doc = dict[str, Any]
 
@@ -70,22 +70,6 @@ class InMemoryRoomsClient:
         if room.status is not RoomStatus.CLOSED:
             room = self.rooms[room_id] = room.model_copy(update={"status": RoomStatus.CLOSED, "close_reason": reason})
         return room
-
-
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[Envelope] = []
-        self.commands: list[Envelope] = []
-
-    async def publish_event(self, payload: Contract, *, correlation_id: str | None = None,
-                            message_id: str | None = None) -> Envelope:
-        self.events.append(wrap(payload, correlation_id=correlation_id, message_id=message_id))
-        return self.events[-1]
-
-    async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
-                              message_id: str | None = None) -> Envelope:
-        self.commands.append(wrap(payload, correlation_id=correlation_id, message_id=message_id))
-        return self.commands[-1]
 
 
 class RecordingCloud(CloudPort):

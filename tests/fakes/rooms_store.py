@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.rooms.domain import OPEN_STATES, now_ms
 from services.rooms.ports import AnchorHasOpenRoom, RoomExists, StoredRoom
-from shared.contracts import Envelope, Room, RoomStatus
+from shared.contracts import Envelope, Room, RoomCounts, RoomStatus
 
 
 @dataclass
@@ -115,3 +115,27 @@ class InMemoryBans:
 
     async def lift(self, anchor_id: str) -> None:
         self.until.pop(anchor_id, None)
+
+
+class InMemoryCounters:
+    """CounterWriter on the rooms of an InMemoryRooms: every receipt counts once; only live rooms
+    take increments, and each change is a new version of the room."""
+
+    def __init__(self, rooms: InMemoryRooms) -> None:
+        self._rooms = rooms
+        self.receipts: set[str] = set()
+
+    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
+        changed = []
+        for room_id, parts in per_room.items():
+            fresh = [counts for receipt, counts in parts.items() if receipt not in self.receipts]
+            self.receipts.update(parts)
+            doc = self._rooms.docs.get(room_id)
+            if not fresh or doc is None or doc.room.status is not RoomStatus.ACTIVE:
+                continue
+            viewers, likes = sum(v for v, _ in fresh), sum(k for _, k in fresh)
+            doc.room = doc.room.model_copy(update={"viewers": doc.room.viewers + viewers,
+                                                   "likes": doc.room.likes + likes, "version": doc.room.version + 1})
+            changed.append(RoomCounts(room_id=room_id, version=doc.room.version, viewers=doc.room.viewers,
+                                      likes=doc.room.likes, viewers_added=viewers, likes_added=likes))
+        return changed

@@ -13,7 +13,8 @@ from shared import contracts as msg
 from shared.bus import Routes
 from shared.cloud import CloudUnavailable
 from shared.errors import DomainError
-from tests.fakes.moderation import InMemoryModerationStore, InMemoryRoomsClient, RecordingCloud, RecordingPublisher
+from tests.fakes.moderation import InMemoryModerationStore, InMemoryRoomsClient, RecordingCloud
+from tests.fakes.publisher import RecordingPublisher
 
 
 def live_room(room_id: str = "r1", anchor: str = "alice") -> msg.Room:
