@@ -11,24 +11,25 @@ from pydantic import Field
 from shared.contracts.base import Contract
 
 
-class StreamStarted(Contract):
-    """The cloud (or the local media server) reports that a push began."""
+class PushReport(Contract):
+    """What the cloud (or the local media server) says about one push (no TYPE: a base only)."""
 
-    TYPE: ClassVar[str] = "stream.started"
     stream_id: str
     source: str = Field(description="`tencent` or `nginx-rtmp`")
     sequence: str | None = Field(None, description="Push session id: pairs a start with its stop")
     event_time: datetime | None = None
 
 
-class StreamStopped(Contract):
-    """The cloud (or the local media server) reports that a push ended."""
+class StreamStarted(PushReport):
+    """A push began."""
+
+    TYPE: ClassVar[str] = "stream.started"
+
+
+class StreamStopped(PushReport):
+    """A push ended."""
 
     TYPE: ClassVar[str] = "stream.stopped"
-    stream_id: str
-    source: str
-    sequence: str | None = None
-    event_time: datetime | None = None
     errcode: int | None = Field(None, description="Tencent stop code (1-4 anchor, 8/20 no data, 21 our drop...)")
     errmsg: str | None = None
 
