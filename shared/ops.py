@@ -43,6 +43,23 @@ def store_check(database: AsyncDatabase[Any]) -> Check:
     return answers
 
 
+def port_check(host: str, port: int) -> Check:
+    """The process's own public port accepts connections. The ops port starts first (with the
+    app), so without this /readyz could say ready a moment before the API listens."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+
+    async def accepts() -> bool:
+        try:
+            _, writer = await asyncio.open_connection(target, port)
+        except OSError:
+            return False
+        writer.close()
+        await writer.wait_closed()
+        return True
+
+    return accepts
+
+
 async def failing(checks: Mapping[str, Check]) -> list[str]:
     """The names of the checks that fail, time out or raise (all run at once)."""
 

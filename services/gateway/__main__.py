@@ -8,7 +8,7 @@ from aiohttp import web
 from services.gateway.app import create_app, readiness_checks
 from shared import metrics
 from shared.logging import configure_logging
-from shared.ops import serving_ops
+from shared.ops import port_check, serving_ops
 from shared.settings import GatewaySettings
 
 
@@ -19,7 +19,8 @@ def main() -> None:
 
     async def ops_port(app: web.Application) -> AsyncIterator[None]:
         # /metrics on a port of its own: the public port (behind the Ingress) never exposes it.
-        async with serving_ops(settings.ops_host, settings.ops_port, readiness_checks(app),
+        checks = {**readiness_checks(app), "api": port_check(settings.gateway_host, settings.gateway_port)}
+        async with serving_ops(settings.ops_host, settings.ops_port, checks,
                               (metrics.HTTP, metrics.BUS, metrics.DIRECTORY)):
             yield
 

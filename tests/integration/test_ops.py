@@ -10,7 +10,8 @@ import aiohttp
 from services.rooms.bootstrap import RoomsService
 from shared import metrics
 from shared.bus import Bus
-from shared.ops import bus_check, serving_ops, store_check
+from shared.ops import bus_check, port_check, serving_ops, store_check
+from tests.conftest import free_port
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -56,3 +57,12 @@ async def test_not_ready_once_the_broker_connection_is_gone(amqp_url: str, names
         await bus.close()
         status, text = await get(port, "/readyz")
         assert status == 503 and '"failing": ["bus"]' in text
+
+
+async def test_the_gateway_is_ready_only_once_its_public_port_listens() -> None:
+    port = free_port()
+    check = port_check("0.0.0.0", port)
+    assert await check() is False  # the ops port is up, the API port not yet
+    server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", port)
+    async with server:
+        assert await check() is True
