@@ -91,13 +91,12 @@ class Bus:
         """Send a request and wait for its answer: the reply type named by the request, or its
         DomainError; BusUnavailable or RequestTimedOut when nobody could answer."""
         envelope = wrap(request, correlation_id=correlation_id, message_id=message_id)
-
-        async def publish_request(envelope: Envelope, reply_to: str, expiration: float, persistent: bool) -> None:
-            await self._publish("requests", envelope, reply_to=reply_to, expiration=expiration, persistent=persistent)
-
         # A read is not worth a disk write: queries are transient.
-        return await self._replies.ask(publish_request, envelope, type(request).REPLY,  # type: ignore[arg-type]
+        return await self._replies.ask(self._publish_request, envelope, type(request).REPLY,  # type: ignore[arg-type]
                                        timeout=timeout, persistent=not isinstance(request, Query))
+
+    async def _publish_request(self, envelope: Envelope, reply_to: str, expiration: float, persistent: bool) -> None:
+        await self._publish("requests", envelope, reply_to=reply_to, expiration=expiration, persistent=persistent)
 
     # --- consuming ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,6 +216,31 @@ class LikeLoad:
             await asyncio.sleep(1)
         self.counts.applied = last
         return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Outage:
+    load: LikeLoad
+    not_ready: dict[str, float]  # when each service first said it was not ready, s after the stop
+    back: float  # s from the restart until every service was ready again
+    settled: float  # s after the load until the counts were exact
+
+
+async def outage_under_load(stack: Stack, http: aiohttp.ClientSession, *, stop: Callable[[], None],
+                            start: Callable[[], None], outage_seconds: float, load_seconds: float,
+                            settle_seconds: float = 90) -> Outage:
+    """Likes at 100/s into five rooms for `load_seconds`; 5 s in, a part is stopped (`stop`) for
+    `outage_seconds` while every service's readiness is watched, then started again."""
+    load = LikeLoad(stack.base)
+    await load.open_rooms(http, 5)
+    driving = asyncio.create_task(load.run(http, seconds=load_seconds, rate=100))
+    await asyncio.sleep(5)
+    await asyncio.to_thread(stop)
+    not_ready = await stack.not_ready_over(http, seconds=outage_seconds)
+    await asyncio.to_thread(start)
+    back = await stack.wait_ready(http)
+    await driving
+    return Outage(load, not_ready, back, await load.settle(http, seconds=settle_seconds))
 
 
 def row(scenario: str, counts: Counts, recovery: str) -> str:

@@ -17,7 +17,7 @@ import aio_pika
 import aiohttp
 import pytest
 
-from tests.faults.harness import HEADER, LikeLoad, Stack, row, token
+from tests.faults.harness import HEADER, LikeLoad, Stack, outage_under_load, row, token
 from tests.faults.parts import PrivateBroker, PrivateStore, TcpProxy
 
 RESULTS: list[str] = []
@@ -120,16 +120,9 @@ async def test_sigterm_of_each_service_under_load_exits_within_10_s_and_loses_no
 @slow
 async def test_broker_outage_answers_503_fast_and_recovers(stack: Stack, broker: PrivateBroker) -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2000)) as http:
-        load = LikeLoad(stack.base)
-        await load.open_rooms(http, 5)
-        driving = asyncio.create_task(load.run(http, seconds=30, rate=100))
-        await asyncio.sleep(5)
-        await asyncio.to_thread(broker.stop)
-        not_ready = await stack.not_ready_over(http, seconds=11)
-        await asyncio.to_thread(broker.start)
-        back = await stack.wait_ready(http)
-        await driving
-        settled = await load.settle(http)
+        outage = await outage_under_load(stack, http, stop=broker.stop, start=broker.start, outage_seconds=11,
+                                         load_seconds=30)
+    load, not_ready, back, settled = outage.load, outage.not_ready, outage.back, outage.settled
     RESULTS.append(row("broker stopped 11 s under load", load.counts,
                        f"every service not ready within {max(not_ready.values()) + 0.1:.1f} s; all ready "
                        f"{back:.1f} s after the broker; slowest refusal {load.counts.slowest_refusal:.2f} s; "
@@ -177,19 +170,12 @@ async def test_a_store_outage_is_retried_within_bounds_and_loses_nothing(broker:
     try:
         async with aiohttp.ClientSession() as http:
             await system.wait_ready(http)
-            load = LikeLoad(system.base)
-            await load.open_rooms(http, 5)
-            driving = asyncio.create_task(load.run(http, seconds=35, rate=100))
-            await asyncio.sleep(5)
-            await asyncio.to_thread(store.stop)
-            not_ready = await system.not_ready_over(http, seconds=20)
-            await asyncio.to_thread(store.start)
-            back = await system.wait_ready(http)
-            await driving
-            settled = await load.settle(http, seconds=120)
+            outage = await outage_under_load(system, http, stop=store.stop, start=store.start, outage_seconds=20,
+                                             load_seconds=35, settle_seconds=120)
     finally:
         system.stop_all()
         store.stop()
+    load, not_ready, back, settled = outage.load, outage.not_ready, outage.back, outage.settled
     owners = {name: round(seconds, 1) for name, seconds in not_ready.items()}
     RESULTS.append(row("store stopped 20 s under load", load.counts,
                        f"not ready: {owners} s after the stop; ready {back:.1f} s after it is back; "

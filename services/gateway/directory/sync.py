@@ -19,6 +19,11 @@ from shared.metrics import DIRECTORY_SYNCED
 
 log = structlog.get_logger(__name__)
 
+RETRY_SECONDS = 2.0
+# A snapshot page is thousands of rooms: allowed longer than an interactive request (the embedded
+# store sorts each page in memory; at 100,000 rooms a page takes seconds there).
+PAGE_TIMEOUT_SECONDS = 30.0
+
 
 class LiveRoomsSource(Protocol):
     """The bus, as far as the directory needs it: rooms' live pages, and its reconnects."""
@@ -27,11 +32,6 @@ class LiveRoomsSource(Protocol):
     def reconnected(self) -> asyncio.Event: ...
 
     async def ask(self, request: ListLiveRooms, *, timeout: float) -> LiveRoomPage: ...
-
-RETRY_SECONDS = 2.0
-# A snapshot page is thousands of rooms: allowed longer than an interactive request (the embedded
-# store sorts each page in memory; at 100,000 rooms a page takes seconds there).
-PAGE_TIMEOUT_SECONDS = 30.0
 
 
 async def load_snapshot(bus: LiveRoomsSource, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
