@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from shared.contracts import (
-    CloseReason,
-    CloseRoom,
+    BanAnchor,
     Contract,
     ErrorCode,
     GetRoom,
@@ -53,6 +53,9 @@ class RoomsClient:
         """Active rooms ordered by id, `limit` at a time after `after_id`."""
         return await self._bus.ask(ListLiveRooms(after_id=after_id, limit=limit), timeout=self._timeout)
 
-    async def close(self, room_id: str, reason: CloseReason, *, correlation_id: str | None = None) -> Room:
-        return await self._bus.ask(CloseRoom(room_id=room_id, reason=reason), timeout=self._timeout,
-                                   correlation_id=correlation_id)
+    async def ban_anchor(self, anchor_id: str, *, ban_id: str, reason: str, until: datetime,
+                         correlation_id: str | None = None) -> list[Room]:
+        """Rooms records the anchor's ban (no create from now on) and closes its open rooms."""
+        banned = await self._bus.ask(BanAnchor(anchor_id=anchor_id, ban_id=ban_id, reason=reason, until=until),
+                                     timeout=self._timeout, correlation_id=correlation_id, message_id=f"{ban_id}:rooms")
+        return banned.closed

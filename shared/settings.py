@@ -149,7 +149,9 @@ class CloudSettings(SigningSettings):
     tencent_rate_share: float = Field(0.8, gt=0, le=1)
     tencent_page_size: int = Field(3000, ge=10, le=300_000)
     tencent_retries: int = Field(3, ge=1)
-    # Local media server (nginx + RTMP module): its HTTP side serves /stat, /control and HLS.
+    # Local media server (nginx + RTMP module): its HTTP side serves /stat, /control and HLS. Several
+    # processes: a comma-separated list, and a host name with several addresses (a headless
+    # Service) stands for each of them.
     nginx_http_url: str = "http://127.0.0.1:8080"
     nginx_timeout_seconds: float = Field(5.0, gt=0)
 

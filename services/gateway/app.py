@@ -42,7 +42,16 @@ from services.gateway.presence_sync import keep_presence, on_presence_report, sh
 from services.gateway.problems import Handler, problem_response
 from shared.bus import Binding, Bus
 from shared.clients import RoomsClient
-from shared.contracts import Contract, Envelope, PresenceReport, RoomActivated, RoomClosed, RoomCountersChanged
+from shared.contracts import (
+    Contract,
+    Envelope,
+    PresenceReport,
+    RoomActivated,
+    RoomClosed,
+    RoomCountersChanged,
+    RoomInterrupted,
+    RoomResumed,
+)
 from shared.metrics import DIRECTORY_EVENT_LAG, DIRECTORY_ROOMS
 from shared.ops import Check, bus_check, failing
 from shared.settings import GatewaySettings
@@ -120,6 +129,8 @@ def _on_room_event(app: web.Application, event: Contract) -> None:
     elif isinstance(event, RoomClosed):
         directory.apply(event.room)
         app[LIVE].room_closed(event.room)
+    elif isinstance(event, RoomInterrupted | RoomResumed) and directory.apply(event.room):
+        app[LIVE].stream_changed(event.room)
 
 
 async def _connect_and_listen(app: web.Application) -> None:
@@ -131,8 +142,9 @@ async def _connect_and_listen(app: web.Application) -> None:
         DIRECTORY_EVENT_LAG.observe(max(0.0, (datetime.now(UTC) - env.time).total_seconds()))
 
     # Listen first, then load: an event that lands during the snapshot is not lost.
-    await bus.subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE,
-                                                        RoomCountersChanged.TYPE, PresenceReport.TYPE)], handle)
+    await bus.subscribe([Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE, RoomInterrupted.TYPE,
+                                                        RoomResumed.TYPE, RoomCountersChanged.TYPE,
+                                                        PresenceReport.TYPE)], handle)
     await keep_synced(bus, app[DIRECTORY], resync_every=settings.directory_resync_seconds,
                       page_size=settings.directory_page_size, timeout=settings.request_timeout_seconds)
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.contracts import Room, RoomCounts, RoomStatus
+from shared.contracts import LiveState, Room, RoomCounts, RoomStatus
 
 
 class RoomStatusCache:
@@ -76,17 +76,19 @@ class Viewer:
 
     alive: Callable[[], bool] = lambda: True  # False once the connection is gone
     counts: dict[str, int] | None = None
+    stream: tuple[str, dict[str, Any]] | None = None  # `interrupted` or `resumed`, the newest only
     closed: dict[str, Any] | None = None
     gone: bool = False
     beat_due: bool = False  # time for a heartbeat (and a look at the token's expiry)
     next_beat: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def take(self) -> tuple[dict[str, int] | None, dict[str, Any] | None, bool]:
+    def take(self) -> tuple[dict[str, int] | None, tuple[str, dict[str, Any]] | None, dict[str, Any] | None, bool]:
         counts, self.counts = self.counts, None
+        stream, self.stream = self.stream, None
         beat, self.beat_due = self.beat_due, False
         self.wake.clear()
-        return counts, self.closed, beat
+        return counts, stream, self.closed, beat
 
     def push_counts(self, viewers: int, viewers_now: int, likes: int, *, viewers_added: int = 0,
                     likes_added: int = 0) -> None:
@@ -94,6 +96,15 @@ class Viewer:
         self.counts = {"viewers": viewers, "viewers_now": viewers_now, "likes": likes,
                        "viewers_added": added["viewers_added"] + viewers_added,
                        "likes_added": added["likes_added"] + likes_added}
+        self.wake.set()
+
+    def push_stream(self, room: Room) -> None:
+        """The push stopped (`interrupted`) or is back (`resumed`); a viewer sees the newest."""
+        if room.stream_state is LiveState.INTERRUPTED:
+            at = room.interrupted_at.isoformat() if room.interrupted_at else None
+            self.stream = ("interrupted", {"stream_state": room.stream_state.value, "interrupted_at": at})
+        else:
+            self.stream = ("resumed", {"stream_state": LiveState.LIVE.value})
         self.wake.set()
 
     def push_closed(self, room: Room) -> None:
@@ -152,6 +163,10 @@ class LiveRooms:
     def viewers_now_changed(self, room_id: str, viewers: int, viewers_now: int, likes: int) -> None:
         for viewer in self._viewers.get(room_id, ()):
             viewer.push_counts(viewers, viewers_now, likes)
+
+    def stream_changed(self, room: Room) -> None:
+        for viewer in self._viewers.get(room.id, ()):
+            viewer.push_stream(room)
 
     def room_closed(self, room: Room) -> None:
         for viewer in self._viewers.get(room.id, ()):

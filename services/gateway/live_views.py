@@ -31,7 +31,7 @@ from services.gateway.context import (
 from services.gateway.handling import idempotency_key, path_id, principal, room_or_none
 from services.gateway.problems import Problem
 from services.gateway.schemas import parse_json_body
-from shared.contracts import Room, RoomStatus
+from shared.contracts import LiveState, Room, RoomStatus
 
 routes = web.RouteTableDef()
 
@@ -108,8 +108,9 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 
 @routes.get("/v1/rooms/{room_id}/events")
 async def room_events(request: web.Request) -> web.StreamResponse:
-    """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`), then a
-    final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
+    """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`),
+    `interrupted` when the anchor's push stops and `resumed` when it is back (also on connect to
+    an interrupted room), then a final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
     (browsers' EventSource cannot send headers). The stream ends with an `expired` event within a
     heartbeat of the token's expiry: the client reconnects with a fresh one. Each stream counts
     in the room's `viewers_now` while it is open."""
@@ -133,6 +134,8 @@ async def room_events(request: web.Request) -> web.StreamResponse:
                                                "likes": room.likes, "viewers_added": 0, "likes_added": 0}))
         if room.status is RoomStatus.CLOSED:
             viewer.push_closed(room)
+        elif room.stream_state is LiveState.INTERRUPTED:
+            viewer.push_stream(room)
         min_gap = 1.0 / settings.live_updates_per_second
         while not viewer.gone:
             await viewer.wake.wait()  # a change, a heartbeat due, or the connection gone (LiveRooms.tick)
@@ -141,13 +144,15 @@ async def room_events(request: web.Request) -> web.StreamResponse:
             if user.expires_at <= time.time():  # looked at least every heartbeat
                 await response.write(_sse("expired", {"detail": "the token expired: reconnect with a fresh one"}))
                 break
-            counts, closed, beat = viewer.take()
+            counts, stream, closed, beat = viewer.take()
             if counts is not None:
                 await response.write(_sse("counters", counts))
+            if stream is not None:
+                await response.write(_sse(*stream))
             if closed is not None:
                 await response.write(_sse("closed", closed))
                 break
-            if counts is None:
+            if counts is None and stream is None:
                 if beat:
                     await response.write(b": keep-alive\n\n")
                 continue

@@ -7,7 +7,13 @@ rooms service cannot be asked, the push is refused (fail closed).
 
 `on_play` (RTMP) and `play_hls` (nginx's `auth_request` for every HLS playlist and segment)
 allow a play only with a valid, unexpired txSecret/txTime signed with the play key for that
-stream, as Tencent's CDN does.
+stream, as Tencent's CDN does, and only while the stream's room is active: a closed room's play
+URLs stop playing at once, whatever their signature. The room is looked up in the directory (a
+dict read: this runs for every segment of every viewer), else asked of rooms (cached 5 s).
+
+`publish` and `publish_done` are reported as `stream.started` / `stream.stopped` with the push
+session (the media server's `node` and nginx's `clientid`), which rooms uses to mark the room
+`interrupted` at once and `live` again when the push is back.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiMapping
 from yarl import URL
 
-from services.gateway.context import BUS, REQUEST_ID, ROOMS, SETTINGS
+from services.gateway.context import BUS, DIRECTORY, REQUEST_ID, ROOM_STATUS, ROOMS, SETTINGS
 from services.gateway.problems import Problem, forbidden
 from shared.contracts import RoomStatus, StreamStarted, StreamStopped
 from shared.signing import verify_tx_secret
@@ -59,19 +65,36 @@ def _signed_fields(fields: MultiMapping[Any], what: str) -> tuple[str, str, str]
     return name, secret, expires
 
 
-def _check_play(request: web.Request, fields: MultiMapping[Any]) -> None:
+async def _check_play(request: web.Request, fields: MultiMapping[Any]) -> None:
     stream, secret, expires = _signed_fields(fields, "play")
     key = request.app[SETTINGS].play_key.get_secret_value()
     if not verify_tx_secret(key, stream, expires, secret, now=datetime.now(UTC)):
         log.warning("play.refused", reason="bad or expired txSecret/txTime", stream_id=stream)
         raise forbidden("bad or expired play signature")
+    if not await _on_air(request, stream):
+        log.info("play.refused", reason="the room is not active", stream_id=stream)
+        raise Problem(403, "room-not-live", "Room not live", "the stream's room is not on air")
+
+
+async def _on_air(request: web.Request, stream: str) -> bool:
+    """The stream's room is active: from the directory when it holds it (or saw it close), else
+    from rooms, remembered for a few seconds so a player's segment requests ask once."""
+    directory = request.app[DIRECTORY]
+    if directory.by_stream(stream) is not None:
+        return True
+    if directory.closed_stream(stream):
+        return False
+    rooms, correlation_id = request.app[ROOMS], request.get(REQUEST_ID)
+    status = await request.app[ROOM_STATUS].status(
+        f"stream:{stream}", lambda: rooms.get_by_stream(stream, correlation_id=correlation_id))
+    return status is RoomStatus.ACTIVE
 
 
 @routes.post("/v1/hooks/nginx-rtmp/play")
 async def on_play(request: web.Request) -> web.Response:
     """RTMP play: nginx-rtmp posts the stream name and the player's query (txSecret, txTime)."""
     _check_token(request)
-    _check_play(request, await request.post())
+    await _check_play(request, await request.post())
     return web.Response(text="ok")
 
 
@@ -90,8 +113,14 @@ async def on_play_hls(request: web.Request) -> web.Response:
         raise forbidden("not a playlist or segment of a stream")
     fields = MultiDict(original.query)
     fields.extend(name=match["stream"])
-    _check_play(request, fields)
+    await _check_play(request, fields)
     return web.Response(text="ok")
+
+
+def _session(request: web.Request, form: dict[str, str]) -> str | None:
+    """The push session: nginx's client id on this media-server process (ids restart with it)."""
+    client = form.get("clientid")
+    return f"{request.query.get('node', '')[:128]}/{client}" if client else None
 
 
 @routes.post("/v1/hooks/nginx-rtmp/publish")
@@ -112,7 +141,7 @@ async def on_publish(request: web.Request) -> web.Response:
         log.warning("push.refused", reason="room closed", room_id=room.id, close_reason=room.close_reason)
         raise Problem(403, "room-closed", "Room closed", f"the room is closed ({room.close_reason})")
     await request.app[BUS].publish_event(
-        StreamStarted(stream_id=stream, source=SOURCE, sequence=form.get("clientid"), event_time=datetime.now(UTC)),
+        StreamStarted(stream_id=stream, source=SOURCE, sequence=_session(request, form), event_time=datetime.now(UTC)),
         correlation_id=request.get(REQUEST_ID),
     )
     log.info("push.accepted", room_id=room.id)
@@ -125,7 +154,7 @@ async def on_publish_done(request: web.Request) -> web.Response:
     form = await _form(request)
     stream = form.get("name", "")
     await request.app[BUS].publish_event(
-        StreamStopped(stream_id=stream, source=SOURCE, sequence=form.get("clientid"), event_time=datetime.now(UTC)),
+        StreamStopped(stream_id=stream, source=SOURCE, sequence=_session(request, form), event_time=datetime.now(UTC)),
         correlation_id=request.get(REQUEST_ID),
     )
     log.info("push.ended", stream_id=stream)

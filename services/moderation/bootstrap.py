@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 
@@ -15,18 +16,19 @@ from shared.bus import Binding, Bus, Routes, dispatcher, exponential_backoff, ro
 from shared.clients import RoomsClient
 from shared.cloud import CloudPort
 from shared.cloud.factory import cloud_from_settings
-from shared.contracts import BanRoom, DetectionReported, ListCases, ResolveCase, UnbanAnchor
+from shared.contracts import BanRoom, DetectionReported, ListCases, ResolveCase, RoomClosed, UnbanAnchor
 from shared.settings import ModerationSettings
 from shared.store import mongo_client
 
 log = structlog.get_logger(__name__)
 
-QUEUE = "moderation.work"  # told: bans, detection reports
-REQUEST_QUEUE = "moderation.requests"  # asked: the case list, case resolutions, unbans
+QUEUE = "moderation.work"  # told: automatic bans, detection reports
+CUTS_QUEUE = "moderation.cuts"  # every room.closed: its push cut (retried apart from bans and reports)
+REQUEST_QUEUE = "moderation.requests"  # asked: bans, the case list, case resolutions, unbans
 
 
 # Cloud outages last seconds to minutes: 1, 2, 4 ... s between tries, at most 30 s.
-BAN_BACKOFF = exponential_backoff(1.0, 30.0)
+CLOUD_BACKOFF = exponential_backoff(1.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -38,24 +40,32 @@ class ModerationService:
     cloud: CloudPort
 
 
-def work_routes(store: ModerationStore, rooms: Rooms, cloud: CloudPort, bus: Publisher,
-                policy: DetectionPolicy) -> Routes:
+def work_routes(store: ModerationStore, rooms: Rooms, bus: Publisher, policy: DetectionPolicy) -> Routes:
     return dict([
         route(BanRoom, lambda env, cmd: handlers.ban_room(
-            cmd, ban_id=env.id, correlation_id=env.correlation_id, rooms=rooms, cloud=cloud, store=store, events=bus)),
+            cmd, ban_id=env.id, correlation_id=env.correlation_id, rooms=rooms, store=store, events=bus)),
         route(DetectionReported, lambda env, report: handlers.detected(
             report, case_id=env.id, correlation_id=env.correlation_id, rooms=rooms, store=store, commands=bus,
             policy=policy)),
     ])
 
 
-def request_routes(store: ModerationStore, cloud: CloudPort, bus: Publisher) -> Routes:
+def cut_routes(store: ModerationStore, cloud: CloudPort, bus: Publisher, forbid_for: timedelta) -> Routes:
     return dict([
+        route(RoomClosed, lambda _, event: handlers.cut_stream(event, cloud=cloud, store=store, events=bus,
+                                                                forbid_for=forbid_for)),
+    ])
+
+
+def request_routes(store: ModerationStore, rooms: Rooms, bus: Publisher) -> Routes:
+    return dict([
+        route(BanRoom, lambda env, cmd: handlers.ban_room(
+            cmd, ban_id=env.id, correlation_id=env.correlation_id, rooms=rooms, store=store, events=bus)),
         route(UnbanAnchor, lambda env, cmd: handlers.unban_anchor(
-            cmd, correlation_id=env.correlation_id, store=store, cloud=cloud, events=bus)),
+            cmd, correlation_id=env.correlation_id, store=store, events=bus)),
         route(ListCases, lambda _, query: handlers.list_cases(query, store=store)),
         route(ResolveCase, lambda env, cmd: handlers.resolve_case(
-            cmd, correlation_id=env.correlation_id, store=store, commands=bus)),
+            cmd, correlation_id=env.correlation_id, store=store, rooms=rooms, events=bus)),
     ])
 
 
@@ -72,11 +82,15 @@ async def running_moderation_service(settings: ModerationSettings,
         await bus.connect()
         rooms = RoomsClient(bus, timeout=settings.request_timeout_seconds)
         policy = DetectionPolicy(ban_score=settings.detection_ban_score, ban_hours=settings.detection_ban_hours)
-        work = work_routes(repo, rooms, cloud, bus, policy)
+        work = work_routes(repo, rooms, bus, policy)
         bindings = [Binding("commands", BanRoom.TYPE), Binding("events", DetectionReported.TYPE)]
-        await bus.consume(QUEUE, bindings, dispatcher("moderation", work), retry_delay=BAN_BACKOFF)
-        await bus.serve(REQUEST_QUEUE, [ListCases, ResolveCase, UnbanAnchor],
-                        dispatcher("moderation", request_routes(repo, cloud, bus)))
+        await bus.consume(QUEUE, bindings, dispatcher("moderation", work), retry_delay=CLOUD_BACKOFF)
+        # A push URL stays valid for its TTL: the stream of a closed room is forbidden that long.
+        cuts = cut_routes(repo, cloud, bus, timedelta(seconds=settings.push_url_ttl_seconds))
+        await bus.consume(CUTS_QUEUE, [Binding("events", RoomClosed.TYPE)], dispatcher("moderation", cuts),
+                          retry_delay=CLOUD_BACKOFF)
+        await bus.serve(REQUEST_QUEUE, [BanRoom, ListCases, ResolveCase, UnbanAnchor],
+                        dispatcher("moderation", request_routes(repo, rooms, bus)))
         log.info("moderation.started", cloud=cloud.name)
         yield ModerationService(repo=repo, bus=bus, cloud=cloud)
     finally:

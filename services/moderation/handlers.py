@@ -13,17 +13,19 @@ from shared.cloud import CloudPort, CloudUnavailable
 from shared.contracts import (
     AnchorBanned,
     AnchorUnbanned,
+    BanAccepted,
     BanRoom,
     Case,
     CaseAction,
     CasePage,
     CaseStatus,
-    CloseReason,
     DetectionReported,
     ErrorCode,
     ListCases,
     ResolveCase,
+    RoomClosed,
     RoomStatus,
+    StreamCut,
     UnbanAnchor,
 )
 from shared.errors import DomainError
@@ -38,49 +40,68 @@ def _ban_for(case: Case, *, reason: str, duration_hours: int, by: str) -> tuple[
                    case_id=case.id), f"ban-for-{case.id}"
 
 
-async def ban_room(cmd: BanRoom, *, ban_id: str, correlation_id: str | None, rooms: Rooms, cloud: CloudPort,
-                   store: ModerationStore, events: Publisher) -> None:
-    """Close the room, then have the cloud forbid and drop its stream; ack only once the cloud agreed.
+async def ban_room(cmd: BanRoom, *, ban_id: str, correlation_id: str | None, rooms: Rooms, store: ModerationStore,
+                   events: Publisher) -> BanAccepted:
+    """Ban the room's anchor, in an order that leaves no window: record the ban (moderation's own
+    record and rooms' copy, which refuses creates from then on), close every open room of the
+    anchor as `banned`, and only then answer (the gateway's 202). Cutting the pushes follows from
+    the rooms' `room.closed` events (`cut_stream`), retried until the cloud agrees.
 
-    The room is closed first so that every local check (the media server's publish hook, the
-    list) refuses it at once, even while the cloud call is still being retried. `ban_id` is the
-    command's message id: a redelivered ban repeats the same, idempotent steps.
-    """
+    `ban_id` is the command's message id: a repeated or redelivered ban repeats the same,
+    idempotent steps. The banned room may be closed already (a case resolved after the anchor
+    moved to a new room): the ban is the anchor's, so the new room closes too."""
     structlog.contextvars.bind_contextvars(room_id=cmd.room_id, ban_id=ban_id)
     room = await rooms.get(cmd.room_id, correlation_id=correlation_id)
     if room is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no such room")
     now = datetime.now(UTC)
     until = now + timedelta(hours=cmd.duration_hours)
-    audit = {"room_id": room.id, "anchor_id": room.anchor_id, "stream_id": room.stream_id, "reason": cmd.reason,
-             "by": cmd.by, "case_id": cmd.case_id, "at": now, "until": until, "cloud": cloud.name}
-    await rooms.close(room.id, CloseReason.BANNED, correlation_id=correlation_id)
-    try:
-        await cloud.stop_push(room.stream_id, reason=cmd.reason, resume_at=until)
-    except CloudUnavailable as exc:
-        await store.audit_ban(ban_id, {**audit, "cloud_answer": "failed"}, attempt_error=str(exc))
-        log.warning("moderation.ban_cloud_failed", error=str(exc))
-        raise  # transient: the bus retries with back-off, then dead-letters
-    await store.audit_ban(ban_id, {**audit, "cloud_answer": "accepted"})
     await store.ban_anchor(room.anchor_id, until, cmd.reason, ban_id, room.stream_id)
+    closed = await rooms.ban_anchor(room.anchor_id, ban_id=ban_id, reason=cmd.reason, until=until,
+                                    correlation_id=correlation_id)
+    closed_ids = [closed_room.id for closed_room in closed]
+    await store.audit_ban(ban_id, {"room_id": room.id, "anchor_id": room.anchor_id, "stream_id": room.stream_id,
+                                   "reason": cmd.reason, "by": cmd.by, "case_id": cmd.case_id, "at": now,
+                                   "until": until, "rooms_closed": closed_ids})
     await events.publish_event(
         AnchorBanned(anchor_id=room.anchor_id, ban_id=ban_id, room_id=room.id, reason=cmd.reason, until=until),
         message_id=f"{ban_id}:anchor_banned", correlation_id=correlation_id,
     )
-    log.warning("moderation.banned", anchor_id=room.anchor_id, stream_id=room.stream_id, by=cmd.by,
-                until=until.isoformat(), reason=cmd.reason)
+    log.warning("moderation.banned", anchor_id=room.anchor_id, by=cmd.by, until=until.isoformat(),
+                reason=cmd.reason, rooms_closed=closed_ids)
+    return BanAccepted(ban_id=ban_id, room_id=room.id, anchor_id=room.anchor_id, until=until,
+                       closed_room_ids=closed_ids)
 
 
-async def unban_anchor(cmd: UnbanAnchor, *, correlation_id: str | None, store: ModerationStore, cloud: CloudPort,
+async def cut_stream(event: RoomClosed, *, cloud: CloudPort, store: ModerationStore, events: Publisher,
+                     forbid_for: timedelta) -> None:
+    """Every close ends the stream: the push is forbidden (Tencent: an encoder that reconnects with
+    its still-valid push URL is refused; rooms never reuse a stream) and dropped (nginx: on every
+    media-server process). A failure is audited and raised: the bus retries with back-off."""
+    room = event.room
+    structlog.contextvars.bind_contextvars(room_id=room.id, stream_id=room.stream_id)
+    reason = f"room closed: {room.close_reason.value if room.close_reason else 'closed'}"
+    fields = {"room_id": room.id, "stream_id": room.stream_id, "reason": reason, "cloud": cloud.name,
+              "closed_at": room.closed_at}
+    try:
+        await cloud.stop_push(room.stream_id, reason=reason, resume_at=datetime.now(UTC) + forbid_for)
+    except CloudUnavailable as exc:
+        await store.audit_cut(room.id, fields, attempt_error=str(exc))
+        log.warning("moderation.cut_failed", error=str(exc))
+        raise
+    attempts = await store.audit_cut(room.id, {**fields, "cut_at": datetime.now(UTC)})
+    await events.publish_event(StreamCut(room_id=room.id, stream_id=room.stream_id, close_reason=reason,
+                                         attempts=attempts), message_id=f"{room.id}:stream_cut")
+    log.info("moderation.stream_cut", reason=reason, attempts=attempts)
+
+
+async def unban_anchor(cmd: UnbanAnchor, *, correlation_id: str | None, store: ModerationStore,
                        events: Publisher) -> AnchorUnbanned:
+    """Lift the anchor's ban: it may open new rooms. Its closed rooms stay closed, their streams
+    forbidden (a stream is never reused, so nothing is resumed)."""
     lifted = await store.unban_anchor(cmd.anchor_id)
     unbanned = AnchorUnbanned(anchor_id=cmd.anchor_id)
     await events.publish_event(unbanned, correlation_id=correlation_id)
-    if lifted is not None:
-        try:
-            await cloud.resume(lifted["stream_id"])
-        except CloudUnavailable as exc:  # the stream's room is closed for good; resuming is tidiness
-            log.warning("moderation.resume_failed", stream_id=lifted["stream_id"], error=str(exc))
     log.info("moderation.unbanned", anchor_id=cmd.anchor_id, by=cmd.by, was_banned=lifted is not None)
     return unbanned
 
@@ -107,11 +128,12 @@ async def list_cases(query: ListCases, *, store: ModerationStore) -> CasePage:
     return CasePage(cases=await store.list_cases(query.status, query.limit))
 
 
-async def resolve_case(cmd: ResolveCase, *, correlation_id: str | None, store: ModerationStore,
-                       commands: Publisher) -> Case:
-    """Resolve an open case; a ban is sent only after the resolution won (a moderator who lost
-    the race to another bans nothing). Repeating a ban resolution sends the same ban again (one
-    ban per case, by its id), so a retry after a failed publish completes it."""
+async def resolve_case(cmd: ResolveCase, *, correlation_id: str | None, store: ModerationStore, rooms: Rooms,
+                       events: Publisher) -> Case:
+    """Resolve an open case; the ban is made only after the resolution won (a moderator who lost
+    the race to another bans nothing), and before the answer, so it holds once the moderator sees
+    it. Repeating a ban resolution makes the same ban again (one ban per case, by its id), so a
+    retry after a failure half-way completes it."""
     case = await store.get_case(cmd.case_id)
     if case is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no such case")
@@ -129,5 +151,5 @@ async def resolve_case(cmd: ResolveCase, *, correlation_id: str | None, store: M
     if status is CaseStatus.BANNED:
         ban, ban_id = _ban_for(case, reason=cmd.reason or f"moderator review of case {case.id}",
                                duration_hours=cmd.duration_hours, by=cmd.by)
-        await commands.publish_command(ban, message_id=ban_id, correlation_id=correlation_id)
+        await ban_room(ban, ban_id=ban_id, correlation_id=correlation_id, rooms=rooms, store=store, events=events)
     return case

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.contracts import Case, CaseStatus, CloseReason, Contract, Envelope, Room
+from shared.contracts import Case, CaseStatus, Contract, Envelope, Room
 
 Doc = dict[str, Any]
 
@@ -25,6 +25,9 @@ class ModerationStore(Protocol):
 
     async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None: ...
 
+    async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
+        """Record a cut of a closed room's push (or a failed attempt at it); the attempts so far."""
+
     async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None: ...
 
     async def unban_anchor(self, anchor_id: str) -> Doc | None:
@@ -38,7 +41,9 @@ class Rooms(Protocol):
 
     async def get_by_stream(self, stream_id: str, *, correlation_id: str | None = None) -> Room | None: ...
 
-    async def close(self, room_id: str, reason: CloseReason, *, correlation_id: str | None = None) -> Room: ...
+    async def ban_anchor(self, anchor_id: str, *, ban_id: str, reason: str, until: datetime,
+                         correlation_id: str | None = None) -> list[Room]:
+        """Rooms records the ban and closes the anchor's open rooms; the rooms it closed."""
 
 
 class Publisher(Protocol):

@@ -23,6 +23,7 @@ class ModerationRepository:
         self._cases = db["moderation_cases"]
         self._bans = db["moderation_bans"]
         self._anchor_bans = db["moderation_anchor_bans"]
+        self._cuts = db["moderation_stream_cuts"]
         self.database = db
 
     async def ensure_indexes(self) -> None:
@@ -67,6 +68,19 @@ class ModerationRepository:
         if attempt_error is not None:
             update["$push"] = {"errors": attempt_error}
         await self._bans.update_one({"_id": ban_id}, update, upsert=True)
+
+    async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
+        """Record a cut of a closed room's push (or a failed attempt), keyed by the room: one close
+        each. Returns the attempts so far."""
+        update: Doc = {"$set": fields, "$inc": {"attempts": 1}}
+        if attempt_error is not None:
+            update["$push"] = {"errors": attempt_error}
+        doc = await self._cuts.find_one_and_update({"_id": room_id}, update, upsert=True,
+                                                   return_document=ReturnDocument.AFTER)
+        return int(doc["attempts"]) if doc else 1
+
+    async def cut_record(self, room_id: str) -> Doc | None:
+        return await self._cuts.find_one({"_id": room_id})
 
     async def ban_record(self, ban_id: str) -> Doc | None:
         return await self._bans.find_one({"_id": ban_id})

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import structlog
 
 from services.rooms import counters, handlers
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
+from services.rooms.domain import PushReport, reported_push
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.ports import AnchorBans, EventOutbox, RoomStore
@@ -20,8 +22,8 @@ from services.rooms.repository import RoomRepository
 from shared.bus import Binding, Bus, Routes, dispatcher, route
 from shared.contracts import (
     ActivateRoom,
-    AnchorBanned,
     AnchorUnbanned,
+    BanAnchor,
     CloseRoom,
     Contract,
     CreateRoom,
@@ -30,6 +32,11 @@ from shared.contracts import (
     GetRoomByStream,
     ListLiveRooms,
     RecordCounters,
+    Room,
+    StreamOfflineStrike,
+    StreamRecovered,
+    StreamStarted,
+    StreamStopped,
 )
 from shared.settings import RoomsSettings
 from shared.store import mongo_client
@@ -60,13 +67,29 @@ def command_routes(rooms: RoomStore, bans: AnchorBans, outbox: EventOutbox) -> R
             cmd, correlation_id=env.correlation_id, rooms=rooms, events=outbox)),
         route(CloseRoom, lambda env, cmd: handlers.close_room(
             cmd, correlation_id=env.correlation_id, rooms=rooms, events=outbox)),
+        route(BanAnchor, lambda env, cmd: handlers.ban_anchor(
+            cmd, correlation_id=env.correlation_id, rooms=rooms, bans=bans, events=outbox)),
     ])
 
 
-def event_routes(bans: AnchorBans) -> Routes:
+def event_routes(rooms: RoomStore, bans: AnchorBans, outbox: EventOutbox) -> Routes:
+    """Events rooms reacts to: unbans, and every report of a push (hooks, callbacks, polls)."""
+
+    def push(env: Envelope, report: PushReport) -> Awaitable[Room | None]:
+        # Hooks and callbacks name the stream; the watcher's polls name the room.
+        if isinstance(report, StreamStarted | StreamStopped):
+            stored = partial(rooms.get_for_write_by_stream, report.stream_id)
+        else:
+            stored = partial(rooms.get_for_write, report.room_id)
+        return handlers.push_reported(stored, reported_push(report, env.time), correlation_id=env.correlation_id,
+                                      rooms=rooms, events=outbox)
+
     return dict([
-        route(AnchorBanned, lambda _, event: handlers.anchor_banned(event, bans=bans)),
         route(AnchorUnbanned, lambda _, event: handlers.anchor_unbanned(event, bans=bans)),
+        route(StreamStarted, push),
+        route(StreamStopped, push),
+        route(StreamOfflineStrike, push),
+        route(StreamRecovered, push),
     ])
 
 
@@ -95,12 +118,12 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsS
         service = RoomsService(rooms=rooms, outbox=Outbox(rooms, bus), anchor_bans=AnchorBanView(db["anchor_bans"]),
                                counters=counter_store, bus=bus)
         commands = command_routes(rooms, service.anchor_bans, service.outbox)
-        events = event_routes(service.anchor_bans)
+        events = event_routes(rooms, service.anchor_bans, service.outbox)
         bindings = [Binding("commands", model.TYPE) for model in commands]
         bindings += [Binding("events", model.TYPE) for model in events]
         limit = settings.queue_max_length
         await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit)
-        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom], dispatcher("rooms", commands),
+        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor], dispatcher("rooms", commands),
                         max_length=limit)
         await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms],
                         dispatcher("rooms", query_routes(rooms)), max_length=limit)

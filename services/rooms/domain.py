@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from shared.contracts import CloseReason, CounterEntry, ErrorCode, Room, RoomStatus
+from shared.contracts import (
+    CloseReason,
+    CounterEntry,
+    ErrorCode,
+    LiveState,
+    Room,
+    RoomStatus,
+    StreamOfflineStrike,
+    StreamRecovered,
+    StreamStarted,
+    StreamStopped,
+)
 from shared.errors import DomainError
 
 # Target state -> states it may be entered from. `closed` is final.
@@ -57,7 +68,66 @@ def decide(room: Room | None, target: RoomStatus, *, actor_id: str | None) -> De
 
 
 def closing_fields(reason: CloseReason, at: datetime) -> dict[str, object]:
-    return {"close_reason": reason, "closed_at": at}
+    return {"close_reason": reason, "closed_at": at, "stream_state": None, "interrupted_at": None}
+
+
+def activation_fields(push: PushMark | None, at: datetime) -> dict[str, object]:
+    """An activated room is live, unless its push is known to have stopped already."""
+    return {"activated_at": at, **stream_fields(push)}
+
+
+def stream_fields(push: PushMark | None) -> dict[str, object]:
+    if push is not None and not push.on:
+        return {"stream_state": LiveState.INTERRUPTED, "interrupted_at": push.at}
+    return {"stream_state": LiveState.LIVE, "interrupted_at": None}
+
+
+# --- pushes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushMark:
+    """The newest thing known about a room's push: which session (nginx's client id on a media
+    server process, Tencent's `sequence`; None for what a poll saw), when, and whether it is on."""
+
+    session: str | None
+    at: datetime
+    on: bool
+
+
+PushReport = StreamStarted | StreamStopped | StreamOfflineStrike | StreamRecovered
+
+
+def reported_push(report: PushReport, sent_at: datetime) -> PushMark:
+    """What a report says of the push. Sessions are qualified by their source (nginx client ids
+    and Tencent sequences never compare); polls have none. `sent_at` when the report has no time."""
+    if isinstance(report, StreamStarted | StreamStopped):
+        session = f"{report.source}:{report.sequence}" if report.sequence is not None else None
+        return PushMark(session, report.event_time or sent_at, isinstance(report, StreamStarted))
+    return PushMark(None, report.observed_at or sent_at, isinstance(report, StreamRecovered))
+
+
+def next_push_mark(current: PushMark | None, report: PushMark) -> PushMark | None:
+    """The room's push after a report (start, stop, or a poll), or None when the report changes
+    nothing: a repeat, a start that arrives after its own stop, or anything older than what is
+    known. Reports arrive late, twice and out of order; session identity and time order them:
+
+    - the known session: a stop ends it; a start or a second stop is a repeat;
+    - another session (or a poll): a start wins from the same instant on (a reconnect follows
+      the old session's end within the same second), a stop only when strictly newer (the stop
+      of an old session that lands after a new session's start never interrupts the new one).
+    """
+    if current is None:
+        return report
+    if report.session is not None and report.session == current.session:
+        if current.on and not report.on:
+            return replace(current, on=False, at=max(current.at, report.at))
+        return None
+    if report.session is None and report.on == current.on:
+        return None  # a poll that agrees with what is known adds nothing
+    if report.on:
+        return report if report.at >= current.at else None
+    return report if report.at > current.at else None
 
 
 def transitioned(room: Room, target: RoomStatus, fields: dict[str, object]) -> Room:

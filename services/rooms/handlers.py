@@ -6,25 +6,43 @@ wires them to the bus.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 
-from services.rooms.domain import closing_fields, decide, now_ms, stream_id_for, transitioned
-from services.rooms.ports import AnchorBans, AnchorHasOpenRoom, EventOutbox, RoomExists, RoomStore
+from services.rooms.domain import (
+    PushMark,
+    activation_fields,
+    closing_fields,
+    decide,
+    next_push_mark,
+    now_ms,
+    stream_fields,
+    stream_id_for,
+    transitioned,
+)
+from services.rooms.ports import AnchorBans, AnchorHasOpenRoom, EventOutbox, RoomExists, RoomStore, StoredRoom
 from shared.contracts.base import ErrorCode
 from shared.contracts.codec import wrap
-from shared.contracts.moderation import AnchorBanned, AnchorUnbanned
+from shared.contracts.moderation import AnchorUnbanned
 from shared.contracts.rooms import (
     ActivateRoom,
+    BanAnchor,
+    BannedRooms,
+    CloseReason,
     CloseRoom,
     CreateRoom,
     GetRoom,
     GetRoomByStream,
     ListLiveRooms,
     LiveRoomPage,
+    LiveState,
     Room,
     RoomActivated,
     RoomClosed,
     RoomCreated,
+    RoomInterrupted,
+    RoomResumed,
     RoomStatus,
 )
 from shared.errors import DomainError
@@ -43,8 +61,11 @@ def _event_id(room_id: str, event_type: str) -> str:
 
 async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | None, rooms: RoomStore,
                       bans: AnchorBans, events: EventOutbox) -> Room:
-    """Three store round trips: the ban check, the insert (with its event), the outbox clear.
-    `room_id` is the command's message id: a redelivered command finds its own room."""
+    """Four store round trips: the ban check, the insert (with its event), the ban check again,
+    the outbox clear. `room_id` is the command's message id: a redelivered command finds its own
+    room. The second ban check closes the window of a ban recorded between the first and the
+    insert: a ban records first, then closes open rooms; a create inserts, then looks for a ban,
+    so one of the two always sees the other."""
     structlog.contextvars.bind_contextvars(room_id=room_id)
     for _ in range(MAX_RACE_RETRIES):
         banned_until = await bans.banned_until(cmd.anchor_id)
@@ -71,11 +92,16 @@ async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | No
                               open_room_id=open_room.id) from exc
         log.info("room.created", anchor_id=cmd.anchor_id, stream_id=room.stream_id)
         await events.flush(room_id, room.version, [event])
+        banned_until = await bans.banned_until(cmd.anchor_id)
+        if banned_until is not None:
+            await _close(room_id, CloseReason.BANNED, None, correlation_id, rooms, events)
+            raise DomainError(ErrorCode.CONFLICT, "the anchor is banned", banned_until=banned_until.isoformat())
         return room
     raise RuntimeError("create kept racing with close")
 
 
-async def _transition(room_id: str, target: RoomStatus, actor_id: str | None, fields: dict[str, object],
+async def _transition(room_id: str, target: RoomStatus, actor_id: str | None,
+                      fields: Callable[[StoredRoom], dict[str, object]],
                       event_model: type[RoomActivated] | type[RoomClosed], correlation_id: str | None,
                       rooms: RoomStore, events: EventOutbox) -> Room:
     """Three store round trips: read, conditional write (with its event), outbox clear."""
@@ -89,12 +115,13 @@ async def _transition(room_id: str, target: RoomStatus, actor_id: str | None, fi
             # crash left queued is published by the outbox sweep.
             return room
         assert stored is not None and room is not None
-        after = transitioned(room, target, fields)
+        after = transitioned(room, target, fields(stored))
         event = wrap(event_model(room=after), correlation_id=correlation_id,
                      message_id=_event_id(room_id, event_model.TYPE))
         if not await rooms.transition(room, after, event):
             continue  # a concurrent change won; decide again on the new state
-        log.info(event_model.TYPE, status_from=room.status.value, close_reason=fields.get("close_reason"))
+        log.info(event_model.TYPE, status_from=room.status.value, close_reason=after.close_reason,
+                 stream_state=after.stream_state)
         if after.close_reason is not None:
             ROOMS_CLOSED.labels(after.close_reason.value).inc()
         await events.flush(room_id, after.version, [*stored.outbox, event])
@@ -104,13 +131,68 @@ async def _transition(room_id: str, target: RoomStatus, actor_id: str | None, fi
 
 async def activate_room(cmd: ActivateRoom, *, correlation_id: str | None, rooms: RoomStore,
                         events: EventOutbox) -> Room:
-    return await _transition(cmd.room_id, RoomStatus.ACTIVE, cmd.actor_id, {"activated_at": now_ms()},
+    at = now_ms()
+    return await _transition(cmd.room_id, RoomStatus.ACTIVE, cmd.actor_id, lambda s: activation_fields(s.push, at),
                              RoomActivated, correlation_id, rooms, events)
 
 
+async def _close(room_id: str, reason: CloseReason, actor_id: str | None, correlation_id: str | None,
+                 rooms: RoomStore, events: EventOutbox) -> Room:
+    fields = closing_fields(reason, now_ms())
+    return await _transition(room_id, RoomStatus.CLOSED, actor_id, lambda _: fields, RoomClosed, correlation_id,
+                             rooms, events)
+
+
 async def close_room(cmd: CloseRoom, *, correlation_id: str | None, rooms: RoomStore, events: EventOutbox) -> Room:
-    return await _transition(cmd.room_id, RoomStatus.CLOSED, cmd.actor_id, closing_fields(cmd.reason, now_ms()),
-                             RoomClosed, correlation_id, rooms, events)
+    return await _close(cmd.room_id, cmd.reason, cmd.actor_id, correlation_id, rooms, events)
+
+
+async def ban_anchor(cmd: BanAnchor, *, correlation_id: str | None, rooms: RoomStore, bans: AnchorBans,
+                     events: EventOutbox) -> BannedRooms:
+    """Record the ban first (from here on no create passes), then close the anchor's open room:
+    no moment is left where the anchor is banned on paper and on air in a room of its own."""
+    structlog.contextvars.bind_contextvars(anchor_id=cmd.anchor_id, ban_id=cmd.ban_id)
+    await bans.record(cmd.anchor_id, cmd.until, cmd.reason, cmd.ban_id)
+    closed: list[Room] = []
+    while (open_room := await rooms.find_open_by_anchor(cmd.anchor_id)) is not None:
+        closed.append(await _close(open_room.id, CloseReason.BANNED, None, correlation_id, rooms, events))
+    log.warning("anchor.banned", until=cmd.until.isoformat(), closed=[room.id for room in closed])
+    return BannedRooms(closed=closed)
+
+
+# --- pushes ---------------------------------------------------------------------------------
+
+
+async def push_reported(stored_room: Callable[[], Awaitable[StoredRoom | None]], report: PushMark, *,
+                        correlation_id: str | None, rooms: RoomStore, events: EventOutbox) -> Room | None:
+    """A push started or stopped (the media server's hooks, Tencent's callbacks) or a poll saw it
+    on or off: an active room becomes `interrupted` or `live` again at once. Late, repeated and
+    out-of-order reports change nothing (`next_push_mark`). Unactive rooms keep the mark, so an
+    activation after the push already stopped starts interrupted. Returns the room if it changed."""
+    for _ in range(MAX_RACE_RETRIES):
+        stored = await stored_room()
+        if stored is None or stored.room.status is RoomStatus.CLOSED:
+            return None
+        mark = next_push_mark(stored.push, report)
+        if mark is None:
+            return None
+        room = stored.room
+        structlog.contextvars.bind_contextvars(room_id=room.id)
+        fields = stream_fields(mark) if room.status is RoomStatus.ACTIVE else {}
+        after = room.model_copy(update={**fields, "version": room.version + 1})
+        event = None
+        if after.stream_state is not room.stream_state:
+            model = RoomResumed if after.stream_state is LiveState.LIVE else RoomInterrupted
+            event = wrap(model(room=after), correlation_id=correlation_id,
+                         message_id=f"{_event_id(room.id, model.TYPE)}:{after.version}")
+        if not await rooms.transition(room, after, event, mark):
+            continue
+        if event is None:
+            return None
+        log.info(event.type, session=mark.session, at=mark.at.isoformat())
+        await events.flush(room.id, after.version, [*stored.outbox, event])
+        return after
+    raise RuntimeError("a push report kept racing")
 
 
 async def get_room(query: GetRoom, *, rooms: RoomStore) -> Room:
@@ -130,11 +212,6 @@ async def get_room_by_stream(query: GetRoomByStream, *, rooms: RoomStore) -> Roo
 async def list_live_rooms(query: ListLiveRooms, *, rooms: RoomStore) -> LiveRoomPage:
     page = await rooms.live_page(query.limit, query.after_id)
     return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None)
-
-
-async def anchor_banned(event: AnchorBanned, *, bans: AnchorBans) -> None:
-    await bans.record(event.anchor_id, event.until, event.reason, event.ban_id)
-    log.info("anchor.banned", anchor_id=event.anchor_id, until=event.until.isoformat())
 
 
 async def anchor_unbanned(event: AnchorUnbanned, *, bans: AnchorBans) -> None:

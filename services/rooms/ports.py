@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from services.rooms.domain import PushMark
 from shared.contracts import Contract, Envelope, Room, RoomCounts, RoomStatus
 
 
@@ -21,10 +22,12 @@ class RoomExists(Exception):
 
 @dataclass(frozen=True)
 class StoredRoom:
-    """A room as read for a write: its state, and the events still waiting in its outbox."""
+    """A room as read for a write: its state, the events still waiting in its outbox, and what
+    is known of its push."""
 
     room: Room
     outbox: list[Envelope]
+    push: PushMark | None = None
 
 
 class RoomStore(Protocol):
@@ -40,10 +43,13 @@ class RoomStore(Protocol):
 
     async def get_by_stream(self, stream_id: str) -> Room | None: ...
 
+    async def get_for_write_by_stream(self, stream_id: str) -> StoredRoom | None: ...
+
     async def find_open_by_anchor(self, anchor_id: str) -> Room | None: ...
 
-    async def transition(self, before: Room, after: Room, event: Envelope) -> bool:
-        """Write `after` if the room is still at `before.version`; False if a change won."""
+    async def transition(self, before: Room, after: Room, event: Envelope | None, push: PushMark | None = None) -> bool:
+        """Write `after` (and the push mark, if given) if the room is still at `before.version`;
+        False if a change won."""
 
     async def live_page(self, limit: int, after_id: str | None) -> list[Room]: ...
 

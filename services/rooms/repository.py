@@ -22,30 +22,35 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.rooms.domain import ALLOWED_SOURCES
+from services.rooms.domain import ALLOWED_SOURCES, PushMark
 from services.rooms.ports import AnchorHasOpenRoom, RoomExists, StoredRoom
-from shared.contracts import Envelope, Room, RoomStatus
+from shared.contracts import Envelope, LiveState, Room, RoomStatus
 
 Doc = dict[str, Any]
 
 # Bookkeeping fields of a room document that are not part of the Room contract.
-_INTERNAL = frozenset({"_id", "open", "outbox", "outbox_since"})
-ROOM_FIELDS = {"outbox": 0}
+_INTERNAL = frozenset({"_id", "open", "outbox", "outbox_since", "push"})
+ROOM_FIELDS = {"outbox": 0, "push": 0}
 
 
 def room_from_doc(doc: Doc) -> Room:
     fields = {k: v for k, v in doc.items() if k not in _INTERNAL}
+    if fields.get("status") == RoomStatus.ACTIVE.value and fields.get("stream_state") is None:
+        fields["stream_state"] = LiveState.LIVE  # activated before rooms tracked pushes
     return Room(id=doc["_id"], **fields)
 
 
 def _stored(doc: Doc) -> StoredRoom:
-    return StoredRoom(room_from_doc(doc), [Envelope.model_validate(e) for e in doc.get("outbox", [])])
+    push = doc.get("push")
+    return StoredRoom(room_from_doc(doc), [Envelope.model_validate(e) for e in doc.get("outbox", [])],
+                      PushMark(push["session"], push["at"], push["on"]) if push else None)
 
 
 def _storable(room: Room) -> Doc:
     doc = room.model_dump(mode="json", exclude={"id"})
     # JSON mode turns enums into strings; keep real datetimes so they sort and compare.
-    doc.update(created_at=room.created_at, activated_at=room.activated_at, closed_at=room.closed_at)
+    doc.update(created_at=room.created_at, activated_at=room.activated_at, closed_at=room.closed_at,
+               interrupted_at=room.interrupted_at)
     return doc
 
 
@@ -111,6 +116,10 @@ class RoomRepository:
         doc = await self._rooms.find_one({"_id": room_id})
         return _stored(doc) if doc else None
 
+    async def get_for_write_by_stream(self, stream_id: str) -> StoredRoom | None:
+        doc = await self._rooms.find_one({"stream_id": stream_id})
+        return _stored(doc) if doc else None
+
     async def get_by_stream(self, stream_id: str) -> Room | None:
         doc = await self._rooms.find_one({"stream_id": stream_id}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
@@ -119,13 +128,18 @@ class RoomRepository:
         doc = await self._rooms.find_one({"anchor_id": anchor_id, "open": True}, ROOM_FIELDS)
         return room_from_doc(doc) if doc else None
 
-    async def transition(self, before: Room, after: Room, event: Envelope) -> bool:
-        """Write `after` (decided from `before`) and queue `event`, if the room is still at
-        `before.version`. False: a concurrent change won; the caller re-reads and decides again."""
-        assert before.status in ALLOWED_SOURCES[after.status] and after.version == before.version + 1
+    async def transition(self, before: Room, after: Room, event: Envelope | None, push: PushMark | None = None) -> bool:
+        """Write `after` (decided from `before`), the push mark if given, and queue `event`, if the
+        room is still at `before.version`. False: a concurrent change won; the caller re-reads
+        and decides again."""
+        assert after.version == before.version + 1
+        assert after.status is before.status or before.status in ALLOWED_SOURCES[after.status]
         changed = {k: v for k, v in _storable(after).items() if getattr(before, k) != getattr(after, k)}
-        update: dict[str, Any] = {"$set": changed, "$push": {"outbox": event.model_dump()},
-                                  "$min": {"outbox_since": event.time}}
+        if push is not None:
+            changed["push"] = {"session": push.session, "at": push.at, "on": push.on}
+        update: dict[str, Any] = {"$set": changed}
+        if event is not None:
+            update.update({"$push": {"outbox": event.model_dump()}, "$min": {"outbox_since": event.time}})
         if after.status is RoomStatus.CLOSED:
             update["$unset"] = {"open": ""}
         result = await self._rooms.update_one({"_id": before.id, "version": before.version}, update)

@@ -1,12 +1,17 @@
-"""Adapter for the local media server: nginx with the RTMP module (scripts/media_server.sh).
+"""Adapter for the local media server: nginx with the RTMP module (scripts/media_server.sh), one
+process or several.
 
-State comes from its `/stat` XML (a stream with a `<publishing/>` client is online), stop-push
-is `/control/drop/publisher`. nginx has no forbid list: a banned or ended room's stream is
-refused at `on_publish` by the gateway, because its room is closed (services/gateway/media_hooks.py).
+State comes from each process's `/stat` XML (a stream with a `<publishing/>` client is online),
+stop-push is `/control/drop/publisher` on every process: a push lands on whichever process the
+anchor's connection reached, so every call goes to all of them (`ONAIR_NGINX_HTTP_URL` lists them,
+or names a headless Service whose addresses are the processes). nginx has no forbid list: a closed
+room's stream is refused at `on_publish` by the gateway (services/gateway/media_hooks.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 import xml.etree.ElementTree as ET  # the XML comes from our own local nginx, not from users
 from collections.abc import Sequence
@@ -14,6 +19,7 @@ from datetime import datetime
 
 import aiohttp
 import structlog
+from yarl import URL
 
 from shared.cloud.port import CloudPort, CloudUnavailable, StreamState
 from shared.metrics import record_cloud_call
@@ -38,11 +44,24 @@ def online_streams_from_stat(xml: bytes, app: str) -> set[str]:
     return online
 
 
+async def expand(base: URL) -> list[URL]:
+    """The processes behind one configured URL: each IPv4 address its host resolves to (a headless
+    Service lists every pod), or the URL itself when it names one address."""
+    host = base.host or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, base.port, family=socket.AF_INET,
+                                                             type=socket.SOCK_STREAM)
+    except OSError:
+        return [base]  # the call itself will say what is wrong
+    addresses = sorted({str(info[4][0]) for info in infos})
+    return [base] if len(addresses) <= 1 else [base.with_host(address) for address in addresses]
+
+
 class NginxRtmpCloud(CloudPort):
     name = "nginx-rtmp"
 
     def __init__(self, settings: CloudSettings) -> None:
-        self._base = settings.nginx_http_url.rstrip("/")
+        self._bases = [URL(url.strip().rstrip("/")) for url in settings.nginx_http_url.split(",") if url.strip()]
         self._app = settings.app_name
         self._timeout = aiohttp.ClientTimeout(total=settings.nginx_timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
@@ -53,35 +72,57 @@ class NginxRtmpCloud(CloudPort):
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         return self._session
 
-    async def _get(self, path: str, **params: str) -> tuple[int, bytes]:
+    async def processes(self) -> list[URL]:
+        """Every media-server process now (resolved on each call: pods come and go)."""
+        found = await asyncio.gather(*(expand(base) for base in self._bases))
+        return [url for urls in found for url in urls]
+
+    async def _get(self, base: URL, path: str, **params: str) -> tuple[int, bytes]:
         self.calls += 1
         started, status = time.perf_counter(), 0
         try:
-            async with self._http().get(f"{self._base}{path}", params=params) as response:
+            async with self._http().get(str(base) + path, params=params) as response:
                 status = response.status
                 return status, await response.read()
         finally:
             record_cloud_call(path, time.perf_counter() - started, ok=status == 200)
 
-    async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
+    async def _online(self, base: URL) -> set[str] | None:
+        """The streams published on one process, or None when it could not say."""
         try:
-            status, body = await self._get("/stat")
+            status, body = await self._get(base, "/stat")
             if status != 200:
                 raise ValueError(f"/stat answered {status}")
-            online = online_streams_from_stat(body, self._app)
+            return online_streams_from_stat(body, self._app)
         except (TimeoutError, aiohttp.ClientError, ValueError, ET.ParseError) as exc:
-            log.warning("nginx.stat_unknown", streams=len(streams), error=repr(exc))
-            return {stream: StreamState.UNKNOWN for stream in streams}
-        return {stream: StreamState.ONLINE if stream in online else StreamState.OFFLINE for stream in streams}
+            log.warning("nginx.stat_unknown", process=str(base), error=repr(exc))
+            return None
+
+    async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
+        """Online where any process publishes it; offline only when every process answered."""
+        answers = await asyncio.gather(*(self._online(base) for base in await self.processes()))
+        online = set().union(*(answer for answer in answers if answer is not None))
+        absent = StreamState.UNKNOWN if None in answers else StreamState.OFFLINE
+        return {stream: StreamState.ONLINE if stream in online else absent for stream in streams}
+
+    async def _drop_on(self, base: URL, stream: str) -> int:
+        try:
+            status, body = await self._get(base, "/control/drop/publisher", app=self._app, name=stream)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise CloudUnavailable(f"drop of {stream} on {base} failed: {exc!r}") from exc
+        if status != 200:
+            raise CloudUnavailable(f"drop of {stream} on {base} answered {status}")
+        text = body.decode(errors="replace").strip()
+        return int(text) if text.isdigit() else 0
 
     async def drop(self, stream: str) -> None:
-        try:
-            status, _ = await self._get("/control/drop/publisher", app=self._app, name=stream)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise CloudUnavailable(f"drop of {stream} failed: {exc!r}") from exc
-        if status != 200:
-            raise CloudUnavailable(f"drop of {stream} answered {status}")
-        log.info("nginx.dropped", stream=stream)
+        """Drop the stream's publisher on every process. A drop that removed nobody is a success
+        only when no process publishes the stream (the push had ended); else it is a failure."""
+        processes = await self.processes()
+        dropped = sum(await asyncio.gather(*(self._drop_on(base, stream) for base in processes)))
+        if dropped == 0 and (await self.stream_states([stream]))[stream] is not StreamState.OFFLINE:
+            raise CloudUnavailable(f"drop of {stream} removed no publisher, yet it is not offline everywhere")
+        log.info("nginx.dropped", stream=stream, publishers=dropped, processes=len(processes))
 
     async def forbid(self, stream: str, *, reason: str, resume_at: datetime) -> None:
         # Refusal of new pushes is the publish hook's job here (the room is closed); nothing to store.

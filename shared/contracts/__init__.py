@@ -22,6 +22,8 @@ from shared.contracts.codec import decode
 from shared.contracts.codec import encode
 from shared.contracts.codec import wrap
 from shared.contracts.rooms import ActivateRoom
+from shared.contracts.rooms import BanAnchor
+from shared.contracts.rooms import BannedRooms
 from shared.contracts.rooms import CloseReason
 from shared.contracts.rooms import CloseRoom
 from shared.contracts.rooms import CounterEntry
@@ -39,13 +41,17 @@ from shared.contracts.rooms import RoomClosed
 from shared.contracts.rooms import RoomCountersChanged
 from shared.contracts.rooms import RoomCounts
 from shared.contracts.rooms import RoomCreated
+from shared.contracts.rooms import RoomInterrupted
+from shared.contracts.rooms import RoomResumed
 from shared.contracts.rooms import RoomStatus
+from shared.contracts.rooms import LiveState
 from shared.contracts.streams import StreamOfflineStrike
 from shared.contracts.streams import StreamRecovered
 from shared.contracts.streams import StreamStarted
 from shared.contracts.streams import StreamStopped
 from shared.contracts.moderation import AnchorBanned
 from shared.contracts.moderation import AnchorUnbanned
+from shared.contracts.moderation import BanAccepted
 from shared.contracts.moderation import BanRoom
 from shared.contracts.moderation import Case
 from shared.contracts.moderation import CaseAction
@@ -54,6 +60,7 @@ from shared.contracts.moderation import CaseStatus
 from shared.contracts.moderation import DetectionReported
 from shared.contracts.moderation import ListCases
 from shared.contracts.moderation import ResolveCase
+from shared.contracts.moderation import StreamCut
 from shared.contracts.moderation import Suggestion
 from shared.contracts.moderation import UnbanAnchor
 
@@ -63,7 +70,10 @@ __all__ = [
     "ActivateRoom",
     "AnchorBanned",
     "AnchorUnbanned",
+    "BanAccepted",
+    "BanAnchor",
     "BanRoom",
+    "BannedRooms",
     "Case",
     "CaseAction",
     "CasePage",
@@ -82,6 +92,7 @@ __all__ = [
     "ListCases",
     "ListLiveRooms",
     "LiveRoomPage",
+    "LiveState",
     "Location",
     "PresenceReport",
     "Query",
@@ -96,7 +107,10 @@ __all__ = [
     "RoomCountersChanged",
     "RoomCounts",
     "RoomCreated",
+    "RoomInterrupted",
+    "RoomResumed",
     "RoomStatus",
+    "StreamCut",
     "StreamOfflineStrike",
     "StreamRecovered",
     "StreamStarted",

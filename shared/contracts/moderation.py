@@ -30,9 +30,21 @@ class DetectionReported(Contract):
     screenshot_time: datetime | None = None
 
 
-class BanRoom(Contract):
-    """Ban a room: the cloud forbids and drops its stream, the room closes as `banned`, and its
-    anchor may not open a new room until the ban ends."""
+class BanAccepted(Contract):
+    """A ban recorded and in force: the anchor can no longer create, activate or push, and the
+    rooms it closed have their pushes cut (by their `room.closed` events)."""
+
+    ban_id: str
+    room_id: str
+    anchor_id: str
+    until: datetime
+    closed_room_ids: list[str]
+
+
+class BanRoom(Request[BanAccepted]):
+    """Ban a room's anchor: the ban is recorded, every open room of the anchor closes as `banned`
+    (its push cut and forbidden), and the anchor may not open a new room until the ban ends.
+    Asked by the gateway (the 202 follows the record), told by automatic detection bans."""
 
     TYPE: ClassVar[str] = "moderation.ban"
     room_id: str
@@ -51,6 +63,16 @@ class UnbanAnchor(Request[AnchorUnbanned]):
     TYPE: ClassVar[str] = "moderation.unban"
     anchor_id: str
     by: str
+
+
+class StreamCut(Contract):
+    """A closed room's push was cut at the media server or the cloud (audited by moderation)."""
+
+    TYPE: ClassVar[str] = "moderation.stream_cut"
+    room_id: str
+    stream_id: str
+    close_reason: str
+    attempts: int
 
 
 class AnchorBanned(Contract):

@@ -24,6 +24,13 @@ class CloseReason(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class LiveState(enum.StrEnum):
+    """Whether an active room's push is on air (`live`) or stopped within the grace (`interrupted`)."""
+
+    LIVE = "live"
+    INTERRUPTED = "interrupted"
+
+
 class Location(Contract):
     # Strict: a number, never `false` or "31" (JSON booleans would pass as 0 in lax mode).
     lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False, description="Latitude in degrees")
@@ -47,6 +54,9 @@ class Room(Contract):
     activated_at: datetime | None = None
     closed_at: datetime | None = None
     stream_id: str
+    stream_state: LiveState | None = Field(
+        None, description="Active rooms only: `live`, or `interrupted` when the push stopped (not listed then)")
+    interrupted_at: datetime | None = Field(None, description="When the push stopped, while `interrupted`")
     version: int = Field(1, ge=1, description="Bumped by every change (state or counts); events carry it, "
                          "so a reader never moves a room backwards")
 
@@ -76,6 +86,21 @@ class CloseRoom(Request[Room]):
     actor_id: str | None = Field(
         None, description="User asking (reason `anchor`): must be the room's anchor. None for system closes."
     )
+
+
+class BannedRooms(Contract):
+    closed: list[Room] = Field(description="The anchor's rooms this ban closed (none if none was open)")
+
+
+class BanAnchor(Request[BannedRooms]):
+    """Moderation's ban of an anchor, asked before the ban is accepted: rooms records it (no create
+    from then on) and closes the anchor's open room as `banned`, so no window is left."""
+
+    TYPE: ClassVar[str] = "rooms.ban_anchor"
+    anchor_id: str
+    ban_id: str
+    reason: str = Field(min_length=1, max_length=500)
+    until: datetime
 
 
 class GetRoom(Query[Room]):
@@ -135,6 +160,20 @@ class RoomActivated(Contract):
 
 class RoomClosed(Contract):
     TYPE: ClassVar[str] = "room.closed"
+    room: Room
+
+
+class RoomInterrupted(Contract):
+    """An active room's push stopped: it leaves the lists until it resumes or closes."""
+
+    TYPE: ClassVar[str] = "room.interrupted"
+    room: Room
+
+
+class RoomResumed(Contract):
+    """An interrupted room's push is back: it is listed again, in the same place."""
+
+    TYPE: ClassVar[str] = "room.resumed"
     room: Room
 
 

@@ -41,6 +41,7 @@ class StreamOfflineStrike(Contract):
     room_id: str
     stream_id: str
     count: int = Field(ge=1)
+    observed_at: datetime | None = Field(None, description="When the poll that found it offline was made")
 
 
 class StreamRecovered(Contract):
@@ -50,5 +51,6 @@ class StreamRecovered(Contract):
     room_id: str
     stream_id: str
     strikes_before: int = Field(ge=1)
+    observed_at: datetime | None = Field(None, description="When the poll that found it online was made")
 
 

@@ -18,6 +18,7 @@ class InMemoryModerationStore:
         self.cases: dict[str, Case] = {}
         self.audit: dict[str, Doc] = {}
         self.anchor_bans: dict[str, Doc] = {}
+        self.cuts: dict[str, Doc] = {}
 
     async def add_case(self, case: Case) -> bool:
         if case.id in self.cases:
@@ -46,6 +47,14 @@ class InMemoryModerationStore:
         if attempt_error is not None:
             record["errors"].append(attempt_error)
 
+    async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
+        record = self.cuts.setdefault(room_id, {"attempts": 0, "errors": []})
+        record.update(fields)
+        record["attempts"] += 1
+        if attempt_error is not None:
+            record["errors"].append(attempt_error)
+        return int(record["attempts"])
+
     async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None:
         self.anchor_bans[anchor_id] = {"until": until, "reason": reason, "ban_id": ban_id, "stream_id": stream_id}
 
@@ -58,6 +67,7 @@ class InMemoryRoomsClient:
 
     def __init__(self, *rooms: Room) -> None:
         self.rooms = {room.id: room for room in rooms}
+        self.banned: dict[str, datetime] = {}
 
     async def get(self, room_id: str, *, correlation_id: str | None = None) -> Room | None:
         return self.rooms.get(room_id)
@@ -65,11 +75,16 @@ class InMemoryRoomsClient:
     async def get_by_stream(self, stream_id: str, *, correlation_id: str | None = None) -> Room | None:
         return next((room for room in self.rooms.values() if room.stream_id == stream_id), None)
 
-    async def close(self, room_id: str, reason: CloseReason, *, correlation_id: str | None = None) -> Room:
-        room = self.rooms[room_id]
-        if room.status is not RoomStatus.CLOSED:
-            room = self.rooms[room_id] = room.model_copy(update={"status": RoomStatus.CLOSED, "close_reason": reason})
-        return room
+    async def ban_anchor(self, anchor_id: str, *, ban_id: str, reason: str, until: datetime,
+                         correlation_id: str | None = None) -> list[Room]:
+        self.banned[anchor_id] = until
+        closed = []
+        for room in list(self.rooms.values()):
+            if room.anchor_id == anchor_id and room.status is not RoomStatus.CLOSED:
+                closed.append(room.model_copy(update={"status": RoomStatus.CLOSED,
+                                                      "close_reason": CloseReason.BANNED}))
+                self.rooms[room.id] = closed[-1]
+        return closed
 
 
 class RecordingCloud(CloudPort):

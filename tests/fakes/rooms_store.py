@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.rooms.domain import OPEN_STATES, now_ms
+from services.rooms.domain import OPEN_STATES, PushMark, now_ms
 from services.rooms.ports import AnchorHasOpenRoom, RoomExists, StoredRoom
 from shared.contracts import Envelope, Room, RoomCounts, RoomStatus
 
@@ -16,6 +16,7 @@ from shared.contracts import Envelope, Room, RoomCounts, RoomStatus
 class _Doc:
     room: Room
     outbox: list[Envelope] = field(default_factory=list)
+    push: PushMark | None = None
 
 
 class InMemoryRooms:
@@ -39,7 +40,11 @@ class InMemoryRooms:
 
     async def get_for_write(self, room_id: str) -> StoredRoom | None:
         doc = self.docs.get(room_id)
-        return StoredRoom(doc.room, list(doc.outbox)) if doc else None
+        return StoredRoom(doc.room, list(doc.outbox), doc.push) if doc else None
+
+    async def get_for_write_by_stream(self, stream_id: str) -> StoredRoom | None:
+        room = await self.get_by_stream(stream_id)
+        return await self.get_for_write(room.id) if room else None
 
     async def get_by_stream(self, stream_id: str) -> Room | None:
         return next((d.room for d in self.docs.values() if d.room.stream_id == stream_id), None)
@@ -48,7 +53,7 @@ class InMemoryRooms:
         return next((d.room for d in self.docs.values()
                      if d.room.anchor_id == anchor_id and d.room.status in OPEN_STATES), None)
 
-    async def transition(self, before: Room, after: Room, event: Envelope) -> bool:
+    async def transition(self, before: Room, after: Room, event: Envelope | None, push: PushMark | None = None) -> bool:
         doc = self.docs.get(before.id)
         if self.lose_next_race:
             self.lose_next_race -= 1
@@ -58,7 +63,10 @@ class InMemoryRooms:
         if doc is None or doc.room.version != before.version:
             return False
         doc.room = after
-        doc.outbox.append(event)
+        if event is not None:
+            doc.outbox.append(event)
+        if push is not None:
+            doc.push = push
         return True
 
     async def live_page(self, limit: int, after_id: str | None) -> list[Room]:

@@ -15,7 +15,16 @@ from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister,
 from services.gateway.directory.cursors import HotCursor, decode_cursor, encode_cursor
 from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
-from shared.contracts import CloseReason, ListLiveRooms, LiveRoomPage, Location, Room, RoomCounts, RoomStatus
+from shared.contracts import (
+    CloseReason,
+    ListLiveRooms,
+    LiveRoomPage,
+    LiveState,
+    Location,
+    Room,
+    RoomCounts,
+    RoomStatus,
+)
 from shared.errors import DomainError
 from shared.settings import SigningSettings
 from shared.signing import UrlSigner
@@ -273,3 +282,44 @@ async def test_the_directory_loads_in_pages_and_reloads_after_a_reconnect() -> N
     finally:
         sync.cancel()
         await asyncio.gather(sync, return_exceptions=True)
+
+
+def restated(room: Room, state: LiveState) -> Room:
+    return room.model_copy(update={"stream_state": state, "version": room.version + 1,
+                                   "interrupted_at": T0 if state is LiveState.INTERRUPTED else None})
+
+
+def test_an_interrupted_room_leaves_every_order_and_comes_back_in_its_place(lister: RoomLister) -> None:
+    directory = lister.directory
+    rooms = [live(n, location=(31.2, 121.4 + n / 100), stream_state=LiveState.LIVE) for n in range(3)]
+    for room in rooms:
+        directory.apply(room)
+    directory.apply_counts(counts(rooms[1], rooms[1].version + 1, likes=50, likes_added=50))
+    middle = directory.live(rooms[1].id)
+    assert middle is not None
+    before = middle.room()
+    def ids(body: bytes) -> list[str]:
+        return [r["id"] for r in json.loads(body)["rooms"]]
+    assert ids(lister.newest(10, None)) == ["r00002", "r00001", "r00000"]
+    assert ids(lister.hot(10, None))[0] == "r00001"  # the liked one leads
+
+    assert directory.apply(restated(before, LiveState.INTERRUPTED))
+    assert ids(lister.newest(10, None)) == ["r00002", "r00000"]
+    assert "r00001" not in ids(lister.hot(10, None)) and "r00001" not in ids(lister.near(31.2, 121.4, 10, None))
+    held = directory.get("r00001")
+    assert held is not None and held.stream_state is LiveState.INTERRUPTED  # still shown by id
+    assert directory.by_stream("onair_r00001") is not None
+
+    interrupted = directory.get("r00001")
+    assert interrupted is not None and directory.apply(restated(interrupted, LiveState.LIVE))
+    assert ids(lister.newest(10, None)) == ["r00002", "r00001", "r00000"]
+    assert ids(lister.hot(10, None))[0] == "r00001"  # its likes were kept while it was off air
+    assert "r00001" in ids(lister.near(31.2, 121.4, 10, None))
+
+
+def test_a_closed_rooms_stream_is_remembered(lister: RoomLister) -> None:
+    room = live(1)
+    lister.directory.apply(room)
+    assert lister.directory.by_stream(room.stream_id) is not None and not lister.directory.closed_stream(room.stream_id)
+    lister.directory.apply(closed(room))
+    assert lister.directory.by_stream(room.stream_id) is None and lister.directory.closed_stream(room.stream_id)

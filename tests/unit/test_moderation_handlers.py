@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.moderation.bootstrap import request_routes, work_routes
+from services.moderation.bootstrap import cut_routes, request_routes, work_routes
 from services.moderation.ports import DetectionPolicy
 from shared import contracts as msg
 from shared.bus import Routes
@@ -44,44 +44,61 @@ def moderation() -> Moderation:
     store, rooms, cloud, bus = (InMemoryModerationStore(), InMemoryRoomsClient(live_room()), RecordingCloud(),
                                 RecordingPublisher())
     policy = DetectionPolicy(ban_score=90.0, ban_hours=24)
-    return Moderation(store, rooms, cloud, bus, {**work_routes(store, rooms, cloud, bus, policy),
-                                                 **request_routes(store, cloud, bus)})
+    return Moderation(store, rooms, cloud, bus, {**work_routes(store, rooms, bus, policy),
+                                                 **cut_routes(store, cloud, bus, timedelta(hours=24)),
+                                                 **request_routes(store, rooms, bus)})
 
 
 def refused(code: msg.ErrorCode) -> pytest.RaisesExc[DomainError]:
     return pytest.raises(DomainError, check=lambda exc: exc.code is code)
 
 
-async def test_a_ban_closes_the_room_stops_the_push_and_bans_the_anchor(moderation: Moderation) -> None:
-    await moderation.send(msg.BanRoom(room_id="r1", reason="spam", by="mod"), message_id="ban-1")
+async def test_a_ban_is_recorded_and_closes_the_anchors_rooms_before_it_is_answered(moderation: Moderation) -> None:
+    accepted = await moderation.send(msg.BanRoom(room_id="r1", reason="spam", by="mod"), message_id="ban-1")
+    assert isinstance(accepted, msg.BanAccepted)
+    assert (accepted.ban_id, accepted.anchor_id, accepted.closed_room_ids) == ("ban-1", "alice", ["r1"])
     assert moderation.rooms.rooms["r1"].close_reason is msg.CloseReason.BANNED
-    assert moderation.cloud.actions == [("forbid", "onair_r1"), ("drop", "onair_r1")]
-    assert moderation.store.audit["ban-1"]["cloud_answer"] == "accepted"
+    assert moderation.rooms.banned["alice"] == accepted.until  # rooms' copy: no create from now on
     assert moderation.store.anchor_bans["alice"]["ban_id"] == "ban-1"
+    assert moderation.store.audit["ban-1"]["rooms_closed"] == ["r1"]
+    assert moderation.cloud.actions == []  # the cut follows the room's close (below), not the ban
     [event] = moderation.bus.events
     assert (event.type, event.id, event.payload["anchor_id"]) == (msg.AnchorBanned.TYPE, "ban-1:anchor_banned", "alice")
     with refused(msg.ErrorCode.NOT_FOUND):
         await moderation.send(msg.BanRoom(room_id="nope", reason="spam", by="mod"))
 
 
-async def test_a_ban_the_cloud_refused_is_retried_and_announced_once(moderation: Moderation) -> None:
+async def test_every_close_cuts_the_push_retried_until_the_cloud_agrees(moderation: Moderation) -> None:
+    room = live_room().model_copy(update={"status": msg.RoomStatus.CLOSED, "close_reason": msg.CloseReason.ANCHOR})
     moderation.cloud.failures = 1
-    ban = msg.BanRoom(room_id="r1", reason="spam", by="mod")
-    with pytest.raises(CloudUnavailable):  # transient: the bus hands it back
-        await moderation.send(ban, message_id="ban-1")
-    assert moderation.bus.events == [] and "alice" not in moderation.store.anchor_bans
-    await moderation.send(ban, message_id="ban-1")  # the redelivery
-    assert moderation.store.audit["ban-1"]["attempts"] == 2 and len(moderation.store.audit["ban-1"]["errors"]) == 1
-    assert [e.type for e in moderation.bus.events] == [msg.AnchorBanned.TYPE]
+    with pytest.raises(CloudUnavailable):  # transient: the bus hands it back, with back-off
+        await moderation.send(msg.RoomClosed(room=room))
+    assert moderation.store.cuts["r1"]["attempts"] == 1 and len(moderation.store.cuts["r1"]["errors"]) == 1
+    assert moderation.bus.events == []
+    await moderation.send(msg.RoomClosed(room=room))  # the redelivery
+    assert moderation.cloud.actions == [("forbid", "onair_r1"), ("drop", "onair_r1")]
+    cut_record = moderation.store.cuts["r1"]
+    assert (cut_record["attempts"], cut_record["reason"]) == (2, "room closed: anchor")
+    [cut] = moderation.bus.events
+    assert (cut.type, cut.payload["attempts"]) == (msg.StreamCut.TYPE, 2)
 
 
-async def test_an_unban_lifts_the_ban_and_resumes_the_stream(moderation: Moderation) -> None:
+async def test_a_ban_reaches_the_anchors_newer_room(moderation: Moderation) -> None:
+    """A case on R1; the anchor closed R1 and went live in R2: banning R1 bans the anchor, R2 closes."""
+    moderation.rooms.rooms["r1"] = live_room().model_copy(update={"status": msg.RoomStatus.CLOSED,
+                                                                  "close_reason": msg.CloseReason.ANCHOR})
+    moderation.rooms.rooms["r2"] = live_room("r2")
+    accepted = await moderation.send(msg.BanRoom(room_id="r1", reason="spam", by="mod"), message_id="ban-1")
+    assert isinstance(accepted, msg.BanAccepted) and accepted.closed_room_ids == ["r2"]
+    assert moderation.rooms.rooms["r2"].close_reason is msg.CloseReason.BANNED
+
+
+async def test_an_unban_lifts_the_ban_and_resumes_nothing(moderation: Moderation) -> None:
     await moderation.send(msg.BanRoom(room_id="r1", reason="spam", by="mod"), message_id="ban-1")
-    moderation.cloud.failures = 1  # resuming is tidiness: a cloud failure does not fail the unban
     assert await moderation.send(msg.UnbanAnchor(anchor_id="alice", by="mod")) == msg.AnchorUnbanned(anchor_id="alice")
     assert moderation.store.anchor_bans == {}
     assert await moderation.send(msg.UnbanAnchor(anchor_id="alice", by="mod")) == msg.AnchorUnbanned(anchor_id="alice")
-    assert moderation.cloud.actions[-1] == ("drop", "onair_r1")  # the second unban had nothing to resume
+    assert moderation.cloud.actions == []  # a closed room's stream stays forbidden: streams are never reused
     banned, unbanned = msg.AnchorBanned.TYPE, msg.AnchorUnbanned.TYPE
     assert [e.type for e in moderation.bus.events] == [banned, unbanned, unbanned]
 
@@ -108,9 +125,11 @@ async def test_resolving_a_case_bans_only_after_the_resolution_won(moderation: M
     ban = msg.ResolveCase(case_id=case.id, action=msg.CaseAction.BAN, by="mod", reason="nudity")
     resolved = await moderation.send(ban)
     assert isinstance(resolved, msg.Case) and (resolved.status, resolved.resolved_by) == (msg.CaseStatus.BANNED, "mod")
-    assert [(c.id, c.payload["reason"]) for c in moderation.bus.commands] == [("ban-for-report-1", "nudity")]
-    assert await moderation.send(ban) == resolved  # a retry sends the same ban again (one ban per case)
-    assert [c.id for c in moderation.bus.commands] == ["ban-for-report-1"] * 2
+    assert moderation.rooms.rooms["r1"].close_reason is msg.CloseReason.BANNED  # banned before the answer
+    assert moderation.store.audit["ban-for-report-1"]["reason"] == "nudity"
+    assert await moderation.send(ban) == resolved  # a retry makes the same ban again (one ban per case)
+    assert list(moderation.store.audit) == ["ban-for-report-1"]
+    assert moderation.bus.commands == []
     with refused(msg.ErrorCode.CONFLICT):
         await moderation.send(msg.ResolveCase(case_id=case.id, action=msg.CaseAction.DISMISS, by="mod"))
     with refused(msg.ErrorCode.NOT_FOUND):
@@ -129,5 +148,5 @@ async def test_a_moderator_who_lost_the_race_bans_nothing(moderation: Moderation
     moderation.store.get_case = read_then_lose  # type: ignore[method-assign]
     with refused(msg.ErrorCode.CONFLICT):
         await moderation.send(msg.ResolveCase(case_id=case.id, action=msg.CaseAction.BAN, by="mod"))
-    assert moderation.bus.commands == []
+    assert moderation.bus.commands == [] and moderation.store.audit == {}
     assert moderation.store.cases[case.id].resolved_by == "other-mod"

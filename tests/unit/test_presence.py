@@ -79,7 +79,7 @@ def test_one_tick_reaps_the_gone_and_rings_heartbeats_when_due() -> None:
     clock.now = 5.0
     assert live.tick() == 1
     assert a.gone and a.wake.is_set() and not a.beat_due  # gone: it leaves, no heartbeat
-    assert b.beat_due and b.wake.is_set() and b.take()[2] is True
+    assert b.beat_due and b.wake.is_set() and b.take()[3] is True
     clock.now = 6.0
     assert live.tick() == 0 and not b.wake.is_set()  # the next beat is 5 s later
     live.leave("r1", a)

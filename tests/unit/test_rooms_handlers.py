@@ -14,8 +14,9 @@ from services.rooms.maintenance import expire_unactive_rooms
 from shared.bus import Routes
 from shared.contracts import (
     ActivateRoom,
-    AnchorBanned,
     AnchorUnbanned,
+    BanAnchor,
+    BannedRooms,
     CloseReason,
     CloseRoom,
     Contract,
@@ -27,10 +28,15 @@ from shared.contracts import (
     GetRoomByStream,
     ListLiveRooms,
     LiveRoomPage,
+    LiveState,
     RecordCounters,
     Room,
     RoomCountersChanged,
     RoomStatus,
+    StreamOfflineStrike,
+    StreamRecovered,
+    StreamStarted,
+    StreamStopped,
     wrap,
 )
 from shared.errors import DomainError
@@ -62,7 +68,7 @@ class Rooms:
 def rooms() -> Rooms:
     store, bans = InMemoryRooms(), InMemoryBans()
     outbox = RecordingOutbox(store)
-    return Rooms(store, bans, outbox, {**command_routes(store, bans, outbox), **event_routes(bans),
+    return Rooms(store, bans, outbox, {**command_routes(store, bans, outbox), **event_routes(store, bans, outbox),
                                        **query_routes(store)})
 
 
@@ -87,7 +93,7 @@ async def test_an_anchor_has_one_open_room_and_a_banned_anchor_none(rooms: Rooms
         await rooms.send(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
     assert second.value.extra == {"open_room_id": first.id}
     until = now_ms() + timedelta(hours=1)
-    await rooms.send(AnchorBanned(anchor_id="bob", ban_id="b1", room_id="r0", reason="spam", until=until))
+    await rooms.send(BanAnchor(anchor_id="bob", ban_id="b1", reason="spam", until=until))
     with refused(ErrorCode.CONFLICT) as banned:
         await rooms.send(CreateRoom(anchor_id="bob", title="t", cover_url="https://x/c.jpg"))
     assert banned.value.extra == {"banned_until": until.isoformat()}
@@ -196,3 +202,108 @@ async def test_counts_written_stay_written_when_the_announcement_fails(rooms: Ro
     await apply_counter_batch([counters(CounterEntry(room_id=live.id, likes=4), message_id="m1")], counters=store,
                               events=events)
     assert (await rooms.store.get(live.id) or live).likes == 4
+
+
+async def test_a_ban_records_first_then_closes_the_anchors_open_room(rooms: Rooms) -> None:
+    live = await rooms.live_room("alice")
+    until = now_ms() + timedelta(hours=1)
+    banned = await rooms.send(BanAnchor(anchor_id="alice", ban_id="b1", reason="rules", until=until))
+    assert isinstance(banned, BannedRooms)
+    assert [(r.id, r.status, r.close_reason) for r in banned.closed] == [(live.id, RoomStatus.CLOSED,
+                                                                         CloseReason.BANNED)]
+    assert await rooms.bans.banned_until("alice") == until
+    again = await rooms.send(BanAnchor(anchor_id="alice", ban_id="b1", reason="rules", until=until))
+    assert again == BannedRooms(closed=[])  # a repeat: nothing left open
+    assert rooms.outbox.types() == ["room.created", "room.activated", "room.closed"]
+
+
+async def test_a_create_that_raced_a_ban_is_closed_as_banned(rooms: Rooms) -> None:
+    """The ban landed between the create's first check and its insert: the check after the insert
+    sees it, and the new room is closed before anyone could activate or push it."""
+    until = now_ms() + timedelta(hours=1)
+    checks = 0
+    first_check = rooms.bans.banned_until
+
+    async def ban_lands_after_the_first_check(anchor_id: str) -> object:
+        nonlocal checks
+        checks += 1
+        if checks == 2:
+            await rooms.bans.record(anchor_id, until, "rules", "b1")
+        return await first_check(anchor_id)
+
+    rooms.bans.banned_until = ban_lands_after_the_first_check  # type: ignore[method-assign,assignment]
+    with refused(ErrorCode.CONFLICT):
+        await rooms.send(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"), message_id="m-1")
+    room = await rooms.store.get("m-1")
+    assert room is not None and (room.status, room.close_reason) == (RoomStatus.CLOSED, CloseReason.BANNED)
+
+
+def started(stream: str, session: str, at: int) -> StreamStarted:
+    return StreamStarted(stream_id=stream, source="nginx-rtmp", sequence=session,
+                         event_time=now_ms().replace(year=2030, microsecond=0) + timedelta(seconds=at))
+
+
+def stopped(stream: str, session: str, at: int) -> StreamStopped:
+    return StreamStopped(stream_id=stream, source="nginx-rtmp", sequence=session,
+                         event_time=now_ms().replace(year=2030, microsecond=0) + timedelta(seconds=at))
+
+
+async def state_of(rooms: Rooms, room: Room) -> LiveState | None:
+    stored = await rooms.store.get(room.id)
+    assert stored is not None
+    return stored.stream_state
+
+
+async def test_a_stopped_push_interrupts_the_room_and_its_next_start_resumes_it(rooms: Rooms) -> None:
+    room = await rooms.live_room()
+    assert room.stream_state is LiveState.LIVE
+    await rooms.send(started(room.stream_id, "a:1", 0))  # the push of this session, reported late
+    await rooms.send(stopped(room.stream_id, "a:1", 5))
+    interrupted = await rooms.store.get(room.id)
+    assert interrupted is not None and interrupted.stream_state is LiveState.INTERRUPTED
+    assert interrupted.interrupted_at is not None and interrupted.status is RoomStatus.ACTIVE
+    await rooms.send(stopped(room.stream_id, "a:1", 5))  # Tencent retries: a repeat
+    await rooms.send(started(room.stream_id, "a:2", 9))
+    assert await state_of(rooms, room) is LiveState.LIVE
+    assert rooms.outbox.types()[-2:] == ["room.interrupted", "room.resumed"]
+    assert len({e.id for e in rooms.outbox.published}) == len(rooms.outbox.published)
+
+
+async def test_late_and_reordered_reports_never_interrupt_a_newer_push(rooms: Rooms) -> None:
+    room = await rooms.live_room()
+    await rooms.send(started(room.stream_id, "a:1", 0))
+    await rooms.send(started(room.stream_id, "a:2", 10))  # reconnected: the old stop is not in yet
+    await rooms.send(stopped(room.stream_id, "a:1", 10))  # the old session's stop, late (same second)
+    assert await state_of(rooms, room) is LiveState.LIVE
+    await rooms.send(stopped(room.stream_id, "a:3", 8))  # a stop older than what is known
+    assert await state_of(rooms, room) is LiveState.LIVE
+    await rooms.send(stopped(room.stream_id, "a:2", 20))
+    await rooms.send(started(room.stream_id, "a:2", 10))  # the start of the ended session, late
+    assert await state_of(rooms, room) is LiveState.INTERRUPTED
+    assert rooms.outbox.types().count("room.interrupted") == 1
+
+
+async def test_polls_interrupt_when_no_callback_came_and_resume_when_the_push_is_back(rooms: Rooms) -> None:
+    room = await rooms.live_room()
+    await rooms.send(started(room.stream_id, "a:1", 0))
+    await rooms.send(StreamOfflineStrike(room_id=room.id, stream_id=room.stream_id, count=1,
+                                         observed_at=started(room.stream_id, "", -5).event_time))
+    assert await state_of(rooms, room) is LiveState.LIVE  # a poll made before the push began
+    await rooms.send(StreamOfflineStrike(room_id=room.id, stream_id=room.stream_id, count=1,
+                                         observed_at=started(room.stream_id, "", 5).event_time))
+    assert await state_of(rooms, room) is LiveState.INTERRUPTED
+    await rooms.send(StreamRecovered(room_id=room.id, stream_id=room.stream_id, strikes_before=1,
+                                     observed_at=started(room.stream_id, "", 15).event_time))
+    assert await state_of(rooms, room) is LiveState.LIVE
+
+
+async def test_a_push_that_stopped_before_activation_starts_the_room_interrupted(rooms: Rooms) -> None:
+    room = await rooms.room(CreateRoom(anchor_id="alice", title="t", cover_url="https://x/c.jpg"))
+    await rooms.send(started(room.stream_id, "a:1", 0))
+    await rooms.send(stopped(room.stream_id, "a:1", 1))
+    active = await rooms.room(ActivateRoom(room_id=room.id, actor_id="alice"))
+    assert (active.status, active.stream_state) == (RoomStatus.ACTIVE, LiveState.INTERRUPTED)
+    closed = await rooms.room(CloseRoom(room_id=room.id, reason=CloseReason.ANCHOR, actor_id="alice"))
+    assert (closed.stream_state, closed.interrupted_at) == (None, None)
+    await rooms.send(started(room.stream_id, "a:2", 5))  # a closed room takes no push reports
+    assert (await rooms.store.get(room.id) or room).version == closed.version

@@ -1,6 +1,7 @@
 """The gateway's in-memory room directory: the read side of the room list (CQRS)."""
 
-from services.gateway.directory.directory import Entry, RoomDirectory
+from services.gateway.directory.directory import RoomDirectory
+from services.gateway.directory.entry import Entry
 from services.gateway.directory.listing import CursorExpired, RoomLister, room_body
 from services.gateway.directory.sync import keep_synced, load_snapshot
 

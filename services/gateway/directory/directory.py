@@ -14,14 +14,13 @@ Orders kept up to date on every change, none of them a scan:
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from sortedcontainers import SortedList
 
+from services.gateway.directory.entry import Entry, listed, new_key
 from services.gateway.directory.geo import GeoIndex
 from services.gateway.directory.hot import decayed, hot_score
 from shared.contracts import Room, RoomCounts, RoomStatus
@@ -36,69 +35,15 @@ TOMBSTONES_MAX = 100_000  # about 150 bytes each
 FREEZE_EVERY = 1000
 
 
-def _new_key(room: Room) -> tuple[int, str]:
-    assert room.activated_at is not None, "only active rooms are listed"
-    return int(room.activated_at.timestamp() * 1000), room.id
-
-
-@dataclass(slots=True, eq=False)
-class Entry:
-    """One live room, compact: its JSON ready to send (without the closing brace), in three
-    parts found by offset: the fixed fields, the counts, the play URLs (signed for `period`).
-    A change of counts or of period replaces only its part; a page is a join of these."""
-
-    room_id: str
-    stream_id: str
-    activated_ms: int
-    version: int
-    viewers: int
-    likes: int
-    viewers_now: int
-    json: bytes
-    fixed_len: int
-    urls_at: int
-    period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
-    recent_likes: float = 0.0  # likes that decay (`hot.py`), as they stood at `recent_at`
-    recent_at: float = 0.0
-
-    @classmethod
-    def of(cls, room: Room) -> Entry:
-        fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
-        entry = cls(room.id, room.stream_id, _new_key(room)[0], 0, 0, 0, 0, fixed, len(fixed), len(fixed))
-        entry.set_counts(room.version, room.viewers, room.likes)
-        return entry
-
-    def set_counts(self, version: int, viewers: int, likes: int) -> None:
-        self.version, self.viewers, self.likes = version, viewers, likes
-        self._render_counts()
-
-    def set_viewers_now(self, viewers_now: int) -> None:
-        """Open live-update streams across the gateways (`presence.py`); not part of the stored room."""
-        self.viewers_now = viewers_now
-        self._render_counts()
-
-    def _render_counts(self) -> None:
-        counts = b',"viewers":%d,"viewers_now":%d,"likes":%d,"version":%d' % (
-            self.viewers, self.viewers_now, self.likes, self.version)
-        self.json = b"".join((self.json[:self.fixed_len], counts, self.json[self.urls_at:]))
-        self.urls_at = self.fixed_len + len(counts)
-
-    def set_play_urls(self, urls: bytes, period: int) -> None:
-        self.json = b"".join((self.json[:self.urls_at], b',"play_urls":', urls))
-        self.period = period
-
-    def room(self) -> Room:
-        counts = b',"viewers":%d,"likes":%d,"version":%d}' % (self.viewers, self.likes, self.version)
-        return Room.model_validate_json(self.json[:self.fixed_len] + counts)
-
-
 class RoomDirectory:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._live: dict[str, Entry] = {}
         self._newest: SortedList[tuple[int, str]] = SortedList()
         self._geo = GeoIndex(clock=clock)
+        self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
         self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
+        self._closed_streams: OrderedDict[str, str] = OrderedDict()  # their streams, in the same order
         self._touched: set[str] | None = None  # rooms changed by messages while a snapshot loads
         self.loaded = False  # a first snapshot has been applied
         self.changed_at = 0.0  # clock time of the last change applied (for staleness metrics)
@@ -111,7 +56,21 @@ class RoomDirectory:
     # --- reads --------------------------------------------------------------------------
 
     def live(self, room_id: str) -> Entry | None:
+        """An active room, listed or held while its push is interrupted."""
         return self._live.get(room_id)
+
+    def listed(self, room_id: str) -> Entry | None:
+        """An active room whose push is on air: what the lists show."""
+        entry = self._live.get(room_id)
+        return entry if entry is not None and entry.listed else None
+
+    def by_stream(self, stream_id: str) -> Entry | None:
+        room_id = self._streams.get(stream_id)
+        return self._live.get(room_id) if room_id is not None else None
+
+    def closed_stream(self, stream_id: str) -> bool:
+        """True for the stream of a room this directory saw close (in the last `TOMBSTONE_SECONDS`)."""
+        return stream_id in self._closed_streams
 
     def closed(self, room_id: str) -> bool:
         """True for a room this directory saw close (in the last `TOMBSTONE_SECONDS`)."""
@@ -137,6 +96,8 @@ class RoomDirectory:
         rooms: list[str] = []
         scores: list[float] = []
         for room_id, entry in reversed(self._live.items()):
+            if not entry.listed:
+                continue
             rooms.append(room_id)
             scores.append(hot_score(entry.viewers_now, decayed(entry.recent_likes, entry.recent_at, now)))
         return rooms, scores
@@ -158,10 +119,12 @@ class RoomDirectory:
             self._touched.add(room.id)
         if room.status is RoomStatus.CLOSED:
             self._remove(room.id)
-            self._bury(room.id)
+            self._bury(room)
         elif room.status is RoomStatus.ACTIVE:
             if entry is None:
                 self._add(room)
+            elif entry.listed != listed(room):
+                self._restate(entry, room)  # interrupted, or resumed: out of the orders, or back in place
             else:  # a newer state of a live room: its counts (title, cover and place never change)
                 entry.set_counts(room.version, room.viewers, room.likes)
         else:
@@ -217,22 +180,40 @@ class RoomDirectory:
         self._added += 1
         if self._added % FREEZE_EVERY == 0:
             gc.freeze()  # O(1): keeps full collections from walking the long-lived entries
-        self._live[room.id] = Entry.of(room)
-        self._newest.add(_new_key(room))
+        entry = self._live[room.id] = Entry.of(room)
+        self._streams[room.stream_id] = room.id
+        if entry.listed:
+            self._order(room)
+
+    def _order(self, room: Room) -> None:
+        self._newest.add(new_key(room))
         if room.location is not None:
             self._geo.add(room.id, room.location.lat, room.location.lng)
+
+    def _unorder(self, entry: Entry) -> None:
+        self._newest.discard((entry.activated_ms, entry.room_id))
+        self._geo.remove(entry.room_id)
+
+    def _restate(self, was: Entry, room: Room) -> None:
+        entry = self._live[room.id] = Entry.of(room, was)  # same key: keeps its place among the newest
+        if entry.listed:
+            self._order(room)
+        else:
+            self._unorder(was)
 
     def _remove(self, room_id: str) -> None:
         entry = self._live.pop(room_id, None)
         if entry is not None:
-            self._newest.discard((entry.activated_ms, room_id))
-            self._geo.remove(room_id)
+            self._streams.pop(entry.stream_id, None)
+            self._unorder(entry)
 
-    def _bury(self, room_id: str) -> None:
+    def _bury(self, room: Room) -> None:
         now = self._clock()
-        self._closed[room_id] = now
+        self._closed[room.id] = now
+        self._closed_streams[room.stream_id] = room.id
         while self._closed:
             buried_at = next(iter(self._closed.values()))
             if len(self._closed) <= TOMBSTONES_MAX and now - buried_at <= TOMBSTONE_SECONDS:
                 break
             self._closed.popitem(last=False)
+            self._closed_streams.popitem(last=False)

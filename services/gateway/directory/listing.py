@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.gateway.directory.cursors import HotCursor, NearCursor, NewCursor, decode_cursor, encode_cursor
-from services.gateway.directory.directory import Entry, RoomDirectory
+from services.gateway.directory.directory import RoomDirectory
+from services.gateway.directory.entry import Entry
 from services.gateway.directory.geo import unit_vector
 from services.gateway.directory.hot import Ranking, Rankings
 from shared.contracts import ErrorCode, Room, RoomStatus
@@ -131,8 +132,8 @@ class RoomLister:
         parts: list[tuple[bytes, bytes]] = []
         period = self.period()
         while position < len(ranking.room_ids) and len(parts) < limit:
-            entry = self.directory.live(ranking.room_ids[position])
-            if entry is not None:  # closed since the ranking was cut: skipped
+            entry = self.directory.listed(ranking.room_ids[position])
+            if entry is not None:  # closed or interrupted since the ranking was cut: skipped
                 parts.append((self.fragment(entry, period), b',"hot_score":%.3f' % ranking.scores[position]))
             position += 1
         more = position < len(ranking.room_ids)
@@ -159,10 +160,10 @@ class RoomLister:
                 break
             want *= 4
         page = past[:limit]
-        live, fragment, period = self.directory.live, self.fragment, self.period()
+        listed, fragment, period = self.directory.listed, self.fragment, self.period()
         parts = []
         for km, room_id in page:  # one pass: this runs for every room of every near page
-            entry = live(room_id)
+            entry = listed(room_id)
             if entry is not None:
                 parts.append((fragment(entry, period), b',"distance_km":%.3f' % km))
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None

@@ -1,0 +1,79 @@
+"""One live room in the directory, compact: its JSON ready to send and its counts as numbers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shared.contracts import LiveState, Room
+
+# Fields that change while a room is live: kept as numbers, written into its JSON at render time.
+_MOVING = {"viewers", "likes", "version"}
+
+
+def new_key(room: Room) -> tuple[int, str]:
+    assert room.activated_at is not None, "only active rooms are listed"
+    return int(room.activated_at.timestamp() * 1000), room.id
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One live room, compact: its JSON ready to send (without the closing brace), in three
+    parts found by offset: the fixed fields, the counts, the play URLs (signed for `period`).
+    A change of counts or of period replaces only its part; a page is a join of these."""
+
+    room_id: str
+    stream_id: str
+    activated_ms: int
+    version: int
+    viewers: int
+    likes: int
+    viewers_now: int
+    json: bytes
+    fixed_len: int
+    urls_at: int
+    period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
+    recent_likes: float = 0.0  # likes that decay (`hot.py`), as they stood at `recent_at`
+    recent_at: float = 0.0
+    listed: bool = True  # False while the push is interrupted: held for reads, in no order
+
+    @classmethod
+    def of(cls, room: Room, was: Entry | None = None) -> Entry:
+        """The room's entry; `was`, its entry before a change of stream state, lends what only
+        the gateway knows (viewers now, decaying likes)."""
+        fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
+        entry = cls(room.id, room.stream_id, new_key(room)[0], 0, 0, 0, 0, fixed, len(fixed), len(fixed),
+                    listed=listed(room))
+        if was is not None:
+            entry.viewers_now, entry.recent_likes, entry.recent_at = was.viewers_now, was.recent_likes, was.recent_at
+        entry.set_counts(room.version, room.viewers, room.likes)
+        return entry
+
+    def set_counts(self, version: int, viewers: int, likes: int) -> None:
+        self.version, self.viewers, self.likes = version, viewers, likes
+        self._render_counts()
+
+    def set_viewers_now(self, viewers_now: int) -> None:
+        """Open live-update streams across the gateways (`presence.py`); not part of the stored room."""
+        self.viewers_now = viewers_now
+        self._render_counts()
+
+    def _render_counts(self) -> None:
+        counts = b',"viewers":%d,"viewers_now":%d,"likes":%d,"version":%d' % (
+            self.viewers, self.viewers_now, self.likes, self.version)
+        self.json = b"".join((self.json[:self.fixed_len], counts, self.json[self.urls_at:]))
+        self.urls_at = self.fixed_len + len(counts)
+
+    def set_play_urls(self, urls: bytes, period: int) -> None:
+        self.json = b"".join((self.json[:self.urls_at], b',"play_urls":', urls))
+        self.period = period
+
+    def room(self) -> Room:
+        counts = b',"viewers":%d,"likes":%d,"version":%d}' % (self.viewers, self.likes, self.version)
+        return Room.model_validate_json(self.json[:self.fixed_len] + counts)
+
+
+
+def listed(room: Room) -> bool:
+    """An active room is listed while its push is on air (not `interrupted`)."""
+    return room.stream_state is not LiveState.INTERRUPTED
