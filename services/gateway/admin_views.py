@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.handling import ask, idempotent_id, moderator, path_id, tell
+from services.gateway.handling import ask, idempotent_id, moderator, path_id
 from services.gateway.schemas import BanBody, CasesQuery, ResolveBody, parse_json_body, parse_query
-from shared.contracts import BanRoom, GetRoom, ListCases, ResolveCase, UnbanAnchor
+from shared.contracts import BanRoom, ListCases, ResolveCase, UnbanAnchor
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/v1/admin/rooms/{room_id}/ban")
 async def ban_room(request: web.Request) -> web.Response:
-    """Accepted at once (202); moderation stops the push at the cloud and closes the room."""
+    """202 once the ban is in force: recorded (the anchor can no longer create, activate or push)
+    and every open room of the anchor closed; the pushes are cut right after, by the closes."""
     user = moderator(request)
     room_id = path_id(request, "room_id")
     body = await parse_json_body(request, BanBody)
-    await ask(request, GetRoom(room_id=room_id))  # unknown room: 404 now, not a dead letter later
-    ban_id = await tell(request, BanRoom(room_id=room_id, reason=body.reason, duration_hours=body.duration_hours,
-                                         by=user.user_id), message_id=idempotent_id(request, user))
-    return web.json_response({"ban_id": ban_id, "room_id": room_id, "status": "accepted"}, status=202)
+    accepted = await ask(request, BanRoom(room_id=room_id, reason=body.reason, duration_hours=body.duration_hours,
+                                          by=user.user_id), message_id=idempotent_id(request, user))
+    return web.json_response({"ban_id": accepted.ban_id, "room_id": room_id, "anchor_id": accepted.anchor_id,
+                              "banned_until": accepted.until.isoformat(), "closed_room_ids": accepted.closed_room_ids,
+                              "status": "accepted"}, status=202)
 
 
 @routes.get("/v1/admin/cases")

@@ -43,13 +43,6 @@ async def room_or_none(request: web.Request, room_id: str) -> Room | None:
     return await request.app[ROOMS].get(room_id, correlation_id=request.get(REQUEST_ID))
 
 
-async def tell(request: web.Request, command: Contract, *, message_id: str | None = None) -> str:
-    """Publish a command without waiting for its effect; returns its message id."""
-    envelope = await request.app[BUS].publish_command(command, correlation_id=request.get(REQUEST_ID),
-                                                      message_id=message_id)
-    return envelope.id
-
-
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

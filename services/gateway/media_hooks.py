@@ -86,7 +86,7 @@ async def _on_air(request: web.Request, stream: str) -> bool:
         return False
     rooms, correlation_id = request.app[ROOMS], request.get(REQUEST_ID)
     status = await request.app[ROOM_STATUS].status(
-        f"stream:{stream}", lambda: rooms.get_by_stream(stream, correlation_id=correlation_id))
+        f"stream/{stream}", lambda: rooms.get_by_stream(stream, correlation_id=correlation_id))
     return status is RoomStatus.ACTIVE
 
 

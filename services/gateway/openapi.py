@@ -63,8 +63,13 @@ class CountAccepted(_Answer):
 
 
 class BanAccepted(_Answer):
+    """The ban is in force when this is answered: recorded, and the anchor's open rooms closed."""
+
     ban_id: str
     room_id: str
+    anchor_id: str
+    banned_until: datetime
+    closed_room_ids: list[str] = Field(description="The anchor's rooms this ban closed (their pushes are cut next)")
     status: str
 
 
@@ -130,7 +135,9 @@ OPERATIONS = [
 # Described, not fuzzed: a stream that stays open (tests/integration/test_openapi.py leaves it out).
 LIVE_UPDATES = Operation("get", "/v1/rooms/{room_id}/events", "Live counts (Server-Sent Events)", (200, None),
                          (*_ROOM, 429), tags=("viewers",),
-                         extra={"description": "`text/event-stream`: `counters`, then `closed` or `expired`. "
+                         extra={"description": "`text/event-stream`: `counters`; `interrupted` when the "
+                                               "anchor's push stops and `resumed` when it is back; then `closed` "
+                                               "or `expired`. "
                                                "`?access_token=` is accepted here (EventSource sends no headers)."})
 
 

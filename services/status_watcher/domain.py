@@ -1,7 +1,8 @@
 """Black-screen detection rules, with no I/O.
 
 A watched room is struck once per poll whose answer is an explicit OFFLINE (or FORBIDDEN: a
-forbidden stream cannot be live); ONLINE resets its strikes; UNKNOWN (timeout, error) changes
+forbidden stream cannot be live); ONLINE resets its strikes (and, for a room rooms holds as
+interrupted, reports it back: the start callback may have been lost); UNKNOWN (timeout, error) changes
 nothing, so an outage of the status API never closes rooms. At `threshold` consecutive strikes
 the room is due to be closed. Rooms activated less than one interval ago are not polled yet.
 """
@@ -24,13 +25,14 @@ class Watched:
     activated_at: datetime
     strikes: int = 0
     closing: bool = False  # a close was asked for; not struck again
+    interrupted: bool = False  # rooms holds it off the list: an online poll says it is back
     synced_at: float = 0.0  # monotonic time this entry was last confirmed (event or re-sync)
 
 
 @dataclass
 class CycleOutcome:
     struck: list[Watched] = field(default_factory=list)
-    recovered: list[tuple[Watched, int]] = field(default_factory=list)  # (room, strikes it had)
+    recovered: list[tuple[Watched, int]] = field(default_factory=list)  # (room, strikes it had, maybe 0)
     to_close: list[Watched] = field(default_factory=list)
     unknown: int = 0
 
@@ -48,13 +50,14 @@ class StrikeBook:
     def get(self, room_id: str) -> Watched | None:
         return self._rooms.get(room_id)
 
-    def watch(self, room_id: str, stream_id: str, activated_at: datetime, *, now: float) -> None:
+    def watch(self, room_id: str, stream_id: str, activated_at: datetime, *, now: float,
+              interrupted: bool = False) -> None:
         entry = self._rooms.get(room_id)
         if entry is None:
-            self._rooms[room_id] = Watched(room_id, stream_id, activated_at, synced_at=now)
+            self._rooms[room_id] = Watched(room_id, stream_id, activated_at, synced_at=now, interrupted=interrupted)
             self._by_stream[stream_id] = room_id
         else:
-            entry.synced_at = now
+            entry.synced_at, entry.interrupted = now, interrupted
 
     def unwatch(self, room_id: str) -> None:
         entry = self._rooms.pop(room_id, None)
@@ -68,14 +71,14 @@ class StrikeBook:
             entry.strikes = 0
         return entry
 
-    def resync(self, snapshot: Iterable[tuple[str, str, datetime]], *, started: float, now: float) -> int:
+    def resync(self, snapshot: Iterable[tuple[str, str, datetime, bool]], *, started: float, now: float) -> int:
         """Adopt the rooms service's list of active rooms; drop rooms it no longer lists.
 
         A room added by an event after the re-sync started is kept even if the snapshot (read
         earlier) missed it. Returns how many rooms were dropped.
         """
-        for room_id, stream_id, activated_at in snapshot:
-            self.watch(room_id, stream_id, activated_at, now=now)
+        for room_id, stream_id, activated_at, interrupted in snapshot:
+            self.watch(room_id, stream_id, activated_at, now=now, interrupted=interrupted)
         stale = [room_id for room_id, entry in self._rooms.items() if entry.synced_at < started]
         for room_id in stale:
             self.unwatch(room_id)
@@ -92,9 +95,9 @@ class StrikeBook:
             if entry is None or entry.closing:
                 continue
             if state is StreamState.ONLINE:
-                if entry.strikes:
+                if entry.strikes or entry.interrupted:
                     outcome.recovered.append((entry, entry.strikes))
-                    entry.strikes = 0
+                    entry.strikes, entry.interrupted = 0, False
             elif state in _STRIKING:
                 entry.strikes += 1
                 outcome.struck.append(entry)

@@ -20,8 +20,11 @@ from shared.contracts import (
     CloseRoom,
     Contract,
     Envelope,
+    LiveState,
     RoomActivated,
     RoomClosed,
+    RoomInterrupted,
+    RoomResumed,
     StreamOfflineStrike,
     StreamRecovered,
     StreamStarted,
@@ -41,8 +44,8 @@ from shared.metrics import (
 log = structlog.get_logger(__name__)
 
 EVENTS_QUEUE = "status_watcher.events"
-EVENT_BINDINGS = [Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE, StreamStarted.TYPE,
-                                                   StreamStopped.TYPE)]
+EVENT_BINDINGS = [Binding("events", t) for t in (RoomActivated.TYPE, RoomClosed.TYPE, RoomInterrupted.TYPE,
+                                                   RoomResumed.TYPE, StreamStarted.TYPE, StreamStopped.TYPE)]
 
 
 @dataclass
@@ -68,8 +71,11 @@ class StatusWatcher:
     # --- events -------------------------------------------------------------------------
 
     async def handle_event(self, env: Envelope, event: Contract) -> None:
-        if isinstance(event, RoomActivated) and event.room.activated_at is not None:
-            self.book.watch(event.room.id, event.room.stream_id, event.room.activated_at, now=time.monotonic())
+        if isinstance(event, RoomActivated | RoomInterrupted | RoomResumed):
+            room = event.room
+            if room.activated_at is not None:
+                self.book.watch(room.id, room.stream_id, room.activated_at, now=time.monotonic(),
+                                interrupted=room.stream_state is LiveState.INTERRUPTED)
         elif isinstance(event, RoomClosed):
             self.book.unwatch(event.room.id)
         elif isinstance(event, StreamStarted):
@@ -83,11 +89,12 @@ class StatusWatcher:
 
     async def resync(self) -> None:
         started = time.monotonic()
-        snapshot: list[tuple[str, str, datetime]] = []
+        snapshot: list[tuple[str, str, datetime, bool]] = []
         after_id: str | None = None
         while True:
             page = await self._rooms.live_page(after_id=after_id)
-            snapshot.extend((r.id, r.stream_id, r.activated_at) for r in page.rooms if r.activated_at is not None)
+            snapshot.extend((r.id, r.stream_id, r.activated_at, r.stream_state is LiveState.INTERRUPTED)
+                            for r in page.rooms if r.activated_at is not None)
             if page.last_id is None:
                 break
             after_id = page.last_id
@@ -98,12 +105,12 @@ class StatusWatcher:
     # --- polling ------------------------------------------------------------------------
 
     async def poll_once(self) -> CycleStats:
-        started = time.monotonic()
-        streams = self.book.streams_to_poll(datetime.now(UTC))
+        started, observed_at = time.monotonic(), datetime.now(UTC)
+        streams = self.book.streams_to_poll(observed_at)
         calls_before = self._cloud.calls
         states = await self._cloud.stream_states(streams) if streams else {}
         outcome = self.book.apply(states)
-        await self._announce(outcome)
+        await self._announce(outcome, observed_at)
         stats = CycleStats(
             watched=len(self.book), polled=len(streams), cloud_calls=self._cloud.calls - calls_before,
             unknown=outcome.unknown, struck=len(outcome.struck), recovered=len(outcome.recovered),
@@ -118,14 +125,18 @@ class StatusWatcher:
                  cycle_ms=round(stats.seconds * 1000, 1))
         return stats
 
-    async def _announce(self, outcome: CycleOutcome) -> None:
+    async def _announce(self, outcome: CycleOutcome, observed_at: datetime) -> None:
+        """Strikes and recoveries go to rooms (the first strike interrupts a room no callback
+        reported: a poll is the backstop of lost callbacks), the closes as commands."""
         events: list[Contract] = []
         for entry in outcome.struck:
             log.info("watch.strike", room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes)
-            events.append(StreamOfflineStrike(room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes))
+            events.append(StreamOfflineStrike(room_id=entry.room_id, stream_id=entry.stream_id, count=entry.strikes,
+                                              observed_at=observed_at))
         for entry, strikes in outcome.recovered:
             log.info("watch.recovered", room_id=entry.room_id, stream_id=entry.stream_id, strikes=strikes)
-            events.append(StreamRecovered(room_id=entry.room_id, stream_id=entry.stream_id, strikes_before=strikes))
+            events.append(StreamRecovered(room_id=entry.room_id, stream_id=entry.stream_id, strikes_before=strikes,
+                                          observed_at=observed_at))
         # Confirms are awaited together, not one round trip per event: thousands fit in a cycle.
         await asyncio.gather(*(self._bus.publish_event(event) for event in events))
         for entry in outcome.to_close:

@@ -45,12 +45,12 @@ class StreamOfflineStrike(Contract):
 
 
 class StreamRecovered(Contract):
-    """A struck stream was seen online again; its strikes are reset."""
+    """A struck or interrupted stream was seen online again; its strikes are reset."""
 
     TYPE: ClassVar[str] = "stream.recovered"
     room_id: str
     stream_id: str
-    strikes_before: int = Field(ge=1)
+    strikes_before: int = Field(ge=0)
     observed_at: datetime | None = Field(None, description="When the poll that found it online was made")
 
 

@@ -114,8 +114,19 @@ def test_resync_adds_missing_rooms_and_drops_stale_ones_but_keeps_newer_events()
     book = StrikeBook(3, grace=timedelta(seconds=10))
     book.watch("stale", "s-stale", LONG_AGO, now=1.0)  # closed while its event was missed
     book.watch("fresh", "s-fresh", LONG_AGO, now=6.0)  # activated by an event during the re-sync
-    dropped = book.resync([("missed", "s-missed", LONG_AGO)], started=5.0, now=7.0)
+    dropped = book.resync([("missed", "s-missed", LONG_AGO, False)], started=5.0, now=7.0)
     assert dropped == 1
     assert {s for s in book.streams_to_poll(NOW)} == {"s-fresh", "s-missed"}
 
 
+
+
+async def test_an_interrupted_room_seen_online_is_reported_back_once() -> None:
+    """Rooms holds it interrupted (a stop callback came); its start callback was lost: the first
+    online poll says it is back, without any strike before."""
+    book, cloud = StrikeBook(3, grace=timedelta(seconds=10)), FakeCloud()
+    book.watch("r1", "s-r1", LONG_AGO, now=1.0, interrupted=True)
+    cloud.states["s-r1"] = StreamState.ONLINE
+    outcome = await cycle(book, cloud)
+    assert [(e.room_id, strikes) for e, strikes in outcome.recovered] == [("r1", 0)]
+    assert (await cycle(book, cloud)).recovered == []
