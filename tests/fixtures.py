@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -138,7 +139,7 @@ def new_user() -> str:
 
 # --- the local media server (nginx + RTMP module), for end-to-end pushes ------------------
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
 MEDIA_HOOK_TOKEN = "e2e-media-hook-token"
 
 
@@ -151,39 +152,62 @@ class MediaServer:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-@pytest.fixture(scope="session")
-async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str,
-                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, MediaServer]]:
-    """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks."""
+@asynccontextmanager
+async def media_server_process(client: Client, workdir: Path, node: str,
+                               ports: MediaServer | None = None) -> AsyncIterator[MediaServer]:
+    """One private nginx-rtmp process (scripts/media_server.sh) whose hooks call `client`'s gateway."""
     import asyncio
     import os
-    import shutil
     import subprocess
 
     from tests.conftest import free_port, wait_for_port
 
+    media = ports or MediaServer(free_port(), free_port())
+    env = {**os.environ, "ONAIR_MEDIA_DIR": str(workdir), "ONAIR_RTMP_PORT": str(media.rtmp_port),
+           "ONAIR_MEDIA_HTTP_PORT": str(media.http_port), "ONAIR_RTMP_BIND": "127.0.0.1", "ONAIR_MEDIA_NODE": node,
+           "ONAIR_GATEWAY_URL": str(client.make_url("")).rstrip("/"), "ONAIR_MEDIA_HOOK_TOKEN": MEDIA_HOOK_TOKEN}
+    with open(workdir / "stderr.log", "wb") as stderr:
+        proc = subprocess.Popen(["bash", str(REPO / "scripts/media_server.sh")], env=env,
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            await asyncio.to_thread(wait_for_port, media.http_port, 30, "nginx")
+            yield media
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str,
+                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, MediaServer]]:
+    """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks. Its ports
+    are chosen first (the gateway signs URLs for them), then the process is started on them."""
+    import shutil
+
+    from tests.conftest import free_port
+
     if shutil.which("nginx") is None or shutil.which("ffmpeg") is None:
         pytest.fail("e2e tests need nginx, libnginx-mod-rtmp and ffmpeg (make test installs them as root)")
-    media = MediaServer(free_port(), free_port())
+    planned = MediaServer(free_port(), free_port())
     settings = gateway_settings(
-        amqp_url, namespace, push_domain=f"127.0.0.1:{media.rtmp_port}", play_domain=f"127.0.0.1:{media.rtmp_port}",
-        play_http_base=media.http_url, media_hook_token=MEDIA_HOOK_TOKEN,
+        amqp_url, namespace, push_domain=f"127.0.0.1:{planned.rtmp_port}",
+        play_domain=f"127.0.0.1:{planned.rtmp_port}", play_http_base=planned.http_url,
+        media_hook_token=MEDIA_HOOK_TOKEN,
     )
     async with TestClient(TestServer(create_app(settings), host="127.0.0.1")) as client:
         await wait_ready(client)
-        workdir = tmp_path_factory.mktemp("nginx")
-        env = {**os.environ, "ONAIR_MEDIA_DIR": str(workdir), "ONAIR_RTMP_PORT": str(media.rtmp_port),
-               "ONAIR_MEDIA_HTTP_PORT": str(media.http_port), "ONAIR_RTMP_BIND": "127.0.0.1",
-               "ONAIR_GATEWAY_URL": str(client.make_url("")).rstrip("/"), "ONAIR_MEDIA_HOOK_TOKEN": MEDIA_HOOK_TOKEN}
-        with open(workdir / "stderr.log", "wb") as stderr:
-            proc = subprocess.Popen(["bash", str(REPO / "scripts/media_server.sh")], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=stderr)
-            try:
-                await asyncio.to_thread(wait_for_port, media.http_port, 30, "nginx")
-                yield client, media
-            finally:
-                proc.terminate()
-                proc.wait(10)
+        async with media_server_process(client, tmp_path_factory.mktemp("nginx"), "media-a",
+                                        ports=planned) as media:
+            yield client, media
+
+
+@pytest.fixture(scope="session")
+async def second_media_server(e2e_gateway: tuple[Client, MediaServer],
+                              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[MediaServer]:
+    """Another media-server process behind the same gateway (as a second replica in a cluster)."""
+    client, _ = e2e_gateway
+    async with media_server_process(client, tmp_path_factory.mktemp("nginx-b"), "media-b") as media:
+        yield media
 
 
 # --- moderation, with a cloud the tests point at the fake Tencent API or the media server ---

@@ -76,46 +76,42 @@ async def test_only_moderators_may_ban(gateway: Client, auth: Auth, tencent: Fak
     assert tencent.calls_of("ForbidLiveStream") == []
 
 
-async def test_a_ban_forbids_drops_closes_and_blocks_the_anchor_until_unbanned(
+async def test_a_ban_holds_at_its_202_then_the_push_is_forbidden_and_dropped(
     gateway: Client, auth: Auth, tencent: FakeTencentLive
 ) -> None:
     anchor, room = await live_room(gateway, auth, tencent)
     response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban",
                                   json={"reason": "nudity", "duration_hours": 48}, headers=auth("mod", admin=True))
     assert response.status == 202
-    assert (await response.json())["status"] == "accepted"
-
-    async def banned() -> bool:
-        current = await room_of(gateway, auth, room["id"])
-        return current["status"] == "closed" and bool(tencent.calls_of("DropLiveStream"))
-
-    assert await eventually(banned)
-    assert (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
-    forbid = tencent.calls_of("ForbidLiveStream")[0]
-    assert forbid["StreamName"] == room["stream_id"] and forbid["Reason"] == "nudity"
-    resume = datetime.strptime(forbid["ResumeTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    assert abs(resume - (datetime.now(UTC) + timedelta(hours=48))) < timedelta(minutes=1)
-    assert [name for name, _ in tencent.calls] == ["ForbidLiveStream", "DropLiveStream"]  # forbid before drop
+    accepted = await response.json()
+    assert (accepted["status"], accepted["anchor_id"]) == ("accepted", anchor)
 
     async def create() -> tuple[int, dict[str, Any]]:
         r = await gateway.post("/v1/rooms", json={"title": "again", "cover_url": "https://x/c.jpg"},
                                headers=auth(anchor))
         return r.status, await r.json()
 
-    status, problem = await eventually(lambda: _refused(create))
+    # From the 202 on, with no wait: the room is closed and the anchor cannot open another.
+    assert accepted["closed_room_ids"] == [room["id"]]
+    assert (await room_of(gateway, auth, room["id"]))["status"] == "closed"
+    status, problem = await create()
     assert status == 409 and datetime.fromisoformat(problem["banned_until"]) > datetime.now(UTC) + timedelta(hours=47)
+
+    assert await eventually(lambda: _dropped_times(tencent, 1))
+    assert (await room_of(gateway, auth, room["id"]))["close_reason"] == "banned"
+    forbid = tencent.calls_of("ForbidLiveStream")[0]
+    assert forbid["StreamName"] == room["stream_id"] and forbid["Reason"] == "room closed: banned"
+    resume = datetime.strptime(forbid["ResumeTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # The stream is forbidden as long as its push URL could still be used (rooms never reuse one).
+    assert abs(resume - (datetime.now(UTC) + timedelta(hours=24))) < timedelta(minutes=1)
+    assert [name for name, _ in tencent.calls] == ["ForbidLiveStream", "DropLiveStream"]  # forbid before drop
 
     assert (await gateway.post(f"/v1/admin/anchors/{anchor}/unban", headers=auth(anchor))).status == 403
     response = await gateway.post(f"/v1/admin/anchors/{anchor}/unban", headers=auth("mod", admin=True))
     assert response.status == 200 and (await response.json())["banned"] is False
     status, _ = await eventually(lambda: _created(create))
     assert status == 201
-    assert tencent.calls_of("ResumeLiveStream")[0]["StreamName"] == room["stream_id"]
-
-
-async def _refused(create: Callable[[], Any]) -> Any:
-    status, body = await create()
-    return (status, body) if status == 409 and "banned_until" in body else None
+    assert tencent.calls_of("ResumeLiveStream") == []  # the banned room's stream stays forbidden
 
 
 async def _created(create: Callable[[], Any]) -> Any:
@@ -125,11 +121,14 @@ async def _created(create: Callable[[], Any]) -> Any:
 
 async def test_banning_twice_is_harmless(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
     _, room = await live_room(gateway, auth, tencent)
+    closed = []
     for _ in range(2):
         response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "spam"},
                                       headers=auth("mod", admin=True))
         assert response.status == 202
-    assert await eventually(lambda: _dropped_times(tencent, 2))
+        closed.append((await response.json())["closed_room_ids"])
+    assert closed == [[room["id"]], []]  # the second found nothing left open
+    assert await eventually(lambda: _dropped_times(tencent, 1))
     current = await room_of(gateway, auth, room["id"])
     assert (current["status"], current["close_reason"]) == ("closed", "banned")
 
@@ -145,10 +144,10 @@ async def test_a_ban_during_a_cloud_outage_waits_for_the_cloud(
     tencent.faults = ["InternalError"] * 4  # the adapter's 3 tries fail, then the redelivery's first
     response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "outage"},
                                   headers=auth("mod", admin=True))
-    ban_id = (await response.json())["ban_id"]
+    assert response.status == 202
     assert await eventually(lambda: _dropped_times(tencent, 1), seconds=20)
-    record = await moderation_service.repo.ban_record(ban_id)
-    assert record is not None and record["cloud_answer"] == "accepted" and record["attempts"] == 2
+    record = await moderation_service.repo.cut_record(room["id"])
+    assert record is not None and record["cut_at"] is not None and record["attempts"] == 2
     assert len(record["errors"]) == 1 and "InternalError" in record["errors"][0]
 
 
@@ -159,7 +158,7 @@ async def test_a_ban_that_keeps_failing_is_dead_lettered(
     tencent.faults = ["InternalError"] * 1000
     response = await gateway.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "doomed"},
                                   headers=auth("mod", admin=True))
-    ban_id = (await response.json())["ban_id"]
+    assert response.status == 202
     connection = await aio_pika.connect(rooms_settings.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -170,9 +169,9 @@ async def test_a_ban_that_keeps_failing_is_dead_lettered(
             if message is None:
                 return False
             await message.ack()
-            return ban_id in message.body.decode()
+            return f'"{room["id"]}:room.closed"' in message.body.decode()
 
-        assert await eventually(find, seconds=40), "the failing ban never reached the dead-letter queue"
+        assert await eventually(find, seconds=40), "the failing cut never reached the dead-letter queue"
     tencent.faults = []
 
 
@@ -223,23 +222,35 @@ async def test_detection_review_opens_a_case_a_moderator_resolves(
     assert (await room_of(gateway, auth, room["id"]))["status"] == "active"
 
 
-async def test_a_reviewed_case_can_end_in_a_ban(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
-    _, room = await live_room(gateway, auth, tencent)
+async def test_a_case_ban_reaches_the_anchors_newer_room(gateway: Client, auth: Auth,
+                                                        tencent: FakeTencentLive) -> None:
+    """A case on R1; the anchor closed R1 and went live in R2; the case resolved as a ban: R2 is
+    closed as banned by the time the moderator gets the answer, and its push is cut."""
+    anchor, first = await live_room(gateway, auth, tencent)
     assert (await gateway.post("/v1/callbacks/tencent/detection",
-                               json=detection(room["stream_id"], suggestion="Review", confidence=70))).status == 200
+                               json=detection(first["stream_id"], suggestion="Review", confidence=70))).status == 200
 
     async def opened() -> list[dict[str, Any]]:
-        return [c for c in await cases(gateway, auth, "open") if c["stream_id"] == room["stream_id"]]
+        return [c for c in await cases(gateway, auth, "open") if c["stream_id"] == first["stream_id"]]
 
     [case] = await eventually(opened)
+    assert (await gateway.post(f"/v1/rooms/{first['id']}/close", headers=auth(anchor))).status == 200
+    response = await gateway.post("/v1/rooms", json={"title": "t2", "cover_url": "https://x/c.jpg"},
+                                  headers=auth(anchor))
+    second = (await response.json())["room"]
+    tencent.online.add(second["stream_id"])
+    assert (await gateway.post(f"/v1/rooms/{second['id']}/activate", headers=auth(anchor))).status == 200
+
     response = await gateway.post(f"/v1/admin/cases/{case['id']}/resolve", json={"action": "ban", "reason": "nsfw"},
                                   headers=auth("mod", admin=True))
     assert response.status == 200 and (await response.json())["status"] == "banned"
+    current = await room_of(gateway, auth, second["id"])
+    assert (current["status"], current["close_reason"]) == ("closed", "banned")
 
-    async def closed() -> bool:
-        return bool((await room_of(gateway, auth, room["id"]))["close_reason"] == "banned")
+    async def cut() -> bool:
+        return any(call["StreamName"] == second["stream_id"] for call in tencent.calls_of("DropLiveStream"))
 
-    assert await eventually(closed)
+    assert await eventually(cut)
 
 
 async def test_detection_pass_is_recorded_only(gateway: Client, auth: Auth, tencent: FakeTencentLive) -> None:
