@@ -149,9 +149,9 @@ async def test_a_banned_anchor_scripting_its_way_back_is_never_on_air(
                                  headers=auth("mod", admin=True))
     assert response.status == 202
     for attempt in range(20):
-        created = await client.post("/v1/rooms", json={"title": "back", "cover_url": "https://x/c.jpg"},
+        another = await client.post("/v1/rooms", json={"title": "back", "cover_url": "https://x/c.jpg"},
                                     headers=auth(anchor))
-        assert created.status == 409 and "banned_until" in await created.json(), attempt
+        assert another.status == 409 and "banned_until" in await another.json(), attempt
         activated = await client.post(f"/v1/rooms/{room['id']}/activate", headers=auth(anchor))
         assert activated.status == 409, attempt
     again = ffmpeg_push(created["push_url"])  # the banned room's own push URL, as its encoder retries
