@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit faults demo bench-rooms bench-directory bench-streams token up down manifests clean
+.PHONY: install run test test-unit faults demo bench-rooms bench-directory bench-streams bench-live token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -52,6 +52,11 @@ down:
 # Render a Kubernetes overlay: make manifests OVERLAY=prod (or dev).
 manifests:
 	@kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),prod)
+
+# How true the list is (with `make run` going, default settings): real pushes killed, resumed,
+# closed and banned, timed on the list, /stat and a player.
+bench-live: install
+	$(PY) -m bench.live_truth $(ARGS)
 
 # 10,000 live-update streams on one gateway process (with `ONAIR_WATCH_INTERVAL=86400 make run`).
 bench-streams: install
