@@ -86,6 +86,12 @@ PRESENCE_INSTANCES = Gauge("onair_presence_gateways", "Gateways whose streams th
 # --- rooms -------------------------------------------------------------------------------
 ROOMS = Gauge("onair_rooms", "Rooms in the store by status (live ones: unactive, active)", ["status"], registry=None)
 ROOMS_CLOSED = Counter("onair_rooms_closed_total", "Rooms closed, by reason", ["reason"], registry=None)
+ROOMS_STREAM_CHANGES = Counter(
+    "onair_rooms_stream_changes_total",
+    "Active rooms whose push stopped (interrupted: off the list) or came back (live)",
+    ["to"],
+    registry=None,
+)
 
 # --- the status watcher ------------------------------------------------------------------
 WATCHER_CYCLES = Counter("onair_watcher_cycles_total", "Stream-status polling cycles run", registry=None)
@@ -111,6 +117,12 @@ WATCHER_STRUCK = Counter(
 WATCHER_CLOSED = Counter("onair_watcher_black_screen_closes_total", "Rooms the watcher asked to close", registry=None)
 
 # --- the cloud (moderation, watcher) ------------------------------------------------------
+STREAM_CUTS = Counter(
+    "onair_stream_cuts_total",
+    "Pushes of closed rooms cut at the cloud or media servers, by result (failed: retried later)",
+    ["result"],
+    registry=None,
+)
 CLOUD_CALLS = Counter(
     "onair_cloud_calls_total", "Calls to the cloud's API, by action and result", ["action", "result"], registry=None
 )
@@ -126,7 +138,7 @@ CLOUD_SECONDS = Histogram(
 HTTP = (HTTP_REQUESTS, HTTP_DURATION)
 BUS = (PUBLISHED, PUBLISH_FAILURES, CONSUMED, HANDLER_SECONDS, COUNTER_BATCH_SIZE)
 DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED, LIVE_STREAMS, PRESENCE_INSTANCES)
-ROOMS_GROUP = (ROOMS, ROOMS_CLOSED)
+ROOMS_GROUP = (ROOMS, ROOMS_CLOSED, ROOMS_STREAM_CHANGES)
 WATCHER = (
     WATCHER_CYCLES,
     WATCHER_CYCLE_SECONDS,
@@ -136,7 +148,7 @@ WATCHER = (
     WATCHER_STRUCK,
     WATCHER_CLOSED,
 )
-CLOUD = (CLOUD_CALLS, CLOUD_SECONDS)
+CLOUD = (CLOUD_CALLS, CLOUD_SECONDS, STREAM_CUTS)
 _exported: set[int] = set()
 
 

@@ -29,6 +29,7 @@ from shared.contracts import (
     UnbanAnchor,
 )
 from shared.errors import DomainError
+from shared.metrics import STREAM_CUTS
 
 log = structlog.get_logger(__name__)
 
@@ -87,9 +88,11 @@ async def cut_stream(event: RoomClosed, *, cloud: CloudPort, store: ModerationSt
         await cloud.stop_push(room.stream_id, reason=reason, resume_at=datetime.now(UTC) + forbid_for)
     except CloudUnavailable as exc:
         await store.audit_cut(room.id, fields, attempt_error=str(exc))
+        STREAM_CUTS.labels("failed").inc()
         log.warning("moderation.cut_failed", error=str(exc))
         raise
     attempts = await store.audit_cut(room.id, {**fields, "cut_at": datetime.now(UTC)})
+    STREAM_CUTS.labels("done").inc()
     await events.publish_event(StreamCut(room_id=room.id, stream_id=room.stream_id, close_reason=reason,
                                          attempts=attempts), message_id=f"{room.id}:stream_cut")
     log.info("moderation.stream_cut", reason=reason, attempts=attempts)

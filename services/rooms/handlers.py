@@ -46,7 +46,7 @@ from shared.contracts.rooms import (
     RoomStatus,
 )
 from shared.errors import DomainError
-from shared.metrics import ROOMS_CLOSED
+from shared.metrics import ROOMS_CLOSED, ROOMS_STREAM_CHANGES
 
 log = structlog.get_logger(__name__)
 
@@ -190,6 +190,7 @@ async def push_reported(stored_room: Callable[[], Awaitable[StoredRoom | None]],
         if event is None:
             return None
         log.info(event.type, session=mark.session, at=mark.at.isoformat())
+        ROOMS_STREAM_CHANGES.labels(after.stream_state.value if after.stream_state else "none").inc()
         await events.flush(room.id, after.version, [*stored.outbox, event])
         return after
     raise RuntimeError("a push report kept racing")

@@ -38,6 +38,10 @@ ROWS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]], str]]]] = [
                                                "{{reason}}")], "timeseries"),
         ("Black-screen closes / min", "short", [("sum(rate(onair_watcher_black_screen_closes_total[5m])) * 60",
                                                  "closes")], "timeseries"),
+        ("Pushes stopped and back / min", "short", [
+            ("sum by (to) (rate(onair_rooms_stream_changes_total[5m])) * 60", "{{to}}")], "timeseries"),
+        ("Pushes of closed rooms cut / min", "short", [
+            ("sum by (result) (rate(onair_stream_cuts_total[5m])) * 60", "{{result}}")], "timeseries"),
     ]),
     ("Message bus", [
         ("Consumed by outcome", "short", [("sum by (outcome) (rate(onair_messages_consumed_total[5m]))",
