@@ -22,6 +22,7 @@ from services.rooms.repository import RoomRepository
 from shared.bus import Binding, Bus, Routes, dispatcher, route
 from shared.contracts import (
     ActivateRoom,
+    AnchorBanned,
     AnchorUnbanned,
     BanAnchor,
     CloseRoom,
@@ -46,6 +47,8 @@ log = structlog.get_logger(__name__)
 QUEUE = "rooms.commands"  # told: commands and the events rooms reacts to (dead-lettered when they fail)
 REQUEST_QUEUE = "rooms.requests"  # asked commands (dropped, never dead-lettered, when nobody waits)
 QUERY_QUEUE = "rooms.queries"  # asked reads
+# Rooms used to copy anchor bans from moderation's events; now moderation asks it (rooms.ban_anchor).
+RETIRED_BINDINGS = [Binding("events", AnchorBanned.TYPE)]
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsS
         bindings = [Binding("commands", model.TYPE) for model in commands]
         bindings += [Binding("events", model.TYPE) for model in events]
         limit = settings.queue_max_length
-        await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit)
+        await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit,
+                          retired=RETIRED_BINDINGS)
         await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor], dispatcher("rooms", commands),
                         max_length=limit)
         await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms],

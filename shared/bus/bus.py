@@ -108,21 +108,24 @@ class Bus:
                         counts=DeliveryCounts(from_header=counted_by_broker))
 
     async def _queue(self, name: str, arguments: dict[str, object], bindings: Iterable[Binding],
-                     channel_prefetch: int | None = None) -> AbstractQueue:
+                     channel_prefetch: int | None = None, retired: Iterable[Binding] = ()) -> AbstractQueue:
         channel = (await self._link.new_channel(channel_prefetch) if channel_prefetch
                    else await self._link.channel_when_connected())
         assert self._link.robust is not None
         queue = await declare_queue(self._link.robust, channel, f"{self.namespace}.{name}", dict(arguments))
         bindings = list(bindings)
-        await self._topology.bind(queue, bindings)
+        await self._topology.bind(queue, bindings, retired)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
         return queue
 
     async def consume(self, queue_name: str, bindings: Iterable[Binding], handler: Handler, *,
-                      retry_delay: RetryDelay = linear_backoff, max_length: int | None = None) -> Subscription:
+                      retry_delay: RetryDelay = linear_backoff, max_length: int | None = None,
+                      retired: Iterable[Binding] = ()) -> Subscription:
         """Work told to this service (commands, events), one message at a time per delivery, on a
-        quorum queue with a delivery limit and dead-lettering; acked after `handler` returns."""
-        queue = await self._queue(queue_name, self._topology.work_arguments(max_length), bindings)
+        quorum queue with a delivery limit and dead-lettering; acked after `handler` returns.
+        `retired`: bindings an older version of the service made, removed."""
+        queue = await self._queue(queue_name, self._topology.work_arguments(max_length), bindings,
+                                  retired=retired)
         return Subscription(queue, await queue.consume(self._consumer(handler, retry_delay).on_message))
 
     async def serve(self, queue_name: str, requests: Iterable[type[Request[Any]]], handler: Handler, *,

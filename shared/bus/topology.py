@@ -88,9 +88,13 @@ class Topology:
         dead_letters = await declare_queue(connection, channel, f"{ns}.dead-letters", DEAD_LETTERS_ARGUMENTS)
         await dead_letters.bind(dlx)
 
-    async def bind(self, queue: AbstractQueue, bindings: Iterable[Binding]) -> None:
+    async def bind(self, queue: AbstractQueue, bindings: Iterable[Binding], retired: Iterable[Binding] = ()) -> None:
+        """Bind the queue; unbind what an older version bound that this one no longer handles (a
+        durable queue keeps its bindings across upgrades, and would deliver what nobody handles)."""
         for binding in bindings:
             await queue.bind(self.exchanges[binding.exchange], routing_key=binding.routing_key)
+        for binding in retired:
+            await queue.unbind(self.exchanges[binding.exchange], routing_key=binding.routing_key)
 
 
 async def declare_queue(connection: AbstractRobustConnection, channel: AbstractRobustChannel, name: str,

@@ -325,3 +325,25 @@ async def test_a_queue_made_without_bounds_is_used_as_it_is(amqp_url: str, buses
             break
         await asyncio.sleep(0.1)
     assert sent.id in handled
+
+
+async def test_a_retired_binding_no_longer_delivers(buses: tuple[Bus, Bus], amqp_url: str) -> None:
+    """An upgraded service unbinds what its older version bound: a durable queue keeps bindings."""
+    server, client = buses
+    seen: list[str] = []
+
+    async def handle(env: Envelope, message: Contract) -> None:
+        seen.append(env.type)
+
+    old = await server.consume("work", [Binding("events", RoomCreated.TYPE)], handle)
+    await old.cancel()
+    await server.consume("work", [Binding("commands", CloseRoom.TYPE)], handle,
+                         retired=[Binding("events", RoomCreated.TYPE)])
+    await client.publish_event(RoomCreated(room=a_room("r1")))  # no queue takes it any more
+    await client.publish_command(CloseRoom(room_id="r1", reason=CloseReason.ANCHOR))
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    assert seen == [CloseRoom.TYPE]
