@@ -7,6 +7,7 @@ Each try pushes a real stream (ffmpeg) into the media server and times, from the
 action, what the list, `GET /v1/rooms/{id}`, the media server's `/stat` and a player (ffprobe
 on the room's signed play URL) show:
 - encoder killed: until the room is off the list (nginx calls publish_done at once);
+- encoder frozen (a phone whose network went: no FIN, no callback at once): until off the list;
 - encoder back: until it is listed again (the room never closed);
 - anchor close, ban, case ban (the case on an earlier room of the anchor): until the push is
   gone from `/stat` and the encoder has exited; then whether the signed play URLs still play;
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
 import subprocess
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +35,7 @@ from services.gateway.tencent_callbacks import callback_sign
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings, GatewaySettings
-from tests.e2e.conftest import ffmpeg_push
+from tests.e2e.conftest import ffmpeg_push, until
 from tests.e2e.test_media_server import probe
 
 Check = Callable[[], Awaitable[bool]]
@@ -92,15 +95,6 @@ class System:
             encoder.wait(5)
 
 
-async def until(check: Check, seconds: float) -> float | None:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if await check():
-            return time.monotonic() - started
-        await asyncio.sleep(0.02)
-    return None
-
-
 async def _not(check: Check) -> bool:
     return not await check()
 
@@ -121,6 +115,20 @@ async def dead_push(system: System, figures: dict[str, list[float]]) -> None:
     figures["encoder back: listed again"].append(back if back is not None else float("inf"))
     _, now = await system.call("GET", f"/v1/rooms/{room['id']}", "viewer")
     assert now["status"] == "active", now
+    await system.call("POST", f"/v1/rooms/{room['id']}/close", anchor)
+
+
+async def frozen_push(system: System, figures: dict[str, list[float]]) -> None:
+    """A phone that loses its network sends no FIN: the push is silent, not closed. Nothing calls
+    back at once; nginx drops an idle publisher after 10 s (`drop_idle_publisher`), and the
+    watcher's polls are the backstop."""
+    anchor = f"bench-{uuid.uuid4().hex[:8]}"
+    room, encoder, _ = await system.live_room(anchor)
+    assert await until(lambda: system.listed(room["id"]), 5) is not None
+    encoder.send_signal(signal.SIGSTOP)
+    off = await until(lambda: _not(lambda: system.listed(room["id"])), 60)
+    figures["encoder frozen (no FIN): off the list"].append(off if off is not None else float("inf"))
+    encoder.kill()
     await system.call("POST", f"/v1/rooms/{room['id']}/close", anchor)
 
 
@@ -185,19 +193,22 @@ async def scripted_return(system: System, anchor: str, banned: dict[str, Any]) -
 
 async def main(args: argparse.Namespace) -> None:
     media = NginxRtmpCloud(CloudSettings(nginx_http_url=args.media))
-    figures: dict[str, list[float]] = {}
+    figures: defaultdict[str, list[float]] = defaultdict(list)
     async with aiohttp.ClientSession() as http:
         system = System(http, args.gateway, media)
         try:
             for attempt in range(args.tries):
                 await dead_push(system, figures)
+                if attempt < args.frozen_tries:
+                    await frozen_push(system, figures)
                 for kind in ("anchor close", "ban", "case ban"):
                     await ended(system, figures, kind)
                 print(f"try {attempt + 1}/{args.tries} done", flush=True)
         finally:
             system.stop()
             await media.close()
-    targets = {"off the list": "2 s", "listed again": "2 s", "push gone": "5 s", "still play": "0 of n",
+    targets = {"frozen": "10 s (one poll interval)", "off the list": "2 s", "listed again": "2 s",
+               "push gone": "5 s", "still play": "0 of n",
                "on air": "0"}
     print(f"\n| what ({args.tries} tries) | median | worst | target |\n|---|---|---|---|")
     for name, values in figures.items():
@@ -214,4 +225,5 @@ if __name__ == "__main__":
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
     parser.add_argument("--media", default="http://127.0.0.1:8080", help="the media server's HTTP side(s)")
     parser.add_argument("--tries", type=int, default=10)
+    parser.add_argument("--frozen-tries", type=int, default=3, help="frozen encoders (10 s or more each)")
     asyncio.run(main(parser.parse_args()))

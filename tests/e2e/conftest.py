@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from services.moderation.bootstrap import ModerationService
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings
-from tests.fixtures import Client, MediaServer, new_user
+from tests.fixtures import Client, MediaServer, SwitchableCloud, new_user
 
 Auth = Callable[..., dict[str, str]]
 
@@ -48,6 +50,29 @@ async def cloud(e2e_gateway: tuple[Client, MediaServer]) -> AsyncIterator[NginxR
     await adapter.close()
 
 
+@pytest.fixture
+async def media_moderation(moderation_cloud: SwitchableCloud, moderation_service: ModerationService,
+                           e2e_gateway: tuple[Client, MediaServer],
+                           second_media_server: MediaServer) -> AsyncIterator[NginxRtmpCloud]:
+    """Moderation's cloud: both media-server processes, as a headless Service lists the pods."""
+    _, media = e2e_gateway
+    adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=f"{media.http_url},{second_media_server.http_url}"))
+    moderation_cloud.target = adapter
+    yield adapter
+    moderation_cloud.target = None
+    await adapter.close()
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float) -> float | None:
+    """Seconds until `check()` is true, or None when it never was within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if await check():
+            return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    return None
+
+
 async def wait_state(cloud: NginxRtmpCloud, stream: str, want: StreamState, seconds: float) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
@@ -70,3 +95,15 @@ async def new_room(client: Client, auth: Auth) -> tuple[str, dict[str, Any]]:
                                  headers=auth(user))
     assert response.status == 201
     return user, await response.json()
+
+
+async def live_push(client: Client, auth: Auth, cloud: NginxRtmpCloud,
+                    pushes: list[subprocess.Popen[bytes]]) -> tuple[str, dict[str, Any]]:
+    """A room whose anchor pushes a real stream and has activated it: (anchor, the created room
+    with its push URL). The encoder is the last of `pushes`."""
+    user, created = await new_room(client, auth)
+    pushes.append(ffmpeg_push(created["push_url"]))
+    assert await wait_state(cloud, created["room"]["stream_id"], StreamState.ONLINE, 10), "the push never showed"
+    response = await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))
+    assert response.status == 200
+    return user, created

@@ -7,19 +7,15 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
-from services.moderation.bootstrap import ModerationService
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
-from shared.settings import CloudSettings
-from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
+from tests.e2e.conftest import Auth, ffmpeg_push, live_push, new_room, until, wait_exit, wait_state
 from tests.e2e.test_media_server import probe, pushing_live_room
-from tests.fixtures import Client, MediaServer, SwitchableCloud
+from tests.fixtures import Client, MediaServer
 
 BOUND_SECONDS = 5.0  # a close or a ban: the push gone from every process, its play URLs dead
 
@@ -29,40 +25,13 @@ async def listed(client: Client, auth: Auth, room_id: str) -> bool:
     return any(room["id"] == room_id for room in page["rooms"])
 
 
-async def until(check: Any, seconds: float) -> float | None:
-    """Seconds until `check()` is true, or None when it never was within `seconds`."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if await check():
-            return time.monotonic() - started
-        await asyncio.sleep(0.05)
-    return None
-
-
-@pytest.fixture
-async def media_moderation(moderation_cloud: SwitchableCloud, moderation_service: ModerationService,
-                           e2e_gateway: tuple[Client, MediaServer],
-                           second_media_server: MediaServer) -> AsyncIterator[NginxRtmpCloud]:
-    """Moderation's cloud: both media-server processes, as a headless Service lists the pods."""
-    _, media = e2e_gateway
-    adapter = NginxRtmpCloud(CloudSettings(nginx_http_url=f"{media.http_url},{second_media_server.http_url}"))
-    moderation_cloud.target = adapter
-    yield adapter
-    moderation_cloud.target = None
-    await adapter.close()
-
-
 async def test_a_dead_push_leaves_the_list_at_once_and_comes_back_in_its_place(
     e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
-    anchor, created = await new_room(client, auth)
-    room_id = created["room"]["id"]
-    push = ffmpeg_push(created["push_url"])
-    pushes.append(push)
-    assert await wait_state(cloud, created["room"]["stream_id"], StreamState.ONLINE, 10)
-    assert (await client.post(f"/v1/rooms/{room_id}/activate", headers=auth(anchor))).status == 200
+    _, created = await live_push(client, auth, cloud, pushes)
+    room_id, push = created["room"]["id"], pushes[-1]
     assert await listed(client, auth, room_id)
     events = await client.get(f"/v1/rooms/{room_id}/events", headers=auth("viewer"))
 
@@ -131,6 +100,8 @@ async def test_a_ban_cuts_a_push_on_another_media_server_process(
     assert await wait_exit(push, BOUND_SECONDS) is not None, "the push on the second process was not cut"
     assert time.monotonic() - banned_at < BOUND_SECONDS
     assert (await media_moderation.stream_states([stream]))[stream] is StreamState.OFFLINE
+    room = await (await client.get(f"/v1/rooms/{room_id}", headers=auth("viewer"))).json()
+    assert (room["status"], room["close_reason"], room["play_urls"]) == ("closed", "banned", None)
 
 
 async def test_a_banned_anchor_scripting_its_way_back_is_never_on_air(
@@ -140,11 +111,8 @@ async def test_a_banned_anchor_scripting_its_way_back_is_never_on_air(
     """From the 202 on, every create is refused, the banned room cannot be activated, and its push
     URL is refused by the media server: 20 tries, none on air."""
     client, _ = e2e_gateway
-    anchor, created = await new_room(client, auth)
+    anchor, created = await live_push(client, auth, cloud, pushes)
     room = created["room"]
-    pushes.append(ffmpeg_push(created["push_url"]))
-    assert await wait_state(cloud, room["stream_id"], StreamState.ONLINE, 10)
-    assert (await client.post(f"/v1/rooms/{room['id']}/activate", headers=auth(anchor))).status == 200
     response = await client.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "rules"},
                                  headers=auth("mod", admin=True))
     assert response.status == 202

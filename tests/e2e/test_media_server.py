@@ -14,7 +14,7 @@ from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import GatewaySettings
 from shared.signing import tx_secret, tx_time
-from tests.e2e.conftest import Auth, ffmpeg_push, new_room, wait_exit, wait_state
+from tests.e2e.conftest import Auth, ffmpeg_push, live_push, new_room, wait_exit, wait_state
 from tests.fixtures import MEDIA_HOOK_TOKEN, Client, MediaServer
 
 
@@ -30,12 +30,8 @@ async def probe(url: str) -> bytes:
 async def pushing_live_room(client: Client, auth: Auth, cloud: NginxRtmpCloud,
                             pushes: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
     """A room whose anchor pushes a real stream and has activated it: the room as the API gives it."""
-    user, created = await new_room(client, auth)
-    pushes.append(ffmpeg_push(created["push_url"]))
-    assert await wait_state(cloud, created["room"]["stream_id"], StreamState.ONLINE, 10), "the push never showed"
-    room = await (await client.post(f"/v1/rooms/{created['room']['id']}/activate", headers=auth(user))).json()
-    assert room["status"] == "active"
-    return dict(room)
+    user, created = await live_push(client, auth, cloud, pushes)
+    return dict(await (await client.get(f"/v1/rooms/{created['room']['id']}", headers=auth(user))).json())
 
 
 async def test_a_room_push_url_works_and_its_play_urls_play(
