@@ -10,6 +10,7 @@ from services.status_watcher.domain import StrikeBook
 from services.status_watcher.watcher import StatusWatcher
 from shared import metrics
 from shared.bus import Bus
+from shared.cloud import CloudPort
 from shared.cloud.factory import cloud_from_settings
 from shared.leader import LeaderLock
 from shared.ops import bus_check, serving_ops
@@ -18,9 +19,9 @@ from shared.settings import WatcherSettings
 log = structlog.get_logger(__name__)
 
 
-def build_watcher(settings: WatcherSettings, bus: Bus) -> StatusWatcher:
+def build_watcher(settings: WatcherSettings, bus: Bus, cloud: CloudPort) -> StatusWatcher:
     book = StrikeBook(settings.watch_strikes, grace=timedelta(seconds=settings.watch_interval))
-    return StatusWatcher(bus=bus, cloud=cloud_from_settings(settings), book=book, interval=settings.watch_interval,
+    return StatusWatcher(bus=bus, cloud=cloud, book=book, interval=settings.watch_interval,
                          resync_every=settings.watch_resync_seconds, request_timeout=settings.request_timeout_seconds)
 
 
@@ -29,7 +30,8 @@ async def run_status_watcher(settings: WatcherSettings) -> None:
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace, delivery_limit=settings.delivery_limit,
               prefetch=settings.prefetch)
     await bus.connect()
-    watcher = build_watcher(settings, bus)
+    cloud = cloud_from_settings(settings)
+    watcher = build_watcher(settings, bus, cloud)
     lock = LeaderLock(settings.amqp_url, f"{settings.bus_namespace}.status_watcher.leader")
     log.info("status_watcher.started", cloud=settings.cloud, interval=settings.watch_interval,
              strikes=settings.watch_strikes)
@@ -38,4 +40,5 @@ async def run_status_watcher(settings: WatcherSettings) -> None:
                               (metrics.BUS, metrics.WATCHER, metrics.CLOUD)):
             await lock.lead(watcher.run)
     finally:
+        await cloud.close()
         await bus.close()
