@@ -95,6 +95,10 @@ class System:
             encoder.wait(5)
 
 
+async def _exited(encoder: subprocess.Popen[bytes]) -> bool:
+    return encoder.poll() is not None
+
+
 async def _not(check: Check) -> bool:
     return not await check()
 
@@ -145,7 +149,7 @@ async def ended(system: System, figures: dict[str, list[float]], kind: str) -> N
         case_id = await open_case(system, first["stream_id"])
         await system.call("POST", f"/v1/rooms/{first['id']}/close", anchor)
         await until(lambda: gone(system, first["stream_id"], first_encoder), 10)
-    room, encoder, _ = await system.live_room(anchor)
+    room, encoder, push_url = await system.live_room(anchor)
     if kind == "anchor close":
         status, _ = await system.call("POST", f"/v1/rooms/{room['id']}/close", anchor)
     elif kind == "ban":
@@ -159,7 +163,7 @@ async def ended(system: System, figures: dict[str, list[float]], kind: str) -> N
     figures[f"{kind}: push gone"].append(cut if cut is not None else float("inf"))
     figures[f"{kind}: play URLs still play"].append(float(await system.plays(room)))
     if kind != "anchor close":
-        figures["banned anchor: times on air in 20 tries"].append(await scripted_return(system, anchor, room))
+        figures["banned anchor: times on air in 20 tries"].append(await scripted_return(system, anchor, room, push_url))
 
 
 async def open_case(system: System, stream: str) -> str:
@@ -172,10 +176,10 @@ async def open_case(system: System, stream: str) -> str:
     raise AssertionError("the detection callback opened no case")
 
 
-async def scripted_return(system: System, anchor: str, banned: dict[str, Any]) -> float:
+async def scripted_return(system: System, anchor: str, banned: dict[str, Any], push_url: str) -> float:
     """A script that tries to get the banned anchor back on air right after the ban: a new room,
-    the banned room's activation, the banned room's push URL. Counts the tries that got on air."""
-    _, created_before = await system.call("GET", f"/v1/rooms/{banned['id']}", anchor)
+    the banned room's activation, then the banned room's push URL. Counts what got on air."""
+    _, after_ban = await system.call("GET", f"/v1/rooms/{banned['id']}", anchor)
     on_air = 0
     for _ in range(20):
         status, body = await system.call("POST", "/v1/rooms", anchor,
@@ -187,7 +191,10 @@ async def scripted_return(system: System, anchor: str, banned: dict[str, Any]) -
             on_air += encoder.poll() is None and await system.online(body["room"]["stream_id"])
         status, _ = await system.call("POST", f"/v1/rooms/{banned['id']}/activate", anchor)
         on_air += status == 200
-    on_air += created_before["status"] != "closed"
+    on_air += after_ban["status"] != "closed"
+    encoder = system.push(push_url)  # the encoder retries the banned room's URL
+    refused = await until(lambda: _exited(encoder), 10)
+    on_air += refused is None or await system.online(banned["stream_id"])
     return float(on_air)
 
 
