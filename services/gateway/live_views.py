@@ -110,10 +110,10 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
 async def room_events(request: web.Request) -> web.StreamResponse:
     """`counters` events as the counts change (at most `ONAIR_LIVE_UPDATES_PER_SECOND`),
     `interrupted` when the anchor's push stops and `resumed` when it is back (also on connect to
-    an interrupted room), then a final `closed` event when the room closes. Auth: the Bearer header or `?access_token=`
-    (browsers' EventSource cannot send headers). The stream ends with an `expired` event within a
-    heartbeat of the token's expiry: the client reconnects with a fresh one. Each stream counts
-    in the room's `viewers_now` while it is open."""
+    an interrupted room), then a final `closed` event when the room closes. Auth: the Bearer
+    header or `?access_token=` (browsers' EventSource cannot send headers). The stream ends with
+    an `expired` event within a heartbeat of the token's expiry: the client reconnects with a
+    fresh one. Each stream counts in the room's `viewers_now` while it is open."""
     user = principal(request, allow_query=True)
     request.app[LIMITER].check("stream", user.user_id)
     room_id = path_id(request, "room_id")

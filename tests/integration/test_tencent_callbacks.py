@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aio_pika
@@ -11,7 +12,7 @@ import pytest
 
 from services.gateway.tencent_callbacks import callback_sign, verify_callback
 from shared.settings import GatewaySettings, RoomsSettings
-from tests.fixtures import Client, received, spy_queue
+from tests.fixtures import Client, new_user, received, spy_queue
 
 KEY = GatewaySettings().callback_key.get_secret_value()
 
@@ -105,3 +106,40 @@ async def test_malformed_callbacks(gateway: Client, events: aio_pika.abc.Abstrac
                                   json=signed({"event_type": 317, "streamId": "s", "suggestion": "Maybe"}))
     assert response.status == 422
     assert await published(events) == []
+
+
+async def test_tencent_pushes_move_a_live_room_off_the_list_and_back_whatever_their_order(
+    gateway: Client, auth: Callable[..., dict[str, str]]
+) -> None:
+    """Through the gateway, the bus and rooms: Tencent's stop interrupts the room; the next
+    session's start resumes it; the old session's stop, retried late, changes nothing."""
+    anchor = new_user()
+    created = await (await gateway.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"},
+                                        headers=auth(anchor))).json()
+    room_id, stream = created["room"]["id"], created["room"]["stream_id"]
+    assert (await gateway.post(f"/v1/rooms/{room_id}/activate", headers=auth(anchor))).status == 200
+    now = int(time.time())
+
+    def callback(event_type: int, sequence: str, at: int) -> dict[str, Any]:
+        return signed({**PUSH_START, "stream_id": stream, "channel_id": stream, "event_type": event_type,
+                       "sequence": sequence, "event_time": at})
+
+    async def state_becomes(want: str) -> bool:
+        for _ in range(100):
+            room = await (await gateway.get(f"/v1/rooms/{room_id}", headers=auth("viewer"))).json()
+            if room["stream_state"] == want:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    for body in (callback(1, "seq-1", now), callback(0, "seq-1", now + 1)):
+        assert (await gateway.post("/v1/callbacks/tencent/stream", json=body)).status == 200
+    assert await state_becomes("interrupted")
+    assert (await gateway.post("/v1/callbacks/tencent/stream", json=callback(1, "seq-2", now + 1))).status == 200
+    assert await state_becomes("live")
+    for late in (callback(0, "seq-1", now + 1), callback(1, "seq-1", now)):  # Tencent's retries, late
+        assert (await gateway.post("/v1/callbacks/tencent/stream", json=late)).status == 200
+    await asyncio.sleep(0.5)
+    assert await state_becomes("live")
+    page = await (await gateway.get("/v1/rooms", params={"limit": "50"}, headers=auth("viewer"))).json()
+    assert room_id in [room["id"] for room in page["rooms"]]

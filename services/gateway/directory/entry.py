@@ -73,7 +73,6 @@ class Entry:
         return Room.model_validate_json(self.json[:self.fixed_len] + counts)
 
 
-
 def listed(room: Room) -> bool:
     """An active room is listed while its push is on air (not `interrupted`)."""
     return room.stream_state is not LiveState.INTERRUPTED
