@@ -16,7 +16,7 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
-from services.gateway.directory import RoomDirectory, RoomLister
+from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister
 from shared.contracts import Location, Room, RoomCounts, RoomStatus
 from shared.settings import SigningSettings
 from shared.signing import UrlSigner
@@ -43,7 +43,7 @@ def build(n: int, seed: int = 1) -> RoomLister:
         directory.apply_counts(RoomCounts(room_id=room_id, version=3, viewers=rng.randint(0, 5000),
                                           likes=rng.randint(0, 50_000), viewers_added=0,
                                           likes_added=rng.randint(0, 100)))
-    return RoomLister(directory, UrlSigner(SigningSettings()))
+    return RoomLister(directory, UrlSigner(SigningSettings()), CursorCodec(b"bench"))
 
 
 def per_call_us(call: object, repeat: int = 300) -> float:

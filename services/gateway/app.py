@@ -33,7 +33,7 @@ from services.gateway.context import (
     TOKENS,
 )
 from services.gateway.counters import CounterBatcher
-from services.gateway.directory import RoomDirectory, RoomLister, keep_synced
+from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
 from services.gateway.http_metrics import observe_request
 from services.gateway.limits import RateLimiter, StreamSlots, limits_from
 from services.gateway.live import LiveRooms, RoomStatusCache
@@ -177,7 +177,8 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app[PRESENCE] = Presence(period=settings.presence_period_seconds)
     app[DIRECTORY] = RoomDirectory()
     DIRECTORY_ROOMS.set_function(app[DIRECTORY].__len__)
-    app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER])
+    cursors = CursorCodec.from_secret(settings.jwt_secret.get_secret_value())  # the same on every replica
+    app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER], cursors)
     app[LIMITER] = RateLimiter(limits_from(settings))
     app[STREAM_SLOTS] = StreamSlots(per_user=settings.live_streams_per_user, total=settings.live_streams_max)
     app.cleanup_ctx.append(_bus_ctx)

@@ -4,7 +4,9 @@ and every order pages without repeating or skipping a room that stays live."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister, keep_synced
-from services.gateway.directory.cursors import HotCursor, decode_cursor, encode_cursor
+from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
 from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
 from shared.contracts import (
@@ -65,7 +67,8 @@ def clock() -> Clock:
 def lister(clock: Clock) -> RoomLister:
     directory = RoomDirectory(clock=clock)
     directory.finish_snapshot([])
-    return RoomLister(directory, UrlSigner(SigningSettings()), clock=clock, wall_clock=lambda: T0.timestamp())
+    return RoomLister(directory, UrlSigner(SigningSettings()), CursorCodec(b"unit-test-cursor-key"), clock=clock,
+                      wall_clock=lambda: T0.timestamp())
 
 
 def page_all(fetch: Any, limit: int, between: Any = None) -> list[dict[str, Any]]:
@@ -230,10 +233,10 @@ def test_a_forged_hot_cursor_cannot_walk_backwards(lister: RoomLister) -> None:
     for n in range(1, 6):
         lister.directory.apply(live(n))
     ranking = json.loads(lister.hot(2, None))["next_cursor"]
-    pinned = decode_cursor(ranking, HotCursor)
+    pinned = lister.cursors.decode(ranking, HotCursor)
     assert isinstance(pinned, HotCursor)
-    with pytest.raises(DomainError):
-        lister.hot(2, encode_cursor(HotCursor(pinned.ranking, -3)))
+    with pytest.raises(DomainError):  # even signed with the key (were it to leak), out of range
+        lister.hot(2, lister.cursors.encode(HotCursor(pinned.ranking, -3)))
 
 
 def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> None:
@@ -323,3 +326,59 @@ def test_a_closed_rooms_stream_is_remembered(lister: RoomLister) -> None:
     assert lister.directory.by_stream(room.stream_id) is not None and not lister.directory.closed_stream(room.stream_id)
     lister.directory.apply(closed(room))
     assert lister.directory.by_stream(room.stream_id) is None and lister.directory.closed_stream(room.stream_id)
+
+
+def _edited(token: str, payload: bytes) -> str:
+    """The token with its payload replaced and its MAC kept (what a client can forge)."""
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + token.split(".")[1]
+
+
+@pytest.mark.parametrize("forge", ["unsigned", "edited", "another key", "infinite distance (key leaked)"])
+def test_a_forged_cursor_is_refused_before_any_search(lister: RoomLister, forge: str) -> None:
+    for n in range(1, 6):
+        lister.directory.apply(live(n, location=(31.2, 121.4 + n / 100)))
+    genuine = json.loads(lister.near(31.2, 121.4, 2, None))["next_cursor"]
+    forged = {
+        "unsigned": genuine.split(".")[0],
+        "edited": _edited(genuine, b'["g",31.2,121.4,0,"r00001"]'),
+        "another key": CursorCodec(b"not-the-key").encode(NearCursor(31.2, 121.4, 0.0, "r00001")),
+        "infinite distance (key leaked)": lister.cursors.encode(NearCursor(31.2, 121.4, math.inf, "r00001")),
+    }[forge]
+    searches = 0
+    nearest = lister.directory.nearest
+
+    def counted(origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
+        nonlocal searches
+        searches += 1
+        return nearest(origin, count)
+
+    lister.directory.nearest = counted  # type: ignore[method-assign]
+    with pytest.raises(DomainError):
+        lister.near(31.2, 121.4, 2, forged)
+    assert searches == 0
+    assert json.loads(lister.near(31.2, 121.4, 2, genuine))["rooms"]  # the genuine one still pages
+
+
+def test_near_pages_end_at_their_depth(lister: RoomLister, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However far a (genuine) cursor points, a search asks for at most NEAR_DEPTH rooms."""
+    monkeypatch.setattr("services.gateway.directory.listing.NEAR_DEPTH", 8)
+    for n in range(20):
+        lister.directory.apply(live(n, location=(31.2, 121.4 + n / 100)))
+    asked: list[int] = []
+    nearest = lister.directory.nearest
+
+    def recorded(origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
+        asked.append(count)
+        return nearest(origin, count)
+
+    lister.directory.nearest = recorded  # type: ignore[method-assign]
+    seen = page_all(lambda limit, cursor: lister.near(31.2, 121.4, limit, cursor), 3)
+    assert len(seen) == 8 and max(asked) == 8
+    far = lister.cursors.encode(NearCursor(31.2, 121.4, 5000.0, "r00019"))  # past everything
+    assert json.loads(lister.near(31.2, 121.4, 3, far)) == {"rooms": [], "next_cursor": None}
+    assert max(asked) == 8
+
+
+def test_new_cursors_hold_their_range(lister: RoomLister) -> None:
+    with pytest.raises(DomainError):
+        lister.newest(3, lister.cursors.encode(NewCursor(-1, "r1")))

@@ -1,21 +1,34 @@
-"""Opaque list cursors: one per order, each the position after the last room of a page.
+"""List cursors that cannot lie: one per order, each the position after the last room of a page.
 
 - `new`:  (activated_at in ms, room id): keyset on the order itself.
 - `hot`:  (ranking id, position): the ranking the first page was cut from, pinned.
 - `near`: (lat, lng, km, room id): keyset on (distance, id) from the same point.
-A cursor of one order is refused by another, and any token that does not decode is a 400.
+
+A cursor is its fields as compact JSON, then a MAC (HMAC-SHA256 with a key every gateway replica
+derives from the JWT secret, truncated to 128 bits), both base64url. A client can page with what
+it was given and nothing else: a made-up or edited cursor is a 400 before it is even parsed (a
+`near` cursor at an infinite distance used to make the search walk every located room). The
+fields are checked to the ranges a real cursor holds as well, should the key ever leak. A cursor
+of one order is refused by another.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts import ErrorCode
 from shared.errors import DomainError
+
+MAX_MS = 2**53  # activated_at in ms: any real time is far below
+MAX_KM = 20_040.0  # half the Earth's circumference: no two points are further apart
+MAX_POSITION = 10_000_000  # rankings hold every live room, far fewer than this
 
 
 @dataclass(frozen=True)
@@ -42,33 +55,69 @@ Cursor = NewCursor | HotCursor | NearCursor
 _TAGS: dict[type[Any], str] = {NewCursor: "n", HotCursor: "h", NearCursor: "g"}
 _TYPES = {tag: kind for kind, tag in _TAGS.items()}
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "h": (str, int), "g": (float, float, float, str)}
-
+_MAC_BYTES = 16
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
 
 
-def encode_cursor(cursor: Cursor) -> str:
-    fields = [_TAGS[type(cursor)], *cursor.__dict__.values()]
-    raw = _COMPACT.encode(fields).encode()
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str, expected: type[Cursor]) -> Cursor:
-    try:
-        raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
-        tag, *fields = json.loads(raw)
-        kind = _TYPES[tag]
-        types = _FIELD_TYPES[tag]
-        if len(fields) != len(types) or not all(_is(value, want) for value, want in zip(fields, types, strict=True)):
-            raise ValueError("wrong cursor fields")
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
-        raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor") from exc
-    if kind is not expected:
-        raise DomainError(ErrorCode.INVALID, "this cursor belongs to another sort order", field="cursor")
-    cursor: Cursor = kind(*fields)
-    if isinstance(cursor, HotCursor) and cursor.position < 0:
-        raise DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor")
-    return cursor
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
+
+
+def malformed() -> DomainError:
+    return DomainError(ErrorCode.INVALID, "malformed cursor", field="cursor")
+
+
+class CursorCodec:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_secret(cls, secret: str) -> CursorCodec:
+        """The cursor key every replica derives from a secret they share (the JWT secret)."""
+        return cls(hmac.new(secret.encode(), b"onair list cursors v1", hashlib.sha256).digest())
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def encode(self, cursor: Cursor) -> str:
+        payload = _COMPACT.encode([_TAGS[type(cursor)], *cursor.__dict__.values()]).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def decode(self, token: str, expected: type[Cursor]) -> Cursor:
+        try:
+            encoded_payload, encoded_mac = token.split(".")
+            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+        except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+            raise malformed() from exc
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise malformed()
+        try:
+            tag, *fields = json.loads(payload)
+            kind, types = _TYPES[tag], _FIELD_TYPES[tag]
+            if len(fields) != len(types) or not all(map(_is, fields, types)):
+                raise ValueError("wrong cursor fields")
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            raise malformed() from exc
+        if kind is not expected:
+            raise DomainError(ErrorCode.INVALID, "this cursor belongs to another sort order", field="cursor")
+        cursor: Cursor = kind(*fields)
+        if not _in_range(cursor):
+            raise malformed()
+        return cursor
+
+
+def _in_range(cursor: Cursor) -> bool:
+    if isinstance(cursor, NewCursor):
+        return 0 <= cursor.activated_ms <= MAX_MS
+    if isinstance(cursor, HotCursor):
+        return 0 <= cursor.position <= MAX_POSITION
+    return (all(math.isfinite(v) for v in (cursor.lat, cursor.lng, cursor.km))
+            and -90 <= cursor.lat <= 90 and -180 <= cursor.lng <= 180 and 0 <= cursor.km <= MAX_KM)
 
 
 def _is(value: object, want: type) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.gateway.directory.cursors import HotCursor, NearCursor, NewCursor, decode_cursor, encode_cursor
+from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
 from services.gateway.directory.directory import RoomDirectory
 from services.gateway.directory.entry import Entry
 from services.gateway.directory.geo import unit_vector
@@ -33,6 +33,9 @@ URL_PERIOD_SECONDS = 60
 PAGES_KEPT = 256  # first pages kept (per order, limit and hot ranking) until the next change
 NEAR_PAGES_KEPT = 1024  # first `near` pages kept, one per grid cell and limit (~18 KB each)
 NEAR_GRID_DIGITS = 2  # viewers are placed on a 0.01-degree grid
+# `near` pages through the nearest rooms up to this many (50 pages of 20): a page at depth d costs a
+# k-nearest query of d rooms, so a deeper list would let one cursor cost milliseconds a request.
+NEAR_DEPTH = 1000
 
 
 class CursorExpired(Exception):
@@ -49,10 +52,11 @@ def room_body(room: Room, signer: UrlSigner, *, now: datetime | None = None) -> 
 
 
 class RoomLister:
-    def __init__(self, directory: RoomDirectory, signer: UrlSigner, *,
+    def __init__(self, directory: RoomDirectory, signer: UrlSigner, cursors: CursorCodec, *,
                  wall_clock: Callable[[], float] = time.time, clock: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
         self._signer = signer
+        self.cursors = cursors
         self._wall_clock, self._clock = wall_clock, clock
         self.rankings = Rankings()
         self._pages: dict[tuple[object, ...], bytes] = {}
@@ -101,7 +105,7 @@ class RoomLister:
         return self._newest(limit, cursor)
 
     def _newest(self, limit: int, cursor: str | None) -> bytes:
-        after = decode_cursor(cursor, NewCursor) if cursor else None
+        after = self.cursors.decode(cursor, NewCursor) if cursor else None
         entries = self.directory.newest((after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None)
         page: list[Entry] = []
         for entry in entries:
@@ -113,12 +117,12 @@ class RoomLister:
         next_cursor = NewCursor(page[-1].activated_ms, page[-1].room_id) if more else None
         period = self.period()
         return _page([(self.fragment(e, period), b"") for e in page],
-                     encode_cursor(next_cursor) if next_cursor else None)
+                     self.cursors.encode(next_cursor) if next_cursor else None)
 
     def hot(self, limit: int, cursor: str | None) -> bytes:
         now = self._clock()
         if cursor:
-            at = decode_cursor(cursor, HotCursor)
+            at = self.cursors.decode(cursor, HotCursor)
             assert isinstance(at, HotCursor)
             ranking = self.rankings.get(at.ranking, now)
             if ranking is None:
@@ -137,13 +141,13 @@ class RoomLister:
                 parts.append((self.fragment(entry, period), b',"hot_score":%.3f' % ranking.scores[position]))
             position += 1
         more = position < len(ranking.room_ids)
-        return _page(parts, encode_cursor(HotCursor(ranking.id, position)) if more else None)
+        return _page(parts, self.cursors.encode(HotCursor(ranking.id, position)) if more else None)
 
     def near(self, lat: float, lng: float, limit: int, cursor: str | None) -> bytes:
         lat, lng = round(lat, NEAR_GRID_DIGITS), round(lng, NEAR_GRID_DIGITS)
         if cursor is None:
             return self._cached(("near", lat, lng, limit), lambda: self._near(lat, lng, limit, None))
-        at = decode_cursor(cursor, NearCursor)
+        at = self.cursors.decode(cursor, NearCursor)
         assert isinstance(at, NearCursor)
         if (at.lat, at.lng) != (lat, lng):
             raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
@@ -151,14 +155,15 @@ class RoomLister:
 
     def _near(self, lat: float, lng: float, limit: int, after: tuple[float, str] | None) -> bytes:
         origin = unit_vector(lat, lng)
-        # Ask the k-d tree for enough rooms to get past the cursor; rarely more than once.
-        want = limit + 1
+        # Ask the k-d tree for enough rooms to get past the cursor (rarely more than once), never
+        # for more than NEAR_DEPTH: past that depth the list ends.
+        want = min(limit + 1, NEAR_DEPTH)
         while True:
             found = self.directory.nearest(origin, want)
             past = [pair for pair in found if after is None or pair > after]
-            if len(past) > limit or len(found) < want:
+            if len(past) > limit or len(found) < want or want >= NEAR_DEPTH:
                 break
-            want *= 4
+            want = min(want * 4, NEAR_DEPTH)
         page = past[:limit]
         listed, fragment, period = self.directory.listed, self.fragment, self.period()
         parts = []
@@ -167,7 +172,7 @@ class RoomLister:
             if entry is not None:
                 parts.append((fragment(entry, period), b',"distance_km":%.3f' % km))
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
-        return _page(parts, encode_cursor(next_cursor) if next_cursor else None)
+        return _page(parts, self.cursors.encode(next_cursor) if next_cursor else None)
 
 
 def _page(rooms: list[tuple[bytes, bytes]], next_cursor: str | None) -> bytes:
