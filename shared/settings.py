@@ -12,6 +12,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 
+# Secrets written in this repository besides the settings' own defaults (compose's fallbacks, test
+# fixtures, Tencent's documented examples): anyone who read it knows them, so production refuses
+# them. tests/unit/test_settings.py scans the repository and fails on a secret missing here.
+PUBLISHED_SECRETS = frozenset({
+    "change-me-to-a-long-random-secret-please",  # deploy/compose.yaml
+    "onair-dev-media-hook-token",
+    "integration-tests-jwt-secret-0123456789abcdef",  # tests/fixtures.py
+    "e2e-media-hook-token",
+    "unit-test-secret-0123456789abcdef0123",  # tests/unit/test_auth.py
+    "another-secret-0123456789abcdef01",
+    "not-the-play-key",  # tests/e2e
+    "e12c46f2612d5106e2034781ab261ca3",  # CLOUD.md: Tencent's signing example
+    "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+})
+
 
 class CommonSettings(BaseSettings):
     """What every service needs: where the broker is, how to log, which namespace to use."""
@@ -53,10 +68,16 @@ def production_problems(settings: BaseSettings) -> list[str]:
             secret = value.get_secret_value()
             if isinstance(field.default, SecretStr) and secret == field.default.get_secret_value():
                 problems.append(f"{variable} is the development default")
+            elif secret in PUBLISHED_SECRETS:
+                problems.append(f"{variable} is written in Onair's repository (public)")
             elif len(secret.encode()) < MIN_SECRET_BYTES:
                 problems.append(f"{variable} is shorter than {MIN_SECRET_BYTES} bytes")
         elif name in ("amqp_url", "mongodb_url") and value == field.default:
             problems.append(f"{variable} is the development default")
+    if hasattr(settings, "jwt_secret"):
+        problems += [f"ONAIR_JWT_{claim.upper()} is required (the identity provider's {what})"
+                     for claim, what in (("issuer", "issuer"), ("audience", "audience for this API"))
+                     if not getattr(settings, f"jwt_{claim}")]
     if "guest:guest@" in str(getattr(settings, "amqp_url", "")):
         problems.append("ONAIR_AMQP_URL uses RabbitMQ's guest account")
     keys = [getattr(settings, k, None) for k in ("push_key", "play_key")]
@@ -98,6 +119,9 @@ class GatewaySettings(CommonSettings, SigningSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_seconds: float = Field(30.0, ge=0, le=300)
+    # A token may live at most this long: one whose `exp` lies further ahead is refused (a token
+    # that never expires is a key for good).
+    jwt_max_lifetime_seconds: float = Field(24 * 3600, gt=0)
     request_timeout_seconds: float = Field(5.0, gt=0)
     # Shared secret in the local media server's on_publish hook URL (scripts/media_server.sh).
     media_hook_token: SecretStr = SecretStr("onair-dev-media-hook-token")

@@ -166,7 +166,7 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
                           middlewares=[request_context])
     app[SETTINGS] = settings
     app[TOKENS] = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience,
-                              settings.jwt_leeway_seconds)
+                              settings.jwt_leeway_seconds, settings.jwt_max_lifetime_seconds)
     app[SIGNER] = UrlSigner(settings)
     app[BUS] = bus or Bus(settings.amqp_url, namespace=settings.bus_namespace,
                           delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)

@@ -1,5 +1,6 @@
 """Bearer JWT authentication (HS256): `sub` is the user id, `role: "admin"` marks a moderator;
-`exp` is required, `iss` and `aud` are checked when configured."""
+`exp` is required and at most `max_lifetime_seconds` ahead, `iss` and `aud` are checked when
+configured (production requires them)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class TokenPolicy:
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 30.0
+    max_lifetime_seconds: float = 24 * 3600.0
     verified: dict[str, Principal] = field(default_factory=dict, compare=False, repr=False)
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
@@ -71,15 +73,19 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     principal = Principal(user_id=sub, is_admin=claims.get("role") == "admin", expires_at=float(exp))
     if not policy.current(principal):
         raise unauthorized("invalid token: Signature has expired")
+    if principal.expires_at > policy.clock() + policy.max_lifetime_seconds + policy.leeway_seconds:
+        raise unauthorized("invalid token: it expires later than a token may live")
     if len(policy.verified) >= _VERIFIED_MAX:
         policy.verified.clear()
     policy.verified[token] = principal
     return principal
 
 
-def mint_token(secret: str, user_id: str, *, admin: bool = False, ttl_seconds: int = 24 * 3600) -> str:
+def mint_token(secret: str, user_id: str, *, admin: bool = False, ttl_seconds: int = 24 * 3600,
+               issuer: str | None = None, audience: str | None = None) -> str:
     """A token for development and tests; production tokens come from the identity provider."""
     claims: dict[str, object] = {"sub": user_id, "exp": int(time.time()) + ttl_seconds}
+    claims.update({k: v for k, v in (("iss", issuer), ("aud", audience)) if v})
     if admin:
         claims["role"] = "admin"
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,4 +1,5 @@
-"""`python -m services.gateway.devtoken USER [--admin]`: print a development JWT."""
+"""`python -m services.gateway.devtoken USER [--admin]`: print a development JWT (with the configured
+issuer and audience, if any)."""
 
 import argparse
 
@@ -11,5 +12,6 @@ if __name__ == "__main__":
     parser.add_argument("--admin", action="store_true")
     parser.add_argument("--ttl", type=int, default=24 * 3600)
     args = parser.parse_args()
-    secret = GatewaySettings().jwt_secret.get_secret_value()
-    print(mint_token(secret, args.user, admin=args.admin, ttl_seconds=args.ttl))
+    settings = GatewaySettings()
+    print(mint_token(settings.jwt_secret.get_secret_value(), args.user, admin=args.admin, ttl_seconds=args.ttl,
+                     issuer=settings.jwt_issuer, audience=settings.jwt_audience))

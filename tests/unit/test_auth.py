@@ -79,3 +79,14 @@ def test_a_token_in_the_query_only_where_allowed() -> None:
     with pytest.raises(Problem) as err:
         authenticate(make_mocked_request("GET", f"/v1/rooms?access_token={viewer}"), POLICY)
     assert err.value.status == 401
+
+
+def test_a_token_may_live_at_most_its_maximum_lifetime() -> None:
+    policy = TokenPolicy(SECRET, leeway_seconds=30, max_lifetime_seconds=24 * 3600)
+    forever = jwt.encode({"sub": "alice", "exp": 31_000_000_000}, SECRET, algorithm="HS256")  # year ~2952
+    with pytest.raises(Problem):
+        authenticate(request_with(f"Bearer {forever}"), policy)
+    a_week = mint_token(SECRET, "alice", ttl_seconds=7 * 24 * 3600)
+    with pytest.raises(Problem):
+        authenticate(request_with(f"Bearer {a_week}"), policy)
+    assert authenticate(request_with(f"Bearer {mint_token(SECRET, 'alice')}"), policy).user_id == "alice"

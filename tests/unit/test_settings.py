@@ -1,5 +1,8 @@
 """Production mode refuses to start on development defaults, naming each setting to fix."""
 
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ STRONG: dict[str, Any] = {
     "mongodb_url": "mongodb://rooms:s3cret@mongo-0,mongo-1,mongo-2/?replicaSet=rs0",
     "jwt_secret": "j" * 32, "push_key": "p" * 32, "play_key": "q" * 32,
     "callback_key": "c" * 32, "media_hook_token": "h" * 32,
+    "jwt_issuer": "https://id.example.com/", "jwt_audience": "onair-api",
 }
 
 
@@ -47,3 +51,38 @@ def test_production_with_real_settings_starts() -> None:
     with pytest.raises(ValidationError, match="ONAIR_TENCENT_SECRET_KEY"):
         WatcherSettings(env="production", cloud="tencent", **{k: keys[k] for k in ("amqp_url", "push_key",
                                                                                   "play_key")})
+
+
+def test_production_requires_issuer_and_audience() -> None:
+    with pytest.raises(ValidationError, match="ONAIR_JWT_ISSUER is required"):
+        GatewaySettings(env="production", **{**STRONG, "jwt_issuer": None})
+    with pytest.raises(ValidationError, match="ONAIR_JWT_AUDIENCE is required"):
+        GatewaySettings(env="production", **{**STRONG, "jwt_audience": None})
+
+
+# A secret-looking name, then a literal of 16 or more characters: quoted (Python, YAML), or a shell
+# fallback `${ONAIR_..._SECRET:-value}`.
+_VALUE = r"([A-Za-z0-9_+/=][A-Za-z0-9_+/=.-]{15,})"
+_ASSIGNED = re.compile(rf"""(?:secret|key|token)\w*["']?\s*[:=]\s*(?:"{_VALUE}"|'{_VALUE}'|\$\{{\w+:-{_VALUE}\}})""",
+                       re.IGNORECASE)
+
+
+def secrets_in_repository() -> set[str]:
+    root = Path(__file__).resolve().parents[2]
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    found = set()
+    for name in files:
+        if name.endswith((".py", ".yaml", ".yml", ".sh", ".md", ".template", "Makefile", ".toml")):
+            for groups in _ASSIGNED.findall((root / name).read_text(errors="replace")):
+                found |= {value for value in groups if value}
+    return found
+
+
+def test_every_secret_written_in_the_repository_is_refused_in_production() -> None:
+    """Anyone who read the repository can mint tokens with its secrets: production refuses them
+    all, the development defaults and every other one the repository holds."""
+    found = secrets_in_repository()
+    assert "change-me-to-a-long-random-secret-please" in found  # the scan sees compose's fallback
+    for secret in found:
+        with pytest.raises(ValidationError, match="ONAIR_JWT_SECRET is"):
+            GatewaySettings(env="production", **{**STRONG, "jwt_secret": secret})
