@@ -117,6 +117,11 @@ WATCHER_STRUCK = Counter(
 WATCHER_CLOSED = Counter("onair_watcher_black_screen_closes_total", "Rooms the watcher asked to close", registry=None)
 
 # --- the cloud (moderation, watcher) ------------------------------------------------------
+DETECTION_BANS_DEFERRED = Counter(
+    "onair_detection_bans_deferred_total",
+    "Detection ban verdicts over the automatic-ban budget, opened as cases instead (a leaked callback key?)",
+    registry=None,
+)
 STREAM_CUTS = Counter(
     "onair_stream_cuts_total",
     "Pushes of closed rooms cut at the cloud or media servers, by result (failed: retried later)",
@@ -148,7 +153,7 @@ WATCHER = (
     WATCHER_STRUCK,
     WATCHER_CLOSED,
 )
-CLOUD = (CLOUD_CALLS, CLOUD_SECONDS, STREAM_CUTS)
+CLOUD = (CLOUD_CALLS, CLOUD_SECONDS, STREAM_CUTS, DETECTION_BANS_DEFERRED)
 _exported: set[int] = set()
 
 

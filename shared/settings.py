@@ -197,3 +197,5 @@ class ModerationSettings(StoreSettings, CloudSettings):
     # Content detection: a score at or over this bans automatically (as does suggestion Block).
     detection_ban_score: float = Field(90.0, ge=0, le=100)
     detection_ban_hours: int = Field(24, ge=1, le=2160)
+    # Automatic bans a minute at most (the rest open cases): bounds what a leaked callback can do.
+    detection_auto_bans_per_minute: int = Field(5, ge=0)

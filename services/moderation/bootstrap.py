@@ -81,7 +81,8 @@ async def running_moderation_service(settings: ModerationSettings,
         await repo.ensure_indexes()
         await bus.connect()
         rooms = RoomsClient(bus, timeout=settings.request_timeout_seconds)
-        policy = DetectionPolicy(ban_score=settings.detection_ban_score, ban_hours=settings.detection_ban_hours)
+        policy = DetectionPolicy(ban_score=settings.detection_ban_score, ban_hours=settings.detection_ban_hours,
+                                 auto_bans_per_minute=settings.detection_auto_bans_per_minute)
         work = work_routes(repo, rooms, bus, policy)
         bindings = [Binding("commands", BanRoom.TYPE), Binding("events", DetectionReported.TYPE)]
         await bus.consume(QUEUE, bindings, dispatcher("moderation", work), retry_delay=CLOUD_BACKOFF)

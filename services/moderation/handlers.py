@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from services.moderation.domain import CASE_STATUS, Verdict, detection_reason, judge
+from services.moderation.domain import CASE_STATUS, Verdict, admit, detection_reason, judge
 from services.moderation.ports import DetectionPolicy, ModerationStore, Publisher, Rooms
 from shared.cloud import CloudPort, CloudUnavailable
 from shared.contracts import (
@@ -24,14 +24,15 @@ from shared.contracts import (
     ListCases,
     ResolveCase,
     RoomClosed,
-    RoomStatus,
     StreamCut,
     UnbanAnchor,
 )
 from shared.errors import DomainError
-from shared.metrics import STREAM_CUTS
+from shared.metrics import DETECTION_BANS_DEFERRED, STREAM_CUTS
 
 log = structlog.get_logger(__name__)
+
+AUTO_BAN_WINDOW = timedelta(minutes=1)
 
 
 def _ban_for(case: Case, *, reason: str, duration_hours: int, by: str) -> tuple[BanRoom, str]:
@@ -113,9 +114,13 @@ async def detected(report: DetectionReported, *, case_id: str, correlation_id: s
                    store: ModerationStore, commands: Publisher, policy: DetectionPolicy) -> None:
     """A case per report (`case_id`: the report's message id, so a repeated callback is one case)."""
     room = await rooms.get_by_stream(report.stream_id, correlation_id=correlation_id)
-    verdict = judge(report, ban_score=policy.ban_score)
-    if verdict is Verdict.BAN and (room is None or room.status is RoomStatus.CLOSED):
-        verdict = Verdict.RECORD  # nothing live to ban
+    wanted = judge(report, ban_score=policy.ban_score)
+    recent = (await store.auto_bans_since(datetime.now(UTC) - AUTO_BAN_WINDOW)) if wanted is Verdict.BAN else 0
+    verdict = admit(wanted, room, recent_auto_bans=recent, budget=policy.auto_bans_per_minute)
+    if wanted is Verdict.BAN and verdict is Verdict.REVIEW and recent >= policy.auto_bans_per_minute:
+        DETECTION_BANS_DEFERRED.inc()
+        log.warning("moderation.auto_ban_deferred", stream_id=report.stream_id, recent_auto_bans=recent,
+                    budget=policy.auto_bans_per_minute)
     case = Case(id=case_id, stream_id=report.stream_id, room_id=room.id if room else None,
                 anchor_id=room.anchor_id if room else None, suggestion=report.suggestion, score=report.score,
                 label=report.label, img=report.img, status=CASE_STATUS[verdict], created_at=datetime.now(UTC))

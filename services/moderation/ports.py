@@ -23,6 +23,9 @@ class ModerationStore(Protocol):
 
     async def list_cases(self, status: CaseStatus | None, limit: int) -> list[Case]: ...
 
+    async def auto_bans_since(self, since: datetime) -> int:
+        """Cases banned by detection alone (no moderator) opened since then."""
+
     async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None: ...
 
     async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
@@ -60,3 +63,4 @@ class Publisher(Protocol):
 class DetectionPolicy:
     ban_score: float  # a detection score at or over this bans automatically
     ban_hours: int
+    auto_bans_per_minute: int  # past this, a ban verdict opens a case for a human instead

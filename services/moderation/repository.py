@@ -42,6 +42,11 @@ class ModerationRepository:
         except DuplicateKeyError:
             return False
 
+    async def auto_bans_since(self, since: datetime) -> int:
+        """Served by the (status, created_at) index; a moderator's bans carry `resolved_by`."""
+        return await self._cases.count_documents({"status": CaseStatus.BANNED.value, "created_at": {"$gte": since},
+                                                  "resolved_by": None})
+
     async def get_case(self, case_id: str) -> Case | None:
         doc = await self._cases.find_one({"_id": case_id})
         return _case(doc) if doc else None

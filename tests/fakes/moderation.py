@@ -40,6 +40,10 @@ class InMemoryModerationStore:
         cases = sorted(self.cases.values(), key=lambda c: c.created_at, reverse=True)
         return [c for c in cases if status is None or c.status is status][:limit]
 
+    async def auto_bans_since(self, since: datetime) -> int:
+        return sum(1 for c in self.cases.values()
+                   if c.status is CaseStatus.BANNED and c.resolved_by is None and c.created_at >= since)
+
     async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None:
         record = self.audit.setdefault(ban_id, {"attempts": 0, "errors": []})
         record.update(fields)

@@ -19,7 +19,7 @@ from tests.fakes.publisher import RecordingPublisher
 
 def live_room(room_id: str = "r1", anchor: str = "alice") -> msg.Room:
     return msg.Room(id=room_id, anchor_id=anchor, title="t", cover_url="https://x/c.jpg", status=msg.RoomStatus.ACTIVE,
-                created_at=datetime.now(UTC), stream_id=f"onair_{room_id}")
+                    created_at=datetime.now(UTC), stream_id=f"onair_{room_id}", stream_state=msg.LiveState.LIVE)
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Moderation:
 def moderation() -> Moderation:
     store, rooms, cloud, bus = (InMemoryModerationStore(), InMemoryRoomsClient(live_room()), RecordingCloud(),
                                 RecordingPublisher())
-    policy = DetectionPolicy(ban_score=90.0, ban_hours=24)
+    policy = DetectionPolicy(ban_score=90.0, ban_hours=24, auto_bans_per_minute=3)
     return Moderation(store, rooms, cloud, bus, {**work_routes(store, rooms, bus, policy),
                                                  **cut_routes(store, cloud, bus, timedelta(hours=24)),
                                                  **request_routes(store, rooms, bus)})
@@ -150,3 +150,22 @@ async def test_a_moderator_who_lost_the_race_bans_nothing(moderation: Moderation
         await moderation.send(msg.ResolveCase(case_id=case.id, action=msg.CaseAction.BAN, by="mod"))
     assert moderation.bus.commands == [] and moderation.store.audit == {}
     assert moderation.store.cases[case.id].resolved_by == "other-mod"
+
+
+async def test_a_leaked_callback_pair_bans_at_most_the_budget_a_minute(moderation: Moderation) -> None:
+    """Block reports for every live stream (a leaked callback pair): 3 bans, then cases for humans."""
+    for n in range(2, 9):
+        moderation.rooms.rooms[f"r{n}"] = live_room(f"r{n}", anchor=f"anchor-{n}")
+    cases = [await moderation.report(msg.Suggestion.BLOCK, f"report-{n}", stream=f"onair_r{n}") for n in range(1, 9)]
+    assert [c.status for c in cases] == [msg.CaseStatus.BANNED] * 3 + [msg.CaseStatus.OPEN] * 5
+    assert len(moderation.bus.commands) == 3
+
+
+async def test_only_a_room_live_now_is_banned_by_a_callback(moderation: Moderation) -> None:
+    moderation.rooms.rooms["r1"] = live_room().model_copy(update={"stream_state": msg.LiveState.INTERRUPTED})
+    off_air = await moderation.report(msg.Suggestion.BLOCK, "report-1")
+    moderation.rooms.rooms["r2"] = live_room("r2", "bob").model_copy(
+        update={"status": msg.RoomStatus.UNACTIVE, "stream_state": None})
+    unactive = await moderation.report(msg.Suggestion.BLOCK, "report-2", stream="onair_r2")
+    assert (off_air.status, unactive.status) == (msg.CaseStatus.OPEN, msg.CaseStatus.OPEN)  # for a human
+    assert moderation.bus.commands == []
