@@ -217,6 +217,7 @@ async def main(args: argparse.Namespace) -> None:
         workdir = Path(tmp)
         second_port, bare_port = args.second_port, args.bare_port
         env = {**os.environ, "ONAIR_GATEWAY_PORT": str(second_port), "ONAIR_OPS_PORT": "0",  # beside the first
+               "ONAIR_HOOKS_PORT": "0",
                "ONAIR_LOG_LEVEL": "WARNING"}
         second = subprocess.Popen([sys.executable, "-m", "services.gateway"], cwd=REPO, env=env)
         (workdir / "empty.json").write_bytes(b"{}")

@@ -19,7 +19,7 @@ echo "room $room (unactive); push URL: $push"
 
 echo "== 2. the SDK pushes (ffmpeg test pattern)"
 ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc=size=640x360:rate=25 -f lavfi -i sine=frequency=440 \
-  -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -pix_fmt yuv420p -c:a aac -f flv "$push" &
+  -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -pix_fmt yuv420p -c:a aac -f flv "$push" 2>/dev/null &
 ffmpeg_pid=$!
 trap 'kill $ffmpeg_pid 2>/dev/null || true' EXIT
 sleep 3
@@ -42,5 +42,9 @@ print(mine["play_urls"]["rtmp"])
 echo "== 5. playing the rtmp play URL:"
 ffprobe -v error -show_entries stream=codec_type,codec_name,width,height -of compact "$rtmp" || true
 
-echo "== 6. the anchor ends the show"
+echo "== 6. the anchor ends the show: the room closes and its push is cut"
 curl -sf -X POST "$api/v1/rooms/$room/close" -H "Authorization: Bearer $anchor" | json 'd["status"], d["close_reason"]'
+for _ in $(seq 50); do kill -0 "$ffmpeg_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$ffmpeg_pid" 2>/dev/null && echo "the push is still running" || echo "the media server cut the push"
+echo "== 7. its signed play URL no longer plays:"
+ffprobe -v error -rw_timeout 3000000 -show_entries stream=codec_type -of compact "$rtmp" 2>&1 | tail -1 || true

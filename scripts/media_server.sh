@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a private nginx with Debian's RTMP module in the foreground (Ctrl-C / SIGTERM stops it).
 # Settings (environment): ONAIR_RTMP_PORT (1935), ONAIR_MEDIA_HTTP_PORT (8080),
-# ONAIR_MEDIA_DIR (./var/nginx), ONAIR_GATEWAY_URL (http://127.0.0.1:8000),
+# ONAIR_MEDIA_DIR (./var/nginx), ONAIR_HOOKS_URL (http://127.0.0.1:8010, the gateway's hooks port),
 # ONAIR_MEDIA_HOOK_TOKEN, ONAIR_APP_NAME (live), ONAIR_RTMP_BIND (0.0.0.0); see deploy/nginx/render.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -110,6 +110,9 @@ class SigningSettings(BaseSettings):
 class GatewaySettings(CommonSettings, SigningSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
+    # The media server's publish and play hooks are served on this port only, never on the public
+    # one (the Ingress routes the public one); 0 serves them on the public port (tests).
+    hooks_port: int = Field(8010, ge=0, le=65535)
     # viewers_now: each gateway reports its live-update streams this often (a gateway silent for
     # three periods is dropped); SSE heartbeats this often detect a dead connection.
     presence_period_seconds: float = Field(2.0, gt=0, le=30)

@@ -75,7 +75,7 @@ GENEROUS_LIMITS = {f"limit_{action}_burst": 100_000 for action in ("create", "li
 
 
 def gateway_settings(amqp_url: str, namespace: str, **overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = {**GENEROUS_LIMITS, **overrides}
+    values: dict[str, Any] = {**GENEROUS_LIMITS, "hooks_port": 0, **overrides}  # hooks on the test server
     return GatewaySettings(amqp_url=amqp_url, bus_namespace=namespace, jwt_secret=JWT_SECRET, **values)
 
 
@@ -165,7 +165,7 @@ async def media_server_process(client: Client, workdir: Path, node: str,
     media = ports or MediaServer(free_port(), free_port())
     env = {**os.environ, "ONAIR_MEDIA_DIR": str(workdir), "ONAIR_RTMP_PORT": str(media.rtmp_port),
            "ONAIR_MEDIA_HTTP_PORT": str(media.http_port), "ONAIR_RTMP_BIND": "127.0.0.1", "ONAIR_MEDIA_NODE": node,
-           "ONAIR_GATEWAY_URL": str(client.make_url("")).rstrip("/"), "ONAIR_MEDIA_HOOK_TOKEN": MEDIA_HOOK_TOKEN}
+           "ONAIR_HOOKS_URL": str(client.make_url("")).rstrip("/"), "ONAIR_MEDIA_HOOK_TOKEN": MEDIA_HOOK_TOKEN}
     with open(workdir / "stderr.log", "wb") as stderr:
         proc = subprocess.Popen(["bash", str(REPO / "scripts/media_server.sh")], env=env,
                                 stdout=subprocess.DEVNULL, stderr=stderr)

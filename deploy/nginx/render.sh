@@ -4,7 +4,7 @@
 # the same configuration. Usage: render.sh TEMPLATE PREFIX > nginx.conf
 # Settings (environment): ONAIR_RTMP_BIND (0.0.0.0), ONAIR_RTMP_PORT (1935), ONAIR_MEDIA_HTTP_BIND
 # (127.0.0.1; the HLS, /stat and /control port), ONAIR_MEDIA_HTTP_PORT (8080), ONAIR_APP_NAME
-# (live), ONAIR_GATEWAY_URL (http://127.0.0.1:8000), ONAIR_MEDIA_HOOK_TOKEN, ONAIR_MEDIA_NODE (this
+# (live), ONAIR_HOOKS_URL (the gateway's hooks port, http://127.0.0.1:8010), ONAIR_MEDIA_HOOK_TOKEN, ONAIR_MEDIA_NODE (this
 # process's name in push sessions; the host name, a pod's name in Kubernetes, and its HTTP port).
 set -eu
 template=$1 prefix=$2
@@ -15,7 +15,7 @@ sed -e "s#@PREFIX@#$prefix#g" \
     -e "s#@HTTP_PORT@#${ONAIR_MEDIA_HTTP_PORT:-8080}#g" \
     -e "s#@USER@#$(id -un) $(id -gn)#g" \
     -e "s#@APP@#${ONAIR_APP_NAME:-live}#g" \
-    -e "s#@HOOK_BASE@#${ONAIR_GATEWAY_URL:-http://127.0.0.1:8000}#g" \
+    -e "s#@HOOK_BASE@#${ONAIR_HOOKS_URL:-http://127.0.0.1:8010}#g" \
     -e "s#@HOOK_TOKEN@#${ONAIR_MEDIA_HOOK_TOKEN:-onair-dev-media-hook-token}#g" \
     -e "s#@NODE@#${ONAIR_MEDIA_NODE:-$(uname -n)-${ONAIR_MEDIA_HTTP_PORT:-8080}}#g" \
     "$template"

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import uvloop
 from aiohttp import web
 
-from services.gateway.app import create_app, readiness_checks
+from services.gateway.app import create_app, create_hooks_app, readiness_checks
 from shared import metrics
 from shared.logging import configure_logging
 from shared.ops import port_check, serving_ops
@@ -20,10 +20,21 @@ def main() -> None:
     async def ops_port(app: web.Application) -> AsyncIterator[None]:
         # /metrics on a port of its own: the public port (behind the Ingress) never exposes it.
         checks = {**readiness_checks(app), "api": port_check(settings.gateway_host, settings.gateway_port)}
+        if settings.hooks_port:
+            checks["hooks"] = port_check(settings.gateway_host, settings.hooks_port)
         async with serving_ops(settings.ops_host, settings.ops_port, checks,
                               (metrics.HTTP, metrics.BUS, metrics.DIRECTORY)):
             yield
 
+    async def hooks_port(app: web.Application) -> AsyncIterator[None]:
+        runner = web.AppRunner(create_hooks_app(app), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.gateway_host, settings.hooks_port).start()
+        yield
+        await runner.cleanup()
+
+    if settings.hooks_port:
+        app.cleanup_ctx.append(hooks_port)
     app.cleanup_ctx.append(ops_port)
     web.run_app(app, host=settings.gateway_host, port=settings.gateway_port,
                 access_log=None, shutdown_timeout=10, print=None, loop=uvloop.new_event_loop())

@@ -187,7 +187,19 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     app.router.add_routes(rooms_views.routes)
     app.router.add_routes(live_views.routes)
     app.router.add_routes(admin_views.routes)
-    app.router.add_routes(media_hooks.routes)
+    if settings.hooks_port == 0:
+        app.router.add_routes(media_hooks.routes)
     app.router.add_routes(tencent_callbacks.routes)
     app.router.add_routes(openapi.routes)
     return app
+
+
+def create_hooks_app(app: web.Application) -> web.Application:
+    """The media server's hooks, on a port of their own (`ONAIR_HOOKS_PORT`) that only the media
+    server reaches: on the public port, behind the Ingress, they do not exist. They share the
+    gateway's parts (the directory, the rooms client, the bus)."""
+    hooks = web.Application(client_max_size=app[SETTINGS].max_body_bytes, middlewares=[request_context])
+    for key in (SETTINGS, BUS, ROOMS, DIRECTORY, ROOM_STATUS):
+        hooks[key] = app[key]  # type: ignore[misc]
+    hooks.router.add_routes(media_hooks.routes)
+    return hooks

@@ -43,7 +43,8 @@ class Stack:
         namespace = f"faults-{uuid.uuid4().hex[:6]}"
         self.env = {**os.environ, "ONAIR_AMQP_URL": amqp_url, "ONAIR_MONGODB_URL": mongodb_url,
                     "ONAIR_MONGODB_DB": f"onair_{namespace.replace('-', '_')}", "ONAIR_BUS_NAMESPACE": namespace,
-                    "ONAIR_GATEWAY_PORT": str(self.gateway_port), "ONAIR_JWT_SECRET": JWT_SECRET,
+                    "ONAIR_GATEWAY_PORT": str(self.gateway_port), "ONAIR_HOOKS_PORT": str(free_port()),
+                    "ONAIR_JWT_SECRET": JWT_SECRET,
                     "ONAIR_NGINX_HTTP_URL": f"http://127.0.0.1:{free_port()}",  # no media server: unknown
                     "ONAIR_WATCH_INTERVAL": "3600", "ONAIR_LOG_LEVEL": "WARNING",
                     "ONAIR_LIMIT_LIKE_BURST": "100000", "ONAIR_LIMIT_CREATE_BURST": "100000", **env}

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.app import create_app
+from services.gateway.app import create_app, create_hooks_app
 from services.gateway.context import BUS
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
@@ -276,3 +276,14 @@ async def test_no_reply_in_time_is_504(amqp_url: str, auth: Auth) -> None:
             response = await client.get("/v1/rooms/abc", headers=auth("u"))
             assert response.status == 504
     await delete_namespace(amqp_url, namespace, ["dead-letters", "events.unrouted"])
+
+
+async def test_media_hooks_live_on_their_own_port_only(amqp_url: str, namespace: str) -> None:
+    """The public port (what the Ingress routes) has no media-server hooks; the hooks port has only them."""
+    app = create_app(gateway_settings(amqp_url, namespace, hooks_port=8010))
+    async with TestClient(TestServer(app)) as public, TestClient(TestServer(create_hooks_app(app))) as hooks:
+        for path in ("/v1/hooks/nginx-rtmp/publish", "/v1/hooks/nginx-rtmp/play"):
+            assert (await public.post(f"{path}?token=guess")).status == 404, path
+            assert (await hooks.post(f"{path}?token=guess")).status == 403, path  # there, and token-checked
+        assert (await public.get("/v1/hooks/nginx-rtmp/play_hls?token=guess")).status == 404
+        assert (await hooks.get("/v1/rooms")).status == 404  # the API is not on the hooks port
