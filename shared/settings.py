@@ -144,6 +144,19 @@ class GatewaySettings(CommonSettings, SigningSettings):
     limit_view_burst: float = Field(20, ge=1)
     limit_stream_per_second: float = Field(1, gt=0)
     limit_stream_burst: float = Field(10, ge=1)
+    # Activate and close (a bus round trip and a store write each).
+    limit_write_per_second: float = Field(1, gt=0)
+    limit_write_burst: float = Field(10, ge=1)
+    # Reads the directory cannot answer (a room that is not live: a round trip to rooms).
+    limit_lookup_per_second: float = Field(5, gt=0)
+    limit_lookup_burst: float = Field(20, ge=1)
+    # Moderators' routes (bans, cases, unbans).
+    limit_moderate_per_second: float = Field(5, gt=0)
+    limit_moderate_burst: float = Field(30, ge=1)
+    # `replicas`: each gateway takes its share of every user's budget (the budget over the gateways
+    # alive, from presence): right when the load balancer spreads a user's requests over them.
+    # `none`: each gateway applies the whole budget: right when the balancer pins a user to one.
+    limit_split: str = Field("replicas", pattern="^(replicas|none)$")
     live_streams_per_user: int = Field(10, ge=1)
     live_streams_max: int = Field(20_000, ge=1, description="Live-update streams one gateway process holds")
     # The room directory is re-read from rooms after each broker reconnect, and this often besides

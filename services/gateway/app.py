@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -35,7 +35,7 @@ from services.gateway.context import (
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
 from services.gateway.http_metrics import observe_request
-from services.gateway.limits import RateLimiter, StreamSlots, limits_from
+from services.gateway.limits import RateLimiter, StreamSlots, limits_from, one
 from services.gateway.live import LiveRooms, RoomStatusCache
 from services.gateway.presence import Presence
 from services.gateway.presence_sync import keep_presence, on_presence_report, show_viewers_now
@@ -179,8 +179,12 @@ def create_app(settings: GatewaySettings, bus: Bus | None = None) -> web.Applica
     DIRECTORY_ROOMS.set_function(app[DIRECTORY].__len__)
     cursors = CursorCodec.from_secret(settings.jwt_secret.get_secret_value())  # the same on every replica
     app[LISTER] = RoomLister(app[DIRECTORY], app[SIGNER], cursors)
-    app[LIMITER] = RateLimiter(limits_from(settings))
-    app[STREAM_SLOTS] = StreamSlots(per_user=settings.live_streams_per_user, total=settings.live_streams_max)
+    # Each replica takes its share of a user's budget (the gateways alive, from presence).
+    presence = app[PRESENCE]
+    share: Callable[[], int] = (lambda: presence.instances) if settings.limit_split == "replicas" else one
+    app[LIMITER] = RateLimiter(limits_from(settings), share=share)
+    app[STREAM_SLOTS] = StreamSlots(per_user=settings.live_streams_per_user, total=settings.live_streams_max,
+                                    share=share)
     app.cleanup_ctx.append(_bus_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -46,23 +46,26 @@ async def create_room(request: web.Request) -> web.Response:
 @routes.post("/v1/rooms/{room_id}/activate")
 async def activate_room(request: web.Request) -> web.Response:
     user = principal(request)
+    request.app[LIMITER].check("write", user.user_id)
     return await _write(request, ActivateRoom(room_id=path_id(request, "room_id"), actor_id=user.user_id))
 
 
 @routes.post("/v1/rooms/{room_id}/close")
 async def close_room(request: web.Request) -> web.Response:
     user = principal(request)
+    request.app[LIMITER].check("write", user.user_id)
     return await _write(request, CloseRoom(room_id=path_id(request, "room_id"), reason=CloseReason.ANCHOR,
                                            actor_id=user.user_id))
 
 
 @routes.get("/v1/rooms/{room_id}")
 async def get_room(request: web.Request) -> web.Response:
-    principal(request)
+    user = principal(request)
     request[QUIET_ACCESS_LOG] = True
     room_id = path_id(request, "room_id")
     room = request.app[DIRECTORY].get(room_id)
     if room is None:  # not live, not closed recently: ask the rooms service (its query queue)
+        request.app[LIMITER].check("lookup", user.user_id)
         room = await ask(request, GetRoom(room_id=room_id))
     return _json(request.app[LISTER].room(room))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.app import create_app
 from services.rooms.bootstrap import RoomsService
+from shared.settings import GatewaySettings
 from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_http_api import Auth, live_room
 
@@ -59,3 +61,34 @@ async def test_a_user_holds_a_bounded_number_of_live_streams(strict: Client, aut
     else:
         pytest.fail("a closed stream's slot never came back")
     first[1].close()
+
+
+@pytest.fixture
+async def default_limits(rooms_service: RoomsService, amqp_url: str, namespace: str) -> AsyncIterator[Client]:
+    """A gateway with the shipped limits on every round-trip route (the others stay generous)."""
+    shipped = {f"limit_{a}_{k}": None for a in ("write", "lookup", "moderate") for k in ("burst", "per_second")}
+    defaults = {key: GatewaySettings.model_fields[key].default for key in shipped}
+    async with TestClient(TestServer(create_app(gateway_settings(amqp_url, namespace, **defaults)))) as client:
+        await wait_ready(client)
+        yield client
+
+
+async def test_300_parallel_lookups_by_one_user_meet_429(default_limits: Client, auth: Auth) -> None:
+    user = auth(new_user())
+    started = time.monotonic()
+    answers = await asyncio.gather(*(default_limits.get(f"/v1/rooms/nosuchroom{n:03d}", headers=user)
+                                     for n in range(300)))
+    refilled = 5 * (time.monotonic() - started)  # 5 a second come back while they run
+    statuses = [answer.status for answer in answers]
+    assert statuses.count(404) <= 20 + refilled + 1 and statuses.count(404) + statuses.count(429) == 300
+    assert (await default_limits.get("/v1/rooms/nosuchroom", headers=auth(new_user()))).status == 404  # others
+
+
+async def test_activate_close_and_moderators_routes_are_limited(default_limits: Client, auth: Auth) -> None:
+    anchor = new_user()
+    statuses = [(await default_limits.post("/v1/rooms/nosuchroom/close", headers=auth(anchor))).status
+                for _ in range(12)]
+    assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]
+    mod = auth("mod-" + new_user(), admin=True)
+    statuses = [(await default_limits.get("/v1/admin/cases", headers=mod)).status for _ in range(32)]
+    assert statuses.count(429) >= 2

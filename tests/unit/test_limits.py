@@ -50,3 +50,25 @@ def test_stream_slots_per_user_and_per_process() -> None:
     slots.release("ann")
     slots.acquire("cid")
     assert slots.count == 3
+
+
+def test_each_replica_takes_its_share_of_a_users_budget() -> None:
+    """With 3 gateways alive, a user spread over them gets the budget once, not three times."""
+    clock, replicas = Clock(), [3]
+    limiters = [RateLimiter({"like": Limit(rate=3, burst=30)}, share=lambda: replicas[0], clock=clock)
+                for _ in range(3)]
+    taken = sum(limiter.wait_needed("like", "fan") == 0 for limiter in limiters for _ in range(20))
+    assert taken == 30  # 10 a replica
+    clock.now += 1.0
+    assert sum(limiter.wait_needed("like", "fan") == 0 for limiter in limiters for _ in range(5)) == 3
+    replicas[0] = 1  # the others are gone: this one applies the whole budget again
+    clock.now += 10.0
+    assert sum(limiters[0].wait_needed("like", "fan") == 0 for _ in range(40)) == 30
+
+
+def test_stream_slots_are_shared_too() -> None:
+    slots = StreamSlots(per_user=10, total=100, share=lambda: 4)
+    for _ in range(3):  # ceil(10 / 4)
+        slots.acquire("viewer")
+    with pytest.raises(Problem):
+        slots.acquire("viewer")
