@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +26,9 @@ from shared.metrics import COUNTER_BATCH_SIZE
 
 log = structlog.get_logger(__name__)
 
+# A person counts once a window in `sort=hot` (the window is the hot score's half-life).
+LIKER_WINDOW_SECONDS = 600.0
+
 
 @dataclass
 class _Pending:
@@ -38,6 +41,29 @@ def _empty() -> _Pending:
     return _Pending(defaultdict(lambda: [0, 0]), [], [])
 
 
+class FirstLikes:
+    """Who liked which room in the current window (`LIKER_WINDOW_SECONDS`), so that a person's
+    first like of a window carries a liker mark and the rest do not: `sort=hot` counts people,
+    and a clicker at the like limit adds one person, not hundreds of likes. Rooms counts each mark
+    once by its key (every gateway may send one); this only spares the messages. Bounded."""
+
+    def __init__(self, *, window: float = LIKER_WINDOW_SECONDS, max_marks: int = 200_000,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._window, self._max, self._clock = window, max_marks, clock
+        self._marked: OrderedDict[str, None] = OrderedDict()
+
+    def mark(self, room_id: str, user: str) -> str | None:
+        """The liker key if this is `user`'s first like of `room_id` in this window, else None."""
+        key = f"{user}:liker:{int(self._clock() // self._window)}"
+        seen = f"{room_id}|{key}"
+        if seen in self._marked:
+            return None
+        self._marked[seen] = None
+        if len(self._marked) > self._max:
+            self._marked.popitem(last=False)
+        return key
+
+
 class CommandPublisher(Protocol):
     async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
                               message_id: str | None = None) -> Envelope: ...
@@ -48,16 +74,20 @@ class CounterBatcher:
 
     def __init__(self, bus: CommandPublisher, *, window: float = 0.01, max_waiters: int = 2000,
                  publish_attempts: int = 3, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 first_likes: FirstLikes | None = None) -> None:
         self._bus = bus
+        self._first_likes = first_likes or FirstLikes()
         self._window, self._max_waiters, self._attempts = window, max_waiters, publish_attempts
         self._clock, self._sleep = clock, sleep
         self._pending = _empty()
         self._timer: asyncio.TimerHandle | None = None
         self._publishing: set[asyncio.Task[None]] = set()  # strong references until done
 
-    async def add(self, room_id: str, *, viewers: int = 0, likes: int = 0, key: str | None = None) -> None:
-        """Return once the increment is safely with the broker; raise BusUnavailable if it is not."""
+    async def add(self, room_id: str, *, viewers: int = 0, likes: int = 0, key: str | None = None,
+                  liker: str | None = None) -> None:
+        """Return once the increment is safely with the broker; raise BusUnavailable if it is not.
+        `liker`: who liked; their first like of the room in the window carries a liker mark."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         pending = self._pending
         if key is None:
@@ -66,6 +96,8 @@ class CounterBatcher:
             counts[1] += likes
         else:
             pending.keyed.append(CounterEntry(room_id=room_id, viewers=viewers, likes=likes, key=key))
+        if liker is not None and (mark := self._first_likes.mark(room_id, liker)) is not None:
+            pending.keyed.append(CounterEntry(room_id=room_id, likers=1, key=mark))
         pending.waiters.append(waiter)
         if len(pending.waiters) >= self._max_waiters:
             self._start_flush()

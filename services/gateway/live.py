@@ -74,6 +74,7 @@ class RoomStatusCache:
 class Viewer:
     """One live-update stream: the newest snapshot to write, and a bell to ring."""
 
+    user: str = ""  # who watches: `viewers_now` counts people, not their streams
     alive: Callable[[], bool] = lambda: True  # False once the connection is gone
     counts: dict[str, int] | None = None
     stream: tuple[str, dict[str, Any]] | None = None  # `interrupted` or `resumed`, the newest only
@@ -119,8 +120,8 @@ class LiveRooms:
         self._viewers: dict[str, set[Viewer]] = {}
         self._heartbeat, self._clock = heartbeat, clock
 
-    def join(self, room_id: str, alive: Callable[[], bool] = lambda: True) -> Viewer:
-        viewer = Viewer(alive, next_beat=self._clock() + self._heartbeat)
+    def join(self, room_id: str, user: str, alive: Callable[[], bool] = lambda: True) -> Viewer:
+        viewer = Viewer(user, alive, next_beat=self._clock() + self._heartbeat)
         self._viewers.setdefault(room_id, set()).add(viewer)
         return viewer
 
@@ -132,8 +133,9 @@ class LiveRooms:
                 del self._viewers[room_id]
 
     def streams(self) -> dict[str, int]:
-        """Open streams per room on this gateway (what `presence.py` reports)."""
-        return {room_id: len(viewers) for room_id, viewers in self._viewers.items()}
+        """People watching each room on this gateway (what `presence.py` reports): a person with
+        several streams open on one room counts once."""
+        return {room_id: len({viewer.user for viewer in viewers}) for room_id, viewers in self._viewers.items()}
 
     def tick(self) -> int:
         """Once a second: wake the streams whose connection is gone (the viewer closed the app, or

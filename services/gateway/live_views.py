@@ -87,7 +87,7 @@ async def liked(request: web.Request) -> web.Response:
     key = idempotency_key(request, user)
     count = (await parse_json_body(request, LikeBody)).count if request.body_exists else 1
     room_id = await _live_room_id(request)
-    await request.app[COUNTERS].add(room_id, likes=count, key=key)
+    await request.app[COUNTERS].add(room_id, likes=count, key=key, liker=user.user_id)
     return _accepted(room_id, likes=count)
 
 
@@ -123,7 +123,8 @@ async def room_events(request: web.Request) -> web.StreamResponse:
     slots, live, settings = request.app[STREAM_SLOTS], request.app[LIVE], request.app[SETTINGS]
     slots.acquire(user.user_id)
     # Joined before the first snapshot is sent, so no change falls between.
-    viewer = live.join(room_id, lambda: request.transport is not None and not request.transport.is_closing())
+    viewer = live.join(room_id, user.user_id,
+                       lambda: request.transport is not None and not request.transport.is_closing())
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     try:

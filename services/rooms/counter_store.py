@@ -17,6 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.rooms.domain import Increment
 from shared.contracts import RoomCounts, RoomStatus
 
 Doc = dict[str, Any]
@@ -33,8 +34,9 @@ class CounterStore:
         await self._receipts.create_index([("at", ASCENDING)], name="receipt_ttl",
                                           expireAfterSeconds=RECEIPT_TTL_SECONDS)
 
-    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
-        """Apply `{room: {receipt: (viewers, likes)}}`, skipping receipts already applied.
+    async def apply(self, per_room: dict[str, dict[str, Increment]]) -> list[RoomCounts]:
+        """Apply `{room: {receipt: Increment}}`, skipping receipts already applied. Likers are not
+        stored (`sort=hot` decays them in the gateways): a new liker is announced, with a version.
 
         Returns the new counts of the live rooms that changed.
         """
@@ -42,8 +44,7 @@ class CounterStore:
             receipt_ids = {r for parts in per_room.values() for r in parts}
             seen = {doc["_id"] async for doc in self._receipts.find({"_id": {"$in": list(receipt_ids)}}, {"_id": 1})}
             fresh = {room: {r: v for r, v in parts.items() if r not in seen} for room, parts in per_room.items()}
-            added = {room: (sum(v for v, _ in parts.values()), sum(k for _, k in parts.values()))
-                     for room, parts in fresh.items() if parts}
+            added = {room: sum(parts.values(), Increment()) for room, parts in fresh.items() if parts}
             if not added:
                 return []
             try:
@@ -53,12 +54,12 @@ class CounterStore:
             return await self._counts(added)
         raise RuntimeError("counter batch kept colliding with itself")
 
-    async def _commit(self, receipts: set[str], added: dict[str, tuple[int, int]]) -> None:
+    async def _commit(self, receipts: set[str], added: dict[str, Increment]) -> None:
         now = datetime.now(UTC)
         # Every count change is a new version of the room: readers never take older counts.
         updates = [UpdateOne({"_id": room, "status": RoomStatus.ACTIVE.value},
-                             {"$inc": {"viewers": v, "likes": k, "version": 1}})
-                   for room, (v, k) in added.items()]
+                             {"$inc": {"viewers": inc.viewers, "likes": inc.likes, "version": 1}})
+                   for room, inc in added.items()]
 
         async def write(session: AsyncClientSession) -> None:
             await self._receipts.insert_many([{"_id": r, "at": now} for r in receipts], session=session)
@@ -69,9 +70,10 @@ class CounterStore:
         async with self._rooms.database.client.start_session() as session:
             await session.with_transaction(write)
 
-    async def _counts(self, added: dict[str, tuple[int, int]]) -> list[RoomCounts]:
+    async def _counts(self, added: dict[str, Increment]) -> list[RoomCounts]:
         cursor = self._rooms.find({"_id": {"$in": list(added)}, "status": RoomStatus.ACTIVE.value},
                                   {"viewers": 1, "likes": 1, "version": 1})
         return [RoomCounts(room_id=doc["_id"], version=doc["version"], viewers=doc["viewers"], likes=doc["likes"],
-                           viewers_added=added[doc["_id"]][0], likes_added=added[doc["_id"]][1])
+                           viewers_added=added[doc["_id"]].viewers, likes_added=added[doc["_id"]].likes,
+                           likers_added=added[doc["_id"]].likers)
                 async for doc in cursor]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from shared.contracts import (
     CloseReason,
@@ -138,14 +139,23 @@ def transitioned(room: Room, target: RoomStatus, fields: dict[str, object]) -> R
 # --- counters -----------------------------------------------------------------------------
 
 
-def coalesce_counters(batch: list[tuple[str, list[CounterEntry]]]) -> dict[str, dict[str, tuple[int, int]]]:
-    """Group increments by room, then by receipt: `{room: {receipt: (viewers, likes)}}`.
+class Increment(NamedTuple):
+    viewers: int = 0
+    likes: int = 0
+    likers: int = 0
+
+    def __add__(self, other: tuple[int, ...]) -> Increment:  # type: ignore[override]
+        return Increment(*(a + b for a, b in zip(self, other, strict=True)))
+
+
+def coalesce_counters(batch: list[tuple[str, list[CounterEntry]]]) -> dict[str, dict[str, Increment]]:
+    """Group increments by room, then by receipt: `{room: {receipt: Increment}}`.
 
     The receipt of an entry is its client key when it has one (a retried request counts once,
     even across gateways), else the id of the message that carried it (a redelivered message
     counts once, even when both copies land in one batch). `batch` holds (message id, entries).
     """
-    rooms: dict[str, dict[str, tuple[int, int]]] = {}
+    rooms: dict[str, dict[str, Increment]] = {}
     seen: set[str] = set()
     for message_id, entries in batch:
         if message_id in seen:
@@ -153,9 +163,9 @@ def coalesce_counters(batch: list[tuple[str, list[CounterEntry]]]) -> dict[str, 
         seen.add(message_id)
         for entry in entries:
             parts = rooms.setdefault(entry.room_id, {})
+            increment = Increment(entry.viewers, entry.likes, entry.likers)
             if entry.key is not None:
-                parts.setdefault(f"k:{entry.room_id}:{entry.key}", (entry.viewers, entry.likes))
+                parts.setdefault(f"k:{entry.room_id}:{entry.key}", increment)
             else:
-                viewers, likes = parts.get(f"m:{message_id}", (0, 0))
-                parts[f"m:{message_id}"] = (viewers + entry.viewers, likes + entry.likes)
+                parts[f"m:{message_id}"] = parts.get(f"m:{message_id}", Increment()) + increment
     return rooms

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from services.rooms.domain import PushMark
+from services.rooms.domain import Increment, PushMark
 from shared.contracts import Contract, Envelope, Room, RoomCounts, RoomStatus
 
 
@@ -79,8 +79,8 @@ class AnchorBans(Protocol):
 
 
 class CounterWriter(Protocol):
-    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
-        """Add each room's increments (by key: (viewers, likes)) not applied before; the changed counts."""
+    async def apply(self, per_room: dict[str, dict[str, Increment]]) -> list[RoomCounts]:
+        """Add each room's increments (by receipt) not applied before; the changed counts."""
 
 
 class EventPublisher(Protocol):

@@ -131,6 +131,7 @@ class CounterEntry(Contract):
     room_id: str
     likes: int = Field(0, ge=0)
     viewers: int = Field(0, ge=0)
+    likers: int = Field(0, ge=0, description="People who liked (one per person and window: `sort=hot` counts people)")
     key: str | None = Field(None, max_length=256,
                             description="The client's Idempotency-Key scoped to user and route: a retry counts once")
 
@@ -184,6 +185,7 @@ class RoomCounts(Contract):
     likes: int
     viewers_added: int
     likes_added: int
+    likers_added: int = Field(0, description="People who liked for the first time in the window (`sort=hot`)")
 
 
 class PresenceReport(Contract):

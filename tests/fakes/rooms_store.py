@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.rooms.domain import OPEN_STATES, PushMark, now_ms
+from services.rooms.domain import OPEN_STATES, Increment, PushMark, now_ms
 from services.rooms.ports import AnchorHasOpenRoom, RoomExists, StoredRoom
 from shared.contracts import Envelope, Room, RoomCounts, RoomStatus
 
@@ -133,7 +133,7 @@ class InMemoryCounters:
         self._rooms = rooms
         self.receipts: set[str] = set()
 
-    async def apply(self, per_room: dict[str, dict[str, tuple[int, int]]]) -> list[RoomCounts]:
+    async def apply(self, per_room: dict[str, dict[str, Increment]]) -> list[RoomCounts]:
         changed = []
         for room_id, parts in per_room.items():
             fresh = [counts for receipt, counts in parts.items() if receipt not in self.receipts]
@@ -141,9 +141,11 @@ class InMemoryCounters:
             doc = self._rooms.docs.get(room_id)
             if not fresh or doc is None or doc.room.status is not RoomStatus.ACTIVE:
                 continue
-            viewers, likes = sum(v for v, _ in fresh), sum(k for _, k in fresh)
-            doc.room = doc.room.model_copy(update={"viewers": doc.room.viewers + viewers,
-                                                   "likes": doc.room.likes + likes, "version": doc.room.version + 1})
+            added = sum(fresh, Increment())
+            doc.room = doc.room.model_copy(update={"viewers": doc.room.viewers + added.viewers,
+                                                   "likes": doc.room.likes + added.likes,
+                                                   "version": doc.room.version + 1})
             changed.append(RoomCounts(room_id=room_id, version=doc.room.version, viewers=doc.room.viewers,
-                                      likes=doc.room.likes, viewers_added=viewers, likes_added=likes))
+                                      likes=doc.room.likes, viewers_added=added.viewers, likes_added=added.likes,
+                                      likers_added=added.likers))
         return changed

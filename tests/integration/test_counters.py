@@ -203,3 +203,31 @@ async def test_a_live_update_stream_ends_when_its_token_does(gateway: Client, au
     names = [name for name, _ in events]  # counters (the snapshot, maybe viewers_now moving), then expired
     assert names[-1] == "expired" and set(names[:-1]) == {"counters"}
     stream.close()
+
+
+async def test_hot_counts_people_not_taps(gateway: Client, auth: Auth) -> None:
+    """One account tapping 30 times against fifteen people liking once each, through the gateway,
+    the counter pipeline and rooms: the fifteen score 15 likers, the clicker 1."""
+    _, clicked = await live_room(gateway, auth)
+    _, liked = await live_room(gateway, auth)
+    clicker = auth(new_user())
+    for _ in range(30):
+        assert (await gateway.post(f"/v1/rooms/{clicked}/likes", json={"count": 50}, headers=clicker)).status == 202
+    people = [gateway.post(f"/v1/rooms/{liked}/likes", headers=auth(new_user())) for _ in range(15)]
+    assert {r.status for r in await asyncio.gather(*people)} == {202}
+    assert await settle(gateway, auth, clicked, (0, 1500)) and await settle(gateway, auth, liked, (0, 15))
+
+    async def scores() -> dict[str, float]:
+        found: dict[str, float] = {}
+        cursor: str | None = None
+        while True:
+            params = {"sort": "hot", "limit": "50", **({"cursor": cursor} if cursor else {})}
+            page = await (await gateway.get("/v1/rooms", params=params, headers=auth("viewer"))).json()
+            found |= {r["id"]: r["hot_score"] for r in page["rooms"] if r["id"] in (clicked, liked)}
+            if not (cursor := page["next_cursor"]):
+                return found
+
+    deadline = time.monotonic() + 10  # a ranking is cut at most every 5 s
+    while (ranked := await scores()).get(liked, 0) < 14.9 and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert ranked[liked] > 14.9 and ranked[clicked] < 1.1, ranked

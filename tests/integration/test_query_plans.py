@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
-from services.rooms.domain import closing_fields, now_ms, transitioned
+from services.rooms.domain import Increment, closing_fields, now_ms, transitioned
 from services.rooms.repository import RoomRepository
 from shared.contracts import CloseReason, Room, RoomCreated, RoomStatus, wrap
 from shared.store import mongo_client
@@ -110,9 +110,10 @@ async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> 
     assert stored is not None
     active = transitioned(stored.room, RoomStatus.ACTIVE, {"activated_at": now_ms()})
     assert await repo.transition(stored.room, active, wrap(RoomCreated(room=active)))
-    await counters.apply({room.id: {"m:1": (1, 2)}})
+    await counters.apply({room.id: {"m:1": Increment(1, 2, 1)}})
     await repo.get(room.id)
     await repo.get_by_stream(room.stream_id)
+    await repo.get_for_write_by_stream(room.stream_id)
     await repo.find_open_by_anchor(anchor)
     assert [r.id for r in await repo.live_page(10, None)] == [room.id]
     await repo.live_page(10, "0")

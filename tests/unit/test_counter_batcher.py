@@ -4,10 +4,11 @@ has it, retried under one message id, given up within the bound (on an injected 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
-from services.gateway.counters import CounterBatcher
+from services.gateway.counters import CounterBatcher, FirstLikes
 from shared.bus import PUBLISH_CONFIRM_SECONDS
 from shared.contracts import Contract, CounterEntry, Envelope, RecordCounters, wrap
 from shared.errors import BusUnavailable
@@ -43,7 +44,7 @@ class Clock:
         self.now += seconds
 
 
-def batcher(broker: Broker, clock: Clock, **options: int) -> CounterBatcher:
+def batcher(broker: Broker, clock: Clock, **options: Any) -> CounterBatcher:
     return CounterBatcher(broker, window=0, clock=clock.time, sleep=clock.sleep, **options)
 
 
@@ -79,3 +80,17 @@ async def test_every_tap_of_an_unpublished_batch_fails_within_the_bound() -> Non
     # Back-offs of 0.05, 0.10 ... s: the attempt after the bound (1 s) has passed is the last.
     assert PUBLISH_CONFIRM_SECONDS == 1.0 and clock.now == pytest.approx(1.05) and len(broker.attempts) == 7
     assert broker.published == []
+
+
+async def test_a_persons_first_like_of_a_window_carries_a_liker_mark() -> None:
+    broker, clock = Broker(), Clock()
+    wall = [1_000_000.0]
+    counters = batcher(broker, clock, first_likes=FirstLikes(window=600, clock=lambda: wall[0]))
+    for _ in range(5):  # a clicker
+        await counters.add("r1", likes=3, liker="fan")
+    await counters.add("r1", likes=1, liker="other")
+    wall[0] += 600  # the next window: the clicker counts again, once
+    await counters.add("r1", likes=1, liker="fan")
+    marks = [entry.key for message in broker.published for entry in message.entries if entry.likers]
+    assert marks == ["fan:liker:1666", "other:liker:1666", "fan:liker:1667"]
+    assert sum(entry.likes for message in broker.published for entry in message.entries) == 17

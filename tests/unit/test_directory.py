@@ -53,9 +53,10 @@ def closed(room: Room) -> Room:
                                    "closed_at": T0, "version": room.version + 1})
 
 
-def counts(room: Room, version: int, viewers: int = 0, likes: int = 0, likes_added: int = 0) -> RoomCounts:
+def counts(room: Room, version: int, viewers: int = 0, likes: int = 0, likes_added: int = 0,
+           likers_added: int = 0) -> RoomCounts:
     return RoomCounts(room_id=room.id, version=version, viewers=viewers, likes=likes, viewers_added=0,
-                      likes_added=likes_added)
+                      likes_added=likes_added, likers_added=likers_added)
 
 
 @pytest.fixture
@@ -149,9 +150,9 @@ def test_hot_ranks_by_viewers_and_fresh_likes_and_pins_the_ranking(lister: RoomL
     for n, room in enumerate(rooms):
         directory.apply_counts(counts(room, 3, viewers=n)) if directory.apply(room) else None
     old_likes, fresh_likes = rooms[0], rooms[1]
-    directory.apply_counts(counts(old_likes, 4, likes=200, likes_added=200))
-    clock.now += 3600  # an hour later: those likes weigh 1/64
-    directory.apply_counts(counts(fresh_likes, 4, likes=100, likes_added=100))
+    directory.apply_counts(counts(old_likes, 4, likes=200, likes_added=200, likers_added=200))
+    clock.now += 3600  # an hour later: those likers weigh 1/64
+    directory.apply_counts(counts(fresh_likes, 4, likes=100, likes_added=100, likers_added=100))
     first = json.loads(lister.hot(5, None))
     assert first["rooms"][0]["id"] == fresh_likes.id
     scores = [r["hot_score"] for r in first["rooms"]]
@@ -297,7 +298,7 @@ def test_an_interrupted_room_leaves_every_order_and_comes_back_in_its_place(list
     rooms = [live(n, location=(31.2, 121.4 + n / 100), stream_state=LiveState.LIVE) for n in range(3)]
     for room in rooms:
         directory.apply(room)
-    directory.apply_counts(counts(rooms[1], rooms[1].version + 1, likes=50, likes_added=50))
+    directory.apply_counts(counts(rooms[1], rooms[1].version + 1, likes=50, likes_added=50, likers_added=50))
     middle = directory.live(rooms[1].id)
     assert middle is not None
     before = middle.room()
@@ -382,3 +383,17 @@ def test_near_pages_end_at_their_depth(lister: RoomLister, monkeypatch: pytest.M
 def test_new_cursors_hold_their_range(lister: RoomLister) -> None:
     with pytest.raises(DomainError):
         lister.newest(3, lister.cursors.encode(NewCursor(-1, "r1")))
+
+
+def test_hot_counts_people_not_taps(lister: RoomLister) -> None:
+    """One account tapping at its limit (900 likes, one person) against a room where 15 people
+    watch and each liked once: the fifteen rank first."""
+    clicked, watched = live(1), live(2)
+    for room in (clicked, watched):
+        lister.directory.apply(room)
+    lister.directory.apply_counts(counts(clicked, 3, likes=900, likes_added=900, likers_added=1))
+    lister.directory.set_viewers_now(clicked.id, 1)
+    lister.directory.apply_counts(counts(watched, 3, likes=15, likes_added=15, likers_added=15))
+    lister.directory.set_viewers_now(watched.id, 15)
+    ranked = json.loads(lister.hot(2, None))["rooms"]
+    assert [(r["id"], r["hot_score"]) for r in ranked] == [(watched.id, 30.0), (clicked.id, 2.0)]

@@ -70,8 +70,8 @@ def test_one_tick_reaps_the_gone_and_rings_heartbeats_when_due() -> None:
     clock = Clock()
     live = LiveRooms(heartbeat=5.0, clock=clock)
     connected = {"a": True, "b": True}
-    a = live.join("r1", lambda: connected["a"])
-    b = live.join("r1", lambda: connected["b"])
+    a = live.join("r1", "alice", lambda: connected["a"])
+    b = live.join("r1", "bob", lambda: connected["b"])
     assert live.streams() == {"r1": 2}
     clock.now = 1.0
     assert live.tick() == 0 and not a.wake.is_set()  # nothing due yet
@@ -83,4 +83,15 @@ def test_one_tick_reaps_the_gone_and_rings_heartbeats_when_due() -> None:
     clock.now = 6.0
     assert live.tick() == 0 and not b.wake.is_set()  # the next beat is 5 s later
     live.leave("r1", a)
+    assert live.streams() == {"r1": 1}
+
+
+def test_viewers_now_counts_people_not_their_streams() -> None:
+    live = LiveRooms()
+    streams = [live.join("r1", "alice") for _ in range(5)] + [live.join("r1", "bob")]
+    assert live.streams() == {"r1": 2}
+    for stream in streams[:4]:
+        live.leave("r1", stream)
+    assert live.streams() == {"r1": 2}  # alice still has one open
+    live.leave("r1", streams[4])
     assert live.streams() == {"r1": 1}

@@ -58,6 +58,6 @@ def test_counters_coalesce_by_room_and_receipt() -> None:
         ("m3", [CounterEntry(room_id="a", likes=5, key="tap"), CounterEntry(room_id="a", likes=5, key="tap")]),
     ]
     assert coalesce_counters(batch) == {
-        "a": {"m:m1": (0, 2), "m:m2": (1, 3), "k:a:tap": (0, 5)},
-        "b": {"m:m1": (1, 0)},
+        "a": {"m:m1": (0, 2, 0), "m:m2": (1, 3, 0), "k:a:tap": (0, 5, 0)},
+        "b": {"m:m1": (1, 0, 0)},
     }

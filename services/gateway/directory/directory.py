@@ -99,7 +99,7 @@ class RoomDirectory:
             if not entry.listed:
                 continue
             rooms.append(room_id)
-            scores.append(hot_score(entry.viewers_now, decayed(entry.recent_likes, entry.recent_at, now)))
+            scores.append(hot_score(entry.viewers_now, decayed(entry.recent_likers, entry.recent_at, now)))
         return rooms, scores
 
     @property
@@ -147,9 +147,9 @@ class RoomDirectory:
         if self._touched is not None:
             self._touched.add(counts.room_id)
         entry.set_counts(counts.version, counts.viewers, counts.likes)
-        if counts.likes_added:
+        if counts.likers_added:
             now = self._clock()
-            entry.recent_likes = decayed(entry.recent_likes, entry.recent_at, now) + counts.likes_added
+            entry.recent_likers = decayed(entry.recent_likers, entry.recent_at, now) + counts.likers_added
             entry.recent_at = now
         self._changed()
         return True

@@ -33,7 +33,7 @@ class Entry:
     fixed_len: int
     urls_at: int
     period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
-    recent_likes: float = 0.0  # likes that decay (`hot.py`), as they stood at `recent_at`
+    recent_likers: float = 0.0  # people who liked, decaying (`hot.py`), as they stood at `recent_at`
     recent_at: float = 0.0
     listed: bool = True  # False while the push is interrupted: held for reads, in no order
 
@@ -45,7 +45,7 @@ class Entry:
         entry = cls(room.id, room.stream_id, new_key(room)[0], 0, 0, 0, 0, fixed, len(fixed), len(fixed),
                     listed=listed(room))
         if was is not None:
-            entry.viewers_now, entry.recent_likes, entry.recent_at = was.viewers_now, was.recent_likes, was.recent_at
+            entry.viewers_now, entry.recent_likers, entry.recent_at = was.viewers_now, was.recent_likers, was.recent_at
         entry.set_counts(room.version, room.viewers, room.likes)
         return entry
 

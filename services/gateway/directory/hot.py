@@ -1,10 +1,13 @@
 """`sort=hot`: popularity now, and rankings pinned so that paging never repeats or skips.
 
-Score of a room: `viewers_now + recent likes` (viewers_now: open live-update streams across the
-gateways, `presence.py`), where recent likes decay exponentially with a
-half-life of `HALF_LIFE_SECONDS` (10 minutes): a like given now weighs 1, one given ten minutes
-ago 1/2, an hour ago 1/64. So a room people are tapping now climbs past a room that was
-popular this morning.
+Score of a room: `viewers_now + recent likers`: people, not taps. viewers_now is the people
+watching now (distinct users with a live-update stream open, across the gateways, `presence.py`);
+recent likers are the people who liked, each counted once per 10-minute window however often they
+tap (`counters.FirstLikes`, and rooms counts each person's mark once), decaying exponentially with
+a half-life of `HALF_LIFE_SECONDS` (10 minutes): a person who liked now weighs 1, ten minutes ago
+1/2, an hour ago 1/64. So a room people are watching and liking now climbs past a room that was
+popular this morning, and one account tapping at its limit counts as one person: it cannot out-rank
+fifteen people who each watched and liked once.
 
 A score moves every second, so a page cut from live scores would repeat or skip rooms as they
 move between requests. Instead the first page takes the current ranking (a frozen, sorted list
@@ -32,12 +35,12 @@ _DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
 
 
 def decayed(value: float, since: float, now: float) -> float:
-    """A decaying sum of likes (`value` at time `since`), as it stands at `now`."""
+    """A decaying sum (`value` at time `since`), as it stands at `now`."""
     return value * math.exp(-_DECAY_PER_SECOND * (now - since)) if value else 0.0
 
 
-def hot_score(viewers_now: int, recent_likes: float) -> float:
-    return viewers_now + recent_likes
+def hot_score(viewers_now: int, recent_likers: float) -> float:
+    return viewers_now + recent_likers
 
 
 @dataclass(frozen=True)
