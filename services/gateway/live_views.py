@@ -30,7 +30,7 @@ from services.gateway.context import (
 )
 from services.gateway.handling import idempotency_key, path_id, principal, room_or_none
 from services.gateway.problems import Problem
-from services.gateway.schemas import parse_json_body
+from services.gateway.schemas import WholeNumber, parse_json_body
 from shared.contracts import LiveState, Room, RoomStatus
 
 routes = web.RouteTableDef()
@@ -38,7 +38,7 @@ routes = web.RouteTableDef()
 class LikeBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    count: int = Field(1, ge=1, le=50, strict=True, description="Likes the app batched locally")
+    count: WholeNumber = Field(1, ge=1, le=50, description="Likes the app batched locally")
 
 
 async def _fetch_room(request: web.Request, room_id: str) -> Room | None:

@@ -107,12 +107,23 @@ class Operation:
     query: type[BaseModel] | None = None
     tags: tuple[str, ...] = ("rooms",)
     extra: dict[str, Any] = field(default_factory=dict)
+    # OpenAPI links from the answer to other operations: name -> (method, path, {parameter: expression}),
+    # so a client (or a stateful fuzzer) can follow a created room into its other routes.
+    links: dict[str, tuple[str, str, dict[str, str]]] = field(default_factory=dict)
+
+
+_ROOM_ID = {"room_id": "$response.body#/room/id"}
+_ROOM_LINKS = {"GetRoom": ("get", "/v1/rooms/{room_id}", _ROOM_ID),
+               "ActivateRoom": ("post", "/v1/rooms/{room_id}/activate", _ROOM_ID),
+               "CloseRoom": ("post", "/v1/rooms/{room_id}/close", _ROOM_ID),
+               "EnterRoom": ("post", "/v1/rooms/{room_id}/viewers", _ROOM_ID),
+               "LikeRoom": ("post", "/v1/rooms/{room_id}/likes", _ROOM_ID)}
 
 
 _ROOM = (400, 401, 404)
 OPERATIONS = [
     Operation("post", "/v1/rooms", "Create a room (unactive) and get its signed push URL", (201, CreatedRoom),
-              (401, 409, 413, 415, 422, 429, 503, 504), body=CreateRoomBody),
+              (401, 409, 413, 415, 422, 429, 503, 504), body=CreateRoomBody, links=_ROOM_LINKS),
     Operation("get", "/v1/rooms", "Live rooms: newest, hot or near, keyset-paged", (200, RoomList),
               (400, 401, 422, 503), query=ListQuery),
     Operation("get", "/v1/rooms/{room_id}", "One room", (200, RoomView), (*_ROOM, 429, 503, 504)),
@@ -127,7 +138,9 @@ OPERATIONS = [
     Operation("post", "/v1/admin/rooms/{room_id}/ban", "Ban a room (moderators)", (202, BanAccepted),
               (*_ROOM, 403, 413, 415, 422, 429, 503, 504), body=BanBody, tags=("moderation",)),
     Operation("get", "/v1/admin/cases", "Content-detection cases (moderators)", (200, CasePage),
-              (401, 403, 422, 429, 503, 504), query=CasesQuery, tags=("moderation",)),
+              (401, 403, 422, 429, 503, 504), query=CasesQuery, tags=("moderation",),
+              links={"ResolveCase": ("post", "/v1/admin/cases/{case_id}/resolve",
+                                     {"case_id": "$response.body#/cases/0/id"})}),
     Operation("post", "/v1/admin/cases/{case_id}/resolve", "Ban or dismiss a case (moderators)", (200, Case),
               (*_ROOM, 403, 409, 413, 415, 422, 429, 503, 504), body=ResolveBody, tags=("moderation",)),
     Operation("post", "/v1/admin/anchors/{anchor_id}/unban", "Lift an anchor's ban (moderators)", (200, Unbanned),
@@ -162,6 +175,11 @@ def _parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str,
     return params
 
 
+def _operation_ref(method: str, path: str) -> str:
+    """A JSON pointer to an operation of this document (`/` escaped as `~1`)."""
+    return f"#/paths/{path.replace('~', '~0').replace('/', '~1')}/{method}"
+
+
 def build_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [op.answer[1] for op in [*OPERATIONS, LIVE_UPDATES] if op.answer[1]]
     models += [op.body for op in OPERATIONS if op.body] + [Problem]
@@ -176,6 +194,10 @@ def build_document() -> dict[str, Any]:
         content = ({"application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
                    if answer else {"text/event-stream": {"schema": {"type": "string"}}})
         responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
+        if op.links:
+            responses[str(status)]["links"] = {
+                name: {"operationRef": _operation_ref(method, path), "parameters": parameters}
+                for name, (method, path, parameters) in op.links.items()}
         problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         errors = sorted({*op.errors, 400, 405} if op.body else {*op.errors, 405})  # malformed JSON; wrong method
         responses |= {str(code): {"description": "Problem", "content": problem} for code in errors}

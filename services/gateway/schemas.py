@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -24,6 +25,17 @@ from services.gateway.problems import Problem, validation_failed
 from shared.contracts import CaseAction, CaseStatus, Location
 
 Body = TypeVar("Body", bound=BaseModel)
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type: `21.0` is the integer 21 (JSON Schema says so too). A boolean or
+    a string is not a number, and a fraction is not an integer (both refused by the strict int)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
 
 
 class CreateRoomBody(BaseModel):
@@ -41,7 +53,7 @@ class ListSort(enum.StrEnum):
 
 
 class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)  # an unknown parameter is a mistake: 422
 
     sort: ListSort = ListSort.NEW
     lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
@@ -115,7 +127,7 @@ class BanBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    duration_hours: int = Field(168, ge=1, le=2160, strict=True, description="Tencent forbids for at most 90 days")
+    duration_hours: WholeNumber = Field(168, ge=1, le=2160, description="Tencent forbids for at most 90 days")
 
 
 class ResolveBody(BaseModel):
@@ -123,11 +135,11 @@ class ResolveBody(BaseModel):
 
     action: CaseAction
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
-    duration_hours: int = Field(168, ge=1, le=2160, strict=True)
+    duration_hours: WholeNumber = Field(168, ge=1, le=2160)
 
 
 class CasesQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: CaseStatus | None = None
     limit: int = Field(50, ge=1, le=100)

@@ -287,3 +287,16 @@ async def test_media_hooks_live_on_their_own_port_only(amqp_url: str, namespace:
             assert (await hooks.post(f"{path}?token=guess")).status == 403, path  # there, and token-checked
         assert (await public.get("/v1/hooks/nginx-rtmp/play_hls?token=guess")).status == 404
         assert (await hooks.get("/v1/rooms")).status == 404  # the API is not on the hooks port
+
+
+async def test_json_numbers_are_numbers_and_unknown_parameters_are_errors(gateway: Client, auth: Auth) -> None:
+    """`21.0` is the integer 21 (JSON and JSON Schema say so); `true` and `"3"` are not numbers; a
+    query parameter the API does not know is a mistake, answered 422 rather than ignored."""
+    room = await live_room(gateway, auth)
+    fan = auth(new_user())
+    assert (await gateway.post(f"/v1/rooms/{room['id']}/likes", json={"count": 21.0}, headers=fan)).status == 202
+    for count in (2.5, True, "3"):
+        assert (await gateway.post(f"/v1/rooms/{room['id']}/likes", json={"count": count}, headers=fan)).status == 422
+    assert (await gateway.get("/v1/rooms", params={"limit": "5", "sortt": "hot"}, headers=fan)).status == 422
+    mod = auth("mod", admin=True)
+    assert (await gateway.get("/v1/admin/cases", params={"stauts": "open"}, headers=mod)).status == 422

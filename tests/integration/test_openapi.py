@@ -1,5 +1,6 @@
 """The API describes itself, truthfully: the OpenAPI document is valid, and a fuzzer
-(schemathesis) driving every operation from it gets no 5xx and only documented answers."""
+(schemathesis, every check, its stateful phase following the document's links from a created room
+into its routes and from the case list to a resolution) gets no 5xx and only documented answers."""
 
 from __future__ import annotations
 
