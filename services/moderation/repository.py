@@ -18,6 +18,14 @@ def _case(doc: Doc) -> Case:
     return Case(id=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
 
 
+def _attempt(fields: Doc, error: str | None) -> Doc:
+    """An audit record's update for one attempt: its fields, one more attempt, its error if any."""
+    update: Doc = {"$set": fields, "$inc": {"attempts": 1}}
+    if error is not None:
+        update["$push"] = {"errors": error}
+    return update
+
+
 class ModerationRepository:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._cases = db["moderation_cases"]
@@ -69,18 +77,12 @@ class ModerationRepository:
 
     async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None:
         """Record a ban (or a failed attempt at it) in the audit trail, keyed by the ban command."""
-        update: Doc = {"$set": fields, "$inc": {"attempts": 1}}
-        if attempt_error is not None:
-            update["$push"] = {"errors": attempt_error}
-        await self._bans.update_one({"_id": ban_id}, update, upsert=True)
+        await self._bans.update_one({"_id": ban_id}, _attempt(fields, attempt_error), upsert=True)
 
     async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
         """Record a cut of a closed room's push (or a failed attempt), keyed by the room: one close
         each. Returns the attempts so far."""
-        update: Doc = {"$set": fields, "$inc": {"attempts": 1}}
-        if attempt_error is not None:
-            update["$push"] = {"errors": attempt_error}
-        doc = await self._cuts.find_one_and_update({"_id": room_id}, update, upsert=True,
+        doc = await self._cuts.find_one_and_update({"_id": room_id}, _attempt(fields, attempt_error), upsert=True,
                                                    return_document=ReturnDocument.AFTER)
         return int(doc["attempts"]) if doc else 1
 

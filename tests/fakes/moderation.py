@@ -13,6 +13,16 @@ from shared.contracts import Case, CaseStatus, CloseReason, Room, RoomStatus
 Doc = dict[str, Any]
 
 
+def _attempt(records: dict[str, Doc], key: str, fields: Doc, error: str | None) -> int:
+    """One more attempt on an audit record, as the repository keeps them; the attempts so far."""
+    record = records.setdefault(key, {"attempts": 0, "errors": []})
+    record.update(fields)
+    record["attempts"] += 1
+    if error is not None:
+        record["errors"].append(error)
+    return int(record["attempts"])
+
+
 class InMemoryModerationStore:
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
@@ -45,19 +55,10 @@ class InMemoryModerationStore:
                    if c.status is CaseStatus.BANNED and c.resolved_by is None and c.created_at >= since)
 
     async def audit_ban(self, ban_id: str, fields: Doc, *, attempt_error: str | None = None) -> None:
-        record = self.audit.setdefault(ban_id, {"attempts": 0, "errors": []})
-        record.update(fields)
-        record["attempts"] += 1
-        if attempt_error is not None:
-            record["errors"].append(attempt_error)
+        _attempt(self.audit, ban_id, fields, attempt_error)
 
     async def audit_cut(self, room_id: str, fields: Doc, *, attempt_error: str | None = None) -> int:
-        record = self.cuts.setdefault(room_id, {"attempts": 0, "errors": []})
-        record.update(fields)
-        record["attempts"] += 1
-        if attempt_error is not None:
-            record["errors"].append(attempt_error)
-        return int(record["attempts"])
+        return _attempt(self.cuts, room_id, fields, attempt_error)
 
     async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None:
         self.anchor_bans[anchor_id] = {"until": until, "reason": reason, "ban_id": ban_id, "stream_id": stream_id}
