@@ -63,6 +63,10 @@ class FirstLikes:
             self._marked.popitem(last=False)
         return key
 
+    def forget(self, room_id: str, key: str) -> None:
+        """A mark that never reached the broker: the person's next like carries it again."""
+        self._marked.pop(f"{room_id}|{key}", None)
+
 
 class CommandPublisher(Protocol):
     async def publish_command(self, payload: Contract, *, correlation_id: str | None = None,
@@ -135,6 +139,9 @@ class CounterBatcher:
                     break
                 await self._sleep(0.05 * attempt)
         if not published:
+            for entry in batch.keyed:
+                if entry.likers and entry.key is not None:
+                    self._first_likes.forget(entry.room_id, entry.key)
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_exception(error or BusUnavailable("counter batch not published"))

@@ -94,3 +94,13 @@ async def test_a_persons_first_like_of_a_window_carries_a_liker_mark() -> None:
     marks = [entry.key for message in broker.published for entry in message.entries if entry.likers]
     assert marks == ["fan:liker:1666", "other:liker:1666", "fan:liker:1667"]
     assert sum(entry.likes for message in broker.published for entry in message.entries) == 17
+
+
+async def test_a_liker_mark_that_was_not_published_is_sent_again() -> None:
+    broker, clock = Broker(failures=10), Clock()
+    counters = batcher(broker, clock, publish_attempts=1, first_likes=FirstLikes(clock=lambda: 0.0))
+    with pytest.raises(BusUnavailable):
+        await counters.add("r1", likes=1, liker="fan")
+    broker.failures = 0
+    await counters.add("r1", likes=1, liker="fan")  # the app retries
+    assert [e.key for e in broker.published[0].entries if e.likers] == ["fan:liker:0"]
