@@ -91,19 +91,25 @@ class StoreSettings(CommonSettings):
     mongodb_db: str = "onair"
 
 
-class SigningSettings(BaseSettings):
-    """Tencent-style anti-leech signing of push and play URLs (CLOUD.md §1)."""
+class StreamSettings(BaseSettings):
+    """Where streams are pushed, as the cloud names them (no secret: services that call the cloud
+    need these, not the signing keys)."""
 
     model_config = SettingsConfigDict(env_prefix="ONAIR_", extra="ignore")
 
     push_domain: str = "127.0.0.1:1935"
+    app_name: str = "live"
+    push_url_ttl_seconds: int = Field(24 * 3600, ge=60)
+
+
+class SigningSettings(StreamSettings):
+    """Tencent-style anti-leech signing of push and play URLs (CLOUD.md §1): the gateway's keys."""
+
     play_domain: str = "127.0.0.1:1935"
     # HTTP(S) host for flv and hls play URLs; defaults to the play domain.
     play_http_base: str = "http://127.0.0.1:8080"
-    app_name: str = "live"
     push_key: SecretStr = SecretStr("onair-dev-push-key")
     play_key: SecretStr = SecretStr("onair-dev-play-key")
-    push_url_ttl_seconds: int = Field(24 * 3600, ge=60)
     play_url_ttl_seconds: int = Field(4 * 3600, ge=60)
 
 
@@ -175,8 +181,9 @@ class RoomsSettings(StoreSettings):
     outbox_sweep_seconds: float = Field(10.0, gt=0)
 
 
-class CloudSettings(SigningSettings):
-    """Which cloud adapter runs (ONAIR_CLOUD), and what each needs."""
+class CloudSettings(StreamSettings):
+    """Which cloud adapter runs (ONAIR_CLOUD), and what each needs (no URL-signing keys: the
+    watcher and moderation never sign, so they are not given the keys)."""
 
     cloud: str = Field("nginx-rtmp", pattern="^(nginx-rtmp|tencent)$")
     # Tencent Cloud Live API 3.0
