@@ -77,7 +77,9 @@ def test_prod_deployments_are_hardened_probed_and_bounded(prod: list[Doc]) -> No
         (service,) = containers(deployments[f"onair-{name}"])
         assert service["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ops"}
         assert service["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
-        assert {"secretRef": {"name": "onair-secrets"}} in service["envFrom"]  # required, not optional
+        # Its own Secret, required (not optional), and no other service's.
+        assert service["envFrom"] == [{"configMapRef": {"name": "onair-config"}},
+                                      {"secretRef": {"name": f"onair-{name}-secrets"}}], name
 
 
 def test_prod_scales_survives_disruption_and_scrapes(prod: list[Doc]) -> None:
