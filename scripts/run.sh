@@ -7,6 +7,25 @@ source scripts/lib.sh
 ensure_rabbitmq
 ensure_mongodb var/mongo "${ONAIR_EMBEDDED_MONGO_PORT:-27117}"
 
+# On the local broker each service connects as its own user with only the permissions it needs
+# (scripts/broker_users.sh); with a broker of your own (ONAIR_AMQP_URL), that is yours to set up.
+broker_users=""
+if [ -z "${ONAIR_AMQP_URL:-}" ] && command -v rabbitmqctl >/dev/null \
+   && bash scripts/broker_users.sh "${ONAIR_BUS_NAMESPACE:-onair}" onair-dev >/dev/null 2>var/broker-users.log; then
+  broker_users=1
+  echo "each service connects to the local RabbitMQ as its own user (onair-<service>)"
+elif [ -z "${ONAIR_AMQP_URL:-}" ]; then
+  echo "warning: could not set up the per-service broker users (see var/broker-users.log); using guest" >&2
+fi
+service_amqp_url() {  # service -> the URL it connects with
+  if [ -n "$broker_users" ]; then
+    local user=${1//_/-}
+    echo "amqp://onair-$user:onair-dev-$user@127.0.0.1:5672/"
+  else
+    echo "${ONAIR_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+  fi
+}
+
 pids=()
 [ -n "$EMBEDDED_MONGO_PID" ] && pids+=("$EMBEDDED_MONGO_PID")
 # Set while stopping: no supervisor restarts a service after that. (Background jobs of a script
@@ -41,7 +60,7 @@ supervise() {
   local service=$1 child
   trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM
   while [ ! -e "$stopping" ]; do
-    .venv/bin/python -m "services.$service" &
+    ONAIR_AMQP_URL=$(service_amqp_url "$service") .venv/bin/python -m "services.$service" &
     child=$!
     status=0
     wait "$child" || status=$?  # (set -e must not end the supervisor with its child)

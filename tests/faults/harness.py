@@ -39,6 +39,7 @@ class Stack:
     """The four services as processes, on the given broker and store, in a namespace of their own."""
 
     def __init__(self, amqp_url: str, mongodb_url: str, workdir: Path, **env: str) -> None:
+        self.amqp_urls: dict[str, str] = {}  # a service's own broker URL (its user), if not the common one
         self.gateway_port = free_port()
         namespace = f"faults-{uuid.uuid4().hex[:6]}"
         self.env = {**os.environ, "ONAIR_AMQP_URL": amqp_url, "ONAIR_MONGODB_URL": mongodb_url,
@@ -59,8 +60,9 @@ class Stack:
         service = self.services[name]
         log = open(self.dir / f"{name}.log", "ab")
         service.proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO, stdout=log,
-                                        stderr=subprocess.STDOUT, env={**self.env, "ONAIR_OPS_PORT":
-                                                                       str(service.ops_port)})
+                                        stderr=subprocess.STDOUT,
+                                        env={**self.env, "ONAIR_OPS_PORT": str(service.ops_port),
+                                             "ONAIR_AMQP_URL": self.amqp_urls.get(name, self.env["ONAIR_AMQP_URL"])})
         log.close()
 
     def start_all(self) -> None:

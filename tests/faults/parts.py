@@ -26,7 +26,15 @@ class PrivateBroker:
 
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return self.url_of("guest", "guest")
+
+    def url_of(self, user: str, password: str) -> str:
+        return f"amqp://{user}:{password}@127.0.0.1:{self.port}/"
+
+    def ctl_env(self) -> dict[str, str]:
+        """What rabbitmqctl needs to reach this node (its name, and the cookie in its HOME)."""
+        return {**os.environ, "HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
+                "RABBITMQCTL": "/usr/lib/rabbitmq/bin/rabbitmqctl"}
 
     def start(self) -> None:
         env = {**os.environ, "HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
