@@ -116,7 +116,10 @@ def next_push_mark(current: PushMark | None, report: PushMark) -> PushMark | Non
     - the known session: a stop ends it; a start or a second stop is a repeat;
     - another session (or a poll): a start wins from the same instant on (a reconnect follows
       the old session's end within the same second), a stop only when strictly newer (the stop
-      of an old session that lands after a new session's start never interrupts the new one).
+      of an old session that lands after a new session's start never interrupts the new one);
+    - but a stop never ends a known session that is on but the stop names another: it is the
+      stop of an older session, or a forgery (a leaked callback signature covers no body, and
+      stream ids are public, sessions are not). A lost stop is the polls' to catch.
     """
     if current is None:
         return report
@@ -126,6 +129,8 @@ def next_push_mark(current: PushMark | None, report: PushMark) -> PushMark | Non
         return None
     if report.session is None and report.on == current.on:
         return None  # a poll that agrees with what is known adds nothing
+    if not report.on and report.session is not None and current.on and current.session is not None:
+        return None  # the stop of another session than the one on air
     if report.on:
         return report if report.at >= current.at else None
     return report if report.at > current.at else None

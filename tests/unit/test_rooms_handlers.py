@@ -307,3 +307,15 @@ async def test_a_push_that_stopped_before_activation_starts_the_room_interrupted
     assert (closed.stream_state, closed.interrupted_at) == (None, None)
     await rooms.send(started(room.stream_id, "a:2", 5))  # a closed room takes no push reports
     assert (await rooms.store.get(room.id) or room).version == closed.version
+
+
+async def test_a_stop_naming_another_session_never_takes_a_live_push_off(rooms: Rooms) -> None:
+    """A leaked callback signature covers no body and stream ids are public: a forged stop with a
+    made-up session, however new, does not interrupt the session on air (polls catch lost stops)."""
+    room = await rooms.live_room()
+    await rooms.send(started(room.stream_id, "a:1", 0))
+    await rooms.send(stopped(room.stream_id, "forged", 60))
+    assert await state_of(rooms, room) is LiveState.LIVE
+    await rooms.send(StreamOfflineStrike(room_id=room.id, stream_id=room.stream_id, count=1,
+                                         observed_at=started(room.stream_id, "", 90).event_time))
+    assert await state_of(rooms, room) is LiveState.INTERRUPTED  # a real stop whose callback was lost
