@@ -181,8 +181,8 @@ async def push_reported(stored_room: Callable[[], Awaitable[StoredRoom | None]],
         fields = stream_fields(mark) if room.status is RoomStatus.ACTIVE else {}
         after = room.model_copy(update={**fields, "version": room.version + 1})
         event = None
+        model = RoomResumed if after.stream_state is LiveState.LIVE else RoomInterrupted
         if after.stream_state is not room.stream_state:
-            model = RoomResumed if after.stream_state is LiveState.LIVE else RoomInterrupted
             event = wrap(model(room=after), correlation_id=correlation_id,
                          message_id=f"{_event_id(room.id, model.TYPE)}:{after.version}")
         if not await rooms.transition(room, after, event, mark):
@@ -190,7 +190,7 @@ async def push_reported(stored_room: Callable[[], Awaitable[StoredRoom | None]],
         if event is None:
             return None
         log.info(event.type, session=mark.session, at=mark.at.isoformat())
-        ROOMS_STREAM_CHANGES.labels(after.stream_state.value if after.stream_state else "none").inc()
+        ROOMS_STREAM_CHANGES.labels("live" if model is RoomResumed else "interrupted").inc()
         await events.flush(room.id, after.version, [*stored.outbox, event])
         return after
     raise RuntimeError("a push report kept racing")
