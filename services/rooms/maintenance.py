@@ -36,7 +36,7 @@ async def run_maintenance(rooms: RoomStore, outbox: Outbox, *, every: float, una
         try:
             swept = await outbox.sweep()
             expired = await expire_unactive_rooms(rooms, outbox, unactive_ttl)
-            for status, count in (await rooms.count_live()).items():
+            for status, count in (await rooms.count_open()).items():
                 ROOMS.labels(status.value).set(count)
             if swept or expired:
                 log.info("maintenance.done", outbox_rooms=swept, expired_rooms=expired)

@@ -1,4 +1,5 @@
-"""The rooms collection: the only module of the rooms service that talks to MongoDB.
+"""The rooms collection (room documents and their outboxes). The other collections of the rooms
+service have a module each: anchor bans (`anchor_bans.py`) and counter receipts (`counter_store.py`).
 
 Each room document carries its own outbox (`outbox`: envelopes not yet published), written in
 the same single-document update as the state change, so an event is never lost between the
@@ -152,8 +153,8 @@ class RoomRepository:
         cursor = self._rooms.find(query, ROOM_FIELDS).sort("_id", ASCENDING).limit(limit)
         return [room_from_doc(doc) async for doc in cursor]
 
-    async def count_live(self) -> dict[RoomStatus, int]:
-        """Unactive and active rooms (on the status index; closed ones are not counted)."""
+    async def count_open(self) -> dict[RoomStatus, int]:
+        """Open rooms by status, unactive and active (on the status index; closed ones are not counted)."""
         statuses = (RoomStatus.UNACTIVE, RoomStatus.ACTIVE)
         return {status: await self._rooms.count_documents({"status": status.value}) for status in statuses}
 

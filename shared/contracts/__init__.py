@@ -1,4 +1,4 @@
-"""Every message that crosses the bus, by context (`rooms`, `streams`, `moderation`), on the
+"""Every message that crosses the bus, by context (`rooms`, `streams`, `moderation`, `gateway`), on the
 common base (`base`: Contract, Request[R], Query[R], replies) and codec (`codec`: the envelope).
 
 Defining a message class with a `TYPE` registers it for decoding: there is no list to keep.
@@ -33,7 +33,6 @@ from shared.contracts.rooms import GetRoomByStream
 from shared.contracts.rooms import ListLiveRooms
 from shared.contracts.rooms import LiveRoomPage
 from shared.contracts.rooms import Location
-from shared.contracts.rooms import PresenceReport
 from shared.contracts.rooms import RecordCounters
 from shared.contracts.rooms import Room
 from shared.contracts.rooms import RoomActivated
@@ -45,6 +44,7 @@ from shared.contracts.rooms import RoomInterrupted
 from shared.contracts.rooms import RoomResumed
 from shared.contracts.rooms import RoomStatus
 from shared.contracts.rooms import LiveState
+from shared.contracts.gateway import PresenceReport
 from shared.contracts.streams import StreamOfflineStrike
 from shared.contracts.streams import StreamRecovered
 from shared.contracts.streams import StreamStarted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -186,18 +186,6 @@ class RoomCounts(Contract):
     viewers_added: int
     likes_added: int
     likers_added: int = Field(0, description="People who liked for the first time in the window (`sort=hot`)")
-
-
-class PresenceReport(Contract):
-    """One gateway's open live-update streams per room (`viewers_now`): the rooms that changed
-    since its last report, or all of them (`full`). Sent every couple of seconds even when nothing
-    changed, so the others know it is alive; `hello` on its first, asking them for full reports."""
-
-    TYPE: ClassVar[str] = "gateway.presence"
-    instance: str = Field(min_length=1, max_length=64)
-    rooms: dict[str, Annotated[int, Field(ge=0)]]
-    full: bool = False
-    hello: bool = False
 
 
 class RoomCountersChanged(Contract):

@@ -118,7 +118,7 @@ async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> 
     assert [r.id for r in await repo.live_page(10, None)] == [room.id]
     await repo.live_page(10, "0")
     await repo.unactive_created_before(now_ms() - timedelta(minutes=10))
-    assert (await repo.count_live())[RoomStatus.ACTIVE] >= 1
+    assert (await repo.count_open())[RoomStatus.ACTIVE] >= 1
     await repo.with_outbox_before(now_ms())
     current = await repo.get(room.id)
     assert current is not None
