@@ -37,7 +37,7 @@ import aiohttp
 import uvloop
 
 from bench.directory_memory import memory_and_cost_table
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 MILESTONES = (100, 1000, 2500, 5000, 10_000)

@@ -31,7 +31,7 @@ import aio_pika
 import aiohttp
 import uvloop
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 

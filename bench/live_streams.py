@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ from typing import Any
 
 import aiohttp
 
-from services.gateway.auth import mint_token
-from services.gateway.tencent_callbacks import callback_sign
+from services.gateway.hooks.tencent import callback_sign
+from services.gateway.http.auth import mint_token
 from shared.cloud import StreamState
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.settings import CloudSettings, GatewaySettings

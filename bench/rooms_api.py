@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 

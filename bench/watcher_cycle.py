@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.status_watcher.domain import StrikeBook
-from services.status_watcher.watcher import StatusWatcher
+from services.status_watcher.watch import StatusWatch
+from shared.clients import RoomsClient
 from shared.cloud import CloudPort, StreamState
 
 
@@ -71,8 +72,8 @@ async def main(rooms: int, offline_share: float, cycles: int) -> None:
     tracemalloc.stop()
     offline = {f"onair_{i:032x}" for i in random.Random(7).sample(range(rooms), int(rooms * offline_share))}
     bus = CountingBus()
-    watcher = StatusWatcher(bus=bus, cloud=BatchCloud(offline), book=book,  # type: ignore[arg-type]
-                            interval=10, resync_every=60, request_timeout=5)
+    watcher = StatusWatch(events=bus, rooms=RoomsClient(bus, timeout=5), publisher=bus,  # type: ignore[arg-type]
+                          cloud=BatchCloud(offline), book=book, interval=10, resync_every=60)
     print(f"{rooms} watched rooms, {len(offline)} offline; watched set takes {memory / 2**20:.1f} MiB")
     for n in range(1, cycles + 1):
         cpu, wall = time.process_time(), time.perf_counter()

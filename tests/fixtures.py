@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.app import create_app
-from services.gateway.auth import mint_token
+from services.gateway.bootstrap import create_app
+from services.gateway.http.auth import mint_token
 from services.moderation.bootstrap import ModerationService, running_moderation_service
 from services.rooms.bootstrap import RoomsService, running_rooms_service
 from shared.bus import EXCHANGES

@@ -1,11 +1,12 @@
-"""`python -m services.gateway`: the HTTP gateway process (the API, and its ops port)."""
+"""`python -m services.gateway`: the HTTP gateway process (the API, the media server's hooks on
+their own port, and the ops port)."""
 
 from collections.abc import AsyncIterator
 
 import uvloop
 from aiohttp import web
 
-from services.gateway.app import create_app, create_hooks_app, readiness_checks
+from services.gateway.bootstrap import READINESS, create_app, create_hooks_app
 from shared import metrics
 from shared.logging import configure_logging
 from shared.ops import port_check, serving_ops
@@ -19,7 +20,8 @@ def main() -> None:
 
     async def ops_port(app: web.Application) -> AsyncIterator[None]:
         # /metrics on a port of its own: the public port (behind the Ingress) never exposes it.
-        checks = {**readiness_checks(app), "api": port_check(settings.gateway_host, settings.gateway_port)}
+        checks = dict(app[READINESS].checks)
+        checks["api"] = port_check(settings.gateway_host, settings.gateway_port)
         if settings.hooks_port:
             checks["hooks"] = port_check(settings.gateway_host, settings.hooks_port)
         async with serving_ops(settings.ops_host, settings.ops_port, checks,

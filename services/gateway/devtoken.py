@@ -3,7 +3,7 @@ issuer and audience, if any)."""
 
 import argparse
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 if __name__ == "__main__":

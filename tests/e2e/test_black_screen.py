@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from services.status_watcher.domain import StrikeBook
-from services.status_watcher.watcher import StatusWatcher
+from services.status_watcher.watch import StatusWatch
 from shared.bus import Bus
+from shared.clients import RoomsClient
 from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.leader import LeaderLock
 from shared.settings import CloudSettings, RoomsSettings
@@ -25,13 +26,13 @@ INTERVAL, STRIKES = 1.0, 3
 
 @pytest.fixture
 async def watcher(rooms_settings: RoomsSettings, e2e_gateway: tuple[Client, MediaServer]
-                  ) -> AsyncIterator[StatusWatcher]:
+                  ) -> AsyncIterator[StatusWatch]:
     _, media = e2e_gateway
     bus = Bus(rooms_settings.amqp_url, namespace=rooms_settings.bus_namespace)
     await bus.connect(attempts=3)
     cloud = NginxRtmpCloud(CloudSettings(nginx_http_url=media.http_url))
-    watch = StatusWatcher(bus=bus, cloud=cloud, book=StrikeBook(STRIKES, grace=timedelta(seconds=INTERVAL)),
-                          interval=INTERVAL, resync_every=30, request_timeout=5)
+    watch = StatusWatch(events=bus, rooms=RoomsClient(bus, timeout=5), publisher=bus, cloud=cloud,
+                        book=StrikeBook(STRIKES, grace=timedelta(seconds=INTERVAL)), interval=INTERVAL, resync_every=30)
     lock = LeaderLock(rooms_settings.amqp_url, f"{rooms_settings.bus_namespace}.status_watcher.leader")
     task = asyncio.create_task(lock.lead(watch.run))
     yield watch
@@ -57,7 +58,7 @@ async def room_status(client: Client, auth: Auth, room_id: str) -> dict[str, Any
 
 
 async def test_a_dead_push_closes_its_room_and_healthy_ones_stay(
-    e2e_gateway: tuple[Client, MediaServer], auth: Auth, watcher: StatusWatcher,
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, watcher: StatusWatch,
     pushes: list[subprocess.Popen[bytes]],
 ) -> None:
     client, _ = e2e_gateway
@@ -101,8 +102,8 @@ async def test_a_status_source_outage_closes_nothing(
     bus = Bus(rooms_settings.amqp_url, namespace=rooms_settings.bus_namespace)
     await bus.connect(attempts=3)
     unreachable = NginxRtmpCloud(CloudSettings(nginx_http_url="http://127.0.0.1:1", nginx_timeout_seconds=0.5))
-    blind = StatusWatcher(bus=bus, cloud=unreachable, book=StrikeBook(STRIKES, grace=timedelta(0)),
-                          interval=INTERVAL, resync_every=30, request_timeout=5)
+    blind = StatusWatch(events=bus, rooms=RoomsClient(bus, timeout=5), publisher=bus, cloud=unreachable,
+                        book=StrikeBook(STRIKES, grace=timedelta(0)), interval=INTERVAL, resync_every=30)
     try:
         await blind.resync()
         for _ in range(STRIKES + 2):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from tests.conftest import free_port
 from tests.fixtures import JWT_SECRET
 

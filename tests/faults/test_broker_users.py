@@ -13,7 +13,7 @@ import aiohttp
 import aiormq
 import pytest
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from tests.faults.harness import REPO, SERVICES, LikeLoad, Stack
 from tests.faults.parts import PrivateBroker
 from tests.fixtures import JWT_SECRET

@@ -14,8 +14,7 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.app import create_app, create_hooks_app
-from services.gateway.context import BUS
+from services.gateway.bootstrap import BUS, create_app, create_hooks_app
 from shared.settings import GatewaySettings
 from shared.signing import verify_tx_secret
 from tests.fixtures import JWT_SECRET, Client, gateway_settings, new_user, spy_queue

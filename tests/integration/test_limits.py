@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.app import create_app
+from services.gateway.bootstrap import create_app
 from services.rooms.bootstrap import RoomsService
 from shared.settings import GatewaySettings
 from tests.fixtures import Client, gateway_settings, new_user, wait_ready

@@ -12,7 +12,7 @@ import aio_pika
 import pytest
 from pydantic import SecretStr
 
-from services.gateway.tencent_callbacks import callback_sign
+from services.gateway.hooks.tencent import callback_sign
 from services.moderation.bootstrap import ModerationService
 from shared.cloud.tencent import TencentCloud
 from shared.settings import CloudSettings, GatewaySettings, RoomsSettings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
-from services.gateway.auth import mint_token
+from services.gateway.http.auth import mint_token
 from services.moderation.bootstrap import ModerationService
 from tests.fixtures import JWT_SECRET, Client
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.app import create_app
+from services.gateway.bootstrap import create_app
 from services.rooms.bootstrap import RoomsService
 from tests.fixtures import Client, gateway_settings, new_user, wait_ready
 from tests.integration.test_counters import counts, live_room, read_events

@@ -10,7 +10,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from services.gateway.tencent_callbacks import callback_sign, verify_callback
+from services.gateway.hooks.tencent import callback_sign, verify_callback
 from shared.settings import GatewaySettings, RoomsSettings
 from tests.fixtures import Client, new_user, received, spy_queue
 

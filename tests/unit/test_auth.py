@@ -4,8 +4,8 @@ import jwt
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from services.gateway.auth import TokenPolicy, authenticate, mint_token
-from services.gateway.problems import Problem
+from services.gateway.http.auth import TokenPolicy, authenticate, mint_token
+from services.gateway.http.problems import Problem
 
 SECRET = "unit-test-secret-0123456789abcdef0123"
 OTHER_SECRET = "another-secret-0123456789abcdef01"

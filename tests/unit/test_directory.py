@@ -19,7 +19,6 @@ from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
 from shared.contracts import (
     CloseReason,
-    ListLiveRooms,
     LiveRoomPage,
     LiveState,
     Location,
@@ -251,25 +250,24 @@ def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> No
         lister.near(1, 1, 2, near_cursor)
 
 
-class SnapshotBus:
-    """The rooms service's side of `rooms.live`, in memory: pages of live rooms by id."""
+class SnapshotRooms:
+    """The rooms service's live pages, in memory: pages of live rooms by id."""
 
     def __init__(self, rooms: list[Room]) -> None:
         self.rooms, self.snapshots = rooms, 0
-        self.reconnected = asyncio.Event()
 
-    async def ask(self, query: ListLiveRooms, *, timeout: float) -> LiveRoomPage:
-        after = [r for r in sorted(self.rooms, key=lambda r: r.id) if query.after_id is None or r.id > query.after_id]
-        page = after[:query.limit]
-        if query.after_id is None:
+    async def live_page(self, *, after_id: str | None, limit: int = 5000, timeout: float | None = None) -> LiveRoomPage:
+        after = [r for r in sorted(self.rooms, key=lambda r: r.id) if after_id is None or r.id > after_id]
+        page = after[:limit]
+        if after_id is None:
             self.snapshots += 1
-        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == query.limit else None)
+        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == limit else None)
 
 
 async def test_the_directory_loads_in_pages_and_reloads_after_a_reconnect() -> None:
-    bus = SnapshotBus([live(n) for n in range(1, 8)])
-    directory = RoomDirectory()
-    sync = asyncio.create_task(keep_synced(bus, directory, resync_every=3600, page_size=3, timeout=1))
+    bus = SnapshotRooms([live(n) for n in range(1, 8)])
+    directory, reconnected = RoomDirectory(), asyncio.Event()
+    sync = asyncio.create_task(keep_synced(bus, directory, reconnected, resync_every=3600, page_size=3, timeout=1))
     try:
         for _ in range(100):
             if directory.loaded:
@@ -277,7 +275,7 @@ async def test_the_directory_loads_in_pages_and_reloads_after_a_reconnect() -> N
             await asyncio.sleep(0)  # a yield to the sync task: nothing here waits
         assert len(directory) == 7 and bus.snapshots == 1
         bus.rooms = bus.rooms[1:]  # room 1 closed while this gateway was disconnected: its event is lost
-        bus.reconnected.set()
+        reconnected.set()
         for _ in range(100):
             if bus.snapshots == 2 and directory.live("r00001") is None:
                 break

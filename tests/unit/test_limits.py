@@ -1,7 +1,7 @@
 import pytest
 
-from services.gateway.limits import Limit, RateLimiter, StreamSlots
-from services.gateway.problems import Problem
+from services.gateway.http.limits import Limit, RateLimiter, StreamSlots
+from services.gateway.http.problems import Problem
 
 
 class Clock:

@@ -3,8 +3,8 @@ once-a-second pass over this gateway's streams."""
 
 from __future__ import annotations
 
-from services.gateway.live import LiveRooms
-from services.gateway.presence import FULL_EVERY, SILENT_PERIODS, Presence
+from services.gateway.live.fanout import LiveRooms
+from services.gateway.live.presence import FULL_EVERY, SILENT_PERIODS, Presence
 from shared.contracts import PresenceReport
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from services.gateway.live import RoomStatusCache
+from services.gateway.live.on_air import RoomStatusCache
 from shared.contracts import Room, RoomStatus
 
 

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from services.status_watcher.domain import StrikeBook
-from shared.cloud import CloudPort, StreamState
+from shared.cloud import StreamState
+from tests.fakes.cloud import FakeCloud
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(minutes=5)
-
-
-class FakeCloud(CloudPort):
-    """Answers from a state table; streams it does not know are UNKNOWN (like a failed call)."""
-
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.states: dict[str, StreamState] = {}
-        self.calls = 0
-
-    async def stream_states(self, streams: Sequence[str]) -> dict[str, StreamState]:
-        self.calls += 1
-        return {s: self.states.get(s, StreamState.UNKNOWN) for s in streams}
-
-    async def forbid(self, stream: str, *, reason: str, resume_at: datetime) -> None: ...
-
-    async def drop(self, stream: str) -> None: ...
-
-    async def resume(self, stream: str) -> None: ...
 
 
 def book_with(*rooms: tuple[str, datetime]) -> StrikeBook:

@@ -18,13 +18,13 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
 from services.gateway.directory.directory import RoomDirectory
 from services.gateway.directory.entry import Entry
 from services.gateway.directory.geo import unit_vector
 from services.gateway.directory.hot import Ranking, Rankings
+from services.gateway.http.answers import room_view
 from shared.contracts import ErrorCode, Room, RoomStatus
 from shared.errors import DomainError
 from shared.signing import UrlSigner
@@ -38,17 +38,13 @@ NEAR_GRID_DIGITS = 2  # viewers are placed on a 0.01-degree grid
 NEAR_DEPTH = 1000
 
 
-class CursorExpired(Exception):
-    """A `hot` cursor names a ranking this process no longer keeps (or never made)."""
+class CursorExpired(DomainError):
+    """A `hot` cursor names a ranking this process no longer keeps (or never made): the client
+    loads the first page again."""
 
-
-def room_body(room: Room, signer: UrlSigner, *, now: datetime | None = None) -> dict[str, Any]:
-    """The client's view of a room the directory does not hold (not live): no one is watching it
-    now; play URLs, signed by the server, only while it is live."""
-    body = room.model_dump(mode="json")
-    body["viewers_now"] = 0
-    body["play_urls"] = signer.play_urls(room.stream_id, now=now) if room.status is RoomStatus.ACTIVE else None
-    return body
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.INVALID, "the ranking this cursor belongs to is gone: load the first page again",
+                         field="cursor")
 
 
 class RoomLister:
@@ -81,7 +77,9 @@ class RoomLister:
         entry = self.directory.live(room.id)
         if entry is not None and entry.version == room.version:
             return self.fragment(entry) + b"}"
-        return json.dumps(room_body(room, self._signer), separators=(",", ":")).encode()
+        # Not live (or older than what this gateway holds): play URLs only while it is active.
+        urls = self._signer.play_urls(room.stream_id) if room.status is RoomStatus.ACTIVE else None
+        return room_view(room, urls).model_dump_json().encode()
 
     def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
         stamp = (self.directory.generation, self.period())

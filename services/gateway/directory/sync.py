@@ -9,12 +9,12 @@ import asyncio
 import contextlib
 import gc
 import time
-from typing import Protocol
 
 import structlog
 
 from services.gateway.directory.directory import RoomDirectory
-from shared.contracts import ListLiveRooms, LiveRoomPage, Room
+from services.gateway.ports import LivePages
+from shared.contracts import Room
 from shared.metrics import DIRECTORY_SYNCED
 
 log = structlog.get_logger(__name__)
@@ -25,28 +25,18 @@ RETRY_SECONDS = 2.0
 PAGE_TIMEOUT_SECONDS = 30.0
 
 
-class LiveRoomsSource(Protocol):
-    """The bus, as far as the directory needs it: rooms' live pages, and its reconnects."""
-
-    @property
-    def reconnected(self) -> asyncio.Event: ...
-
-    async def ask(self, request: ListLiveRooms, *, timeout: float) -> LiveRoomPage: ...
-
-
-async def load_snapshot(bus: LiveRoomsSource, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
+async def load_snapshot(rooms: LivePages, directory: RoomDirectory, *, page_size: int, timeout: float) -> None:
     started = time.monotonic()
     directory.begin_snapshot()
-    rooms: list[Room] = []
+    live: list[Room] = []
     after_id: str | None = None
     while True:
-        page = await bus.ask(ListLiveRooms(limit=page_size, after_id=after_id),
-                             timeout=max(timeout, PAGE_TIMEOUT_SECONDS))
-        rooms.extend(page.rooms)
+        page = await rooms.live_page(after_id=after_id, limit=page_size, timeout=max(timeout, PAGE_TIMEOUT_SECONDS))
+        live.extend(page.rooms)
         if page.last_id is None:
             break
         after_id = page.last_id
-    dropped = directory.finish_snapshot(rooms)
+    dropped = directory.finish_snapshot(live)
     # The directory is long-lived: keep the collector from walking it on every full collection
     # (tens of thousands of entries: milliseconds of pause that would land in the list's p99).
     gc.freeze()
@@ -54,17 +44,17 @@ async def load_snapshot(bus: LiveRoomsSource, directory: RoomDirectory, *, page_
              ms=round((time.monotonic() - started) * 1000, 1))
 
 
-async def keep_synced(bus: LiveRoomsSource, directory: RoomDirectory, *, resync_every: float, page_size: int,
-                      timeout: float) -> None:
-    """Snapshot now, after every reconnect, and every `resync_every` seconds; a failed snapshot is
-    retried soon."""
+async def keep_synced(rooms: LivePages, directory: RoomDirectory, reconnected: asyncio.Event, *,
+                      resync_every: float, page_size: int, timeout: float) -> None:
+    """Snapshot now, after every reconnect of the bus (`reconnected` set), and every
+    `resync_every` seconds; a failed snapshot is retried soon."""
     while True:
         try:
-            bus.reconnected.clear()
-            await load_snapshot(bus, directory, page_size=page_size, timeout=timeout)
+            reconnected.clear()
+            await load_snapshot(rooms, directory, page_size=page_size, timeout=timeout)
             DIRECTORY_SYNCED.set_to_current_time()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(bus.reconnected.wait(), resync_every)
+                await asyncio.wait_for(reconnected.wait(), resync_every)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the rooms service or the broker is away: keep serving what we hold

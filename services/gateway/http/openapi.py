@@ -1,7 +1,8 @@
 """The API's own description: OpenAPI 3.1 at `GET /v1/openapi.json`, and a readable page at
-`GET /v1/docs`. Schemas come from the pydantic models the gateway validates requests with (and
-the ones that describe its answers); only the list of operations is written here, next to them.
-A fuzzing run (tests/integration/test_openapi.py) checks that every answer is as documented.
+`GET /v1/docs`. Schemas come from the pydantic models the gateway validates requests with
+(`requests.py`) and builds its answers and live-update events from (`answers.py`); only the list
+of operations is written here. A unit test checks that it names every route the gateway serves,
+and a fuzzing run (tests/integration/test_openapi.py) that every answer is as documented.
 """
 
 from __future__ import annotations
@@ -9,90 +10,25 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.gateway.live_views import LikeBody
-from services.gateway.schemas import BanBody, CasesQuery, CreateRoomBody, ListQuery, ResolveBody
-from shared.contracts import Case, CasePage, Room
-
-routes = web.RouteTableDef()
-
-
-# --- what the gateway answers -----------------------------------------------------------------
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PlayUrls(_Answer):
-    rtmp: str
-    flv: str
-    hls: str
-
-
-class RoomView(Room):
-    """A room as clients see it: play URLs signed by the server while it is live."""
-
-    play_urls: PlayUrls | None
-    viewers_now: int = Field(0, ge=0, description="Open live-update streams of the room across every gateway "
-                             "(within a few seconds); `viewers` counts distinct viewers who ever entered")
-    hot_score: float | None = Field(None, description="In `sort=hot` lists: the score it was ranked with")
-    distance_km: float | None = Field(None, description="In `sort=near` lists: great-circle distance from the "
-                                      "viewer's point on a 0.01-degree grid (lat and lng rounded to two decimals)")
-
-
-class RoomList(_Answer):
-    rooms: list[RoomView]
-    next_cursor: str | None
-
-
-class CreatedRoom(_Answer):
-    room: RoomView
-    push_url: str
-    push_url_expires_at: datetime
-
-
-class CountAccepted(_Answer):
-    room_id: str
-    accepted: dict[str, int]
-
-
-class BanAccepted(_Answer):
-    """The ban is in force when this is answered: recorded, and the anchor's open rooms closed."""
-
-    ban_id: str
-    room_id: str
-    anchor_id: str
-    banned_until: datetime
-    closed_room_ids: list[str] = Field(description="The anchor's rooms this ban closed (their pushes are cut next)")
-    status: str
-
-
-class Unbanned(_Answer):
-    anchor_id: str
-    banned: bool
-
-
-class FieldError(_Answer):
-    field: str
-    message: str
-    code: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; extension members (e.g. `open_room_id`) may follow."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldError] | None = None
-
+from services.gateway.http.answers import (
+    LIVE_EVENTS,
+    BanAccepted,
+    CountAccepted,
+    CreatedRoom,
+    Problem,
+    RoomList,
+    RoomView,
+    Unbanned,
+)
+from services.gateway.http.requests import BanBody, CasesQuery, CreateRoomBody, LikeBody, ListQuery, ResolveBody
+from services.gateway.http.serving import Route
+from shared.contracts import Case, CasePage
 
 # --- the operations ---------------------------------------------------------------------------
 
@@ -182,7 +118,7 @@ def _operation_ref(method: str, path: str) -> str:
 
 def build_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [op.answer[1] for op in [*OPERATIONS, LIVE_UPDATES] if op.answer[1]]
-    models += [op.body for op in OPERATIONS if op.body] + [Problem]
+    models += [op.body for op in OPERATIONS if op.body] + [Problem, *LIVE_EVENTS]
     queries = [op.query for op in OPERATIONS if op.query]
     _, top = models_json_schema([(m, "serialization") for m in dict.fromkeys(models)]
                                 + [(q, "validation") for q in queries],
@@ -191,8 +127,12 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in [*OPERATIONS, LIVE_UPDATES]:
         status, answer = op.answer
-        content = ({"application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
-                   if answer else {"text/event-stream": {"schema": {"type": "string"}}})
+        content: dict[str, dict[str, Any]] = (
+            {"application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
+            if answer else {"text/event-stream": {"schema": {"type": "string"}}})
+        if answer is None:  # each event's `data` is the JSON of its schema
+            content["text/event-stream"]["x-events"] = {
+                event.EVENT: {"$ref": f"#/components/schemas/{event.__name__}"} for event in LIVE_EVENTS}
         responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
         if op.links:
             responses[str(status)]["links"] = {
@@ -224,12 +164,10 @@ def build_document() -> dict[str, Any]:
 _DOCUMENT = json.dumps(build_document(), indent=1).encode()
 
 
-@routes.get("/v1/openapi.json")
 async def openapi_document(_: web.Request) -> web.Response:
     return web.Response(body=_DOCUMENT, content_type="application/json")
 
 
-@routes.get("/v1/docs")
 async def docs_page(_: web.Request) -> web.Response:
     """A plain, dependency-free page: every operation, its parameters, body and answers."""
     rows = []
@@ -245,3 +183,7 @@ async def docs_page(_: web.Request) -> web.Response:
             "needs <code>Authorization: Bearer &lt;JWT&gt;</code>.</p><table border=1 cellpadding=4>"
             + "".join(rows) + "</table>")
     return web.Response(text=page, content_type="text/html")
+
+
+def document_routes() -> list[Route]:
+    return [Route("GET", "/v1/openapi.json", openapi_document), Route("GET", "/v1/docs", docs_page)]

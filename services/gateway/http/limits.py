@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.gateway.problems import Problem
+from services.gateway.http.problems import Problem
 from shared.settings import GatewaySettings
 
 

@@ -1,4 +1,5 @@
-"""HTTP request bodies and the strict parsing that turns bad input into 400 / 415 / 422."""
+"""What the gateway takes: request bodies and queries, and the strict parsing that turns bad input
+into 400 / 415 / 422."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.gateway.problems import Problem, validation_failed
+from services.gateway.http.problems import Problem, validation_failed
 from shared.contracts import CaseAction, CaseStatus, Location
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -44,6 +45,12 @@ class CreateRoomBody(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     cover_url: Annotated[HttpUrl, UrlConstraints(max_length=2048), Field(description="http(s) URL of the cover image")]
     location: Location | None = None
+
+
+class LikeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: WholeNumber = Field(1, ge=1, le=50, description="Likes the app batched locally")
 
 
 class ListSort(enum.StrEnum):

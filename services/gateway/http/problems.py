@@ -1,5 +1,7 @@
-"""RFC 9457 problem details: every error the gateway returns, and the mapping of exceptions from
-the lower layers (bus, rooms service, aiohttp) onto them (applied by the gateway's middleware)."""
+"""RFC 9457 problem details: the one error type of the gateway's views (`Problem`), and the one
+place where what the layers below raise becomes a problem document (`problem_response`, called
+by `serving.py` around every view): a service's refusal (`DomainError`, the directory's
+`CursorExpired` among them), the bus's transient failures (503, 504), aiohttp's own errors (413)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from services.gateway.directory import CursorExpired
 from shared.contracts import ErrorCode
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 
@@ -21,6 +24,7 @@ _DOMAIN_STATUS = {
     ErrorCode.FORBIDDEN: (403, "forbidden", "Forbidden"),
     ErrorCode.CONFLICT: (409, "conflict", "Conflict"),
     ErrorCode.INVALID: (400, "bad-request", "Bad request"),
+    ErrorCode.UNAVAILABLE: (503, "unavailable", "Service unavailable"),
 }
 
 
@@ -48,11 +52,21 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
+def not_found(what: str) -> Problem:
+    return Problem(404, "not-found", "Not found", f"no such {what}")
+
+
+def unavailable(detail: str) -> Problem:
+    return Problem(503, "unavailable", "Service unavailable", detail)
+
+
 def validation_failed(errors: list[dict[str, Any]]) -> Problem:
     return Problem(422, "validation", "Invalid request", "one or more fields are invalid", errors=errors)
 
 
 def _from_domain(exc: DomainError) -> Problem:
+    if isinstance(exc, CursorExpired):
+        return Problem(400, "cursor-expired", "Cursor expired", exc.detail)
     status, slug, title = _DOMAIN_STATUS[exc.code]
     return Problem(status, slug, title, exc.detail, **exc.extra)
 
@@ -74,10 +88,10 @@ def problem_response(exc: Exception) -> web.Response:
         return _from_domain(exc).response()
     if isinstance(exc, BusUnavailable):
         log.warning("gateway.bus_unavailable", error=str(exc))
-        return Problem(503, "unavailable", "Service unavailable", "the message bus is unavailable").response()
+        return unavailable("the message bus is unavailable").response()
     if isinstance(exc, RequestTimedOut):
         log.warning("gateway.reply_timeout", error=str(exc))
-        return Problem(504, "timeout", "Gateway timeout", "the rooms service did not answer in time").response()
+        return Problem(504, "timeout", "Gateway timeout", "the service asked did not answer in time").response()
     if isinstance(exc, web.HTTPException):
         if exc.status < 400:
             raise exc

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import jwt
 from aiohttp import web
 
-from services.gateway.problems import unauthorized
+from services.gateway.http.problems import unauthorized
 
 
 @dataclass(frozen=True)

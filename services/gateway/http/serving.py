@@ -1,0 +1,131 @@
+"""How every route is served: the app factory, and the one wrapper around each view.
+
+The wrapper binds a request id (the client's X-Request-ID or a new one) to every log line and
+message, answers every error as a problem document (`problems.py`), counts the request by its
+route template, and logs it (hot routes only when they fail). It wraps each view once, when the
+route is added, instead of running as aiohttp middleware: a middleware costs two more coroutine
+frames on every request (aiohttp adds its own beside it), and the room list is answered
+thousands of times a second. Paths no route serves get the same treatment from a last,
+catch-all route (404, or 405 with `Allow`)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+from prometheus_client.metrics import Counter, Histogram
+
+from services.gateway.http.answers import Health
+from services.gateway.http.problems import Problem, problem_response
+from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
+from shared.ops import Check, failing
+
+log = structlog.get_logger(__name__)
+
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Per request: the id bound to its log lines and carried as the messages' correlation id.
+REQUEST_ID = web.RequestKey("request_id", str)
+
+# Request ids: unique per process start plus a counter (cheaper than a uuid4 on every request).
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    view: View
+    quiet: bool = False  # a hot path (the list, likes, views): its successful requests are not logged
+
+
+def correlation_id(request: web.Request) -> str | None:
+    return request.get(REQUEST_ID)
+
+
+class _RouteMetrics:
+    """The route's label children by (method, status): `labels()` takes a lock and builds a key
+    on every call. Bounded: methods x statuses."""
+
+    def __init__(self, template: str) -> None:
+        self._template = template
+        self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, status: int, seconds: float) -> None:
+        series = self._series.get((method, status))
+        if series is None:
+            label = method if method in _METHODS else "other"  # clients choose methods
+            series = self._series[(method, status)] = (HTTP_REQUESTS.labels(self._template, label, str(status)),
+                                                       HTTP_DURATION.labels(self._template, label))
+        series[0].inc()
+        series[1].observe(seconds)
+
+
+def served(route: Route) -> View:
+    view, quiet, metrics = route.view, route.quiet, _RouteMetrics(route.path)
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        request_id = request.headers.get("X-Request-ID", "")[:64] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
+        request[REQUEST_ID] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            try:
+                response = await view(request)
+            except Exception as exc:
+                response = problem_response(exc)
+            response.headers["X-Request-ID"] = request_id
+            seconds = time.perf_counter() - started
+            metrics.observe(request.method, response.status, seconds)
+            if response.status >= 400 or not quiet:
+                log.info("http.request", method=request.method, path=request.path, status=response.status,
+                         ms=round(seconds * 1000, 1))
+            return response
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    return serve
+
+
+async def _unmatched(request: web.Request) -> web.StreamResponse:
+    """No route serves this: 405 (with `Allow`) if a route serves the path with other methods."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical != "/{path}":
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise Problem(405, "http-405", "Method Not Allowed", f"{request.method} is not allowed here",
+                      headers={"Allow": ",".join(sorted(allowed))})
+    raise Problem(404, "http-404", "Not Found", "no such route")
+
+
+def build_app(routes: Sequence[Route], *, max_body_bytes: int) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes)
+    for route in routes:
+        app.router.add_route(route.method, route.path, served(route))
+        if route.method == "GET":
+            app.router.add_route("HEAD", route.path, served(route))
+    app.router.add_route("*", "/{path:.*}", served(Route("*", "unmatched", _unmatched)))
+    return app
+
+
+def health_routes(checks: Mapping[str, Check]) -> list[Route]:
+    """`/healthz` (the process answers) and `/readyz` (what it needs answers: `checks`)."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return Health(status="ok").response()
+
+    async def readyz(_: web.Request) -> web.Response:
+        down = await failing(checks)
+        if down:
+            return Health(status="not ready", failing=down).response(503)
+        return Health(status="ready").response()
+
+    return [Route("GET", "/healthz", healthz), Route("GET", "/readyz", readyz)]

@@ -1,0 +1,141 @@
+"""In-memory fakes of the gateway's ports (services/gateway/ports.py): the rooms and moderation
+services as their clients see them, the counters batcher, the bus's event side. With these the
+gateway's views run in the unit tier, through aiohttp, with no broker."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from services.gateway.bootstrap import Gateway, Ports, assemble
+from shared.contracts import (
+    BanAccepted,
+    Case,
+    CaseAction,
+    CasePage,
+    CaseStatus,
+    CloseReason,
+    ErrorCode,
+    LiveRoomPage,
+    Location,
+    Room,
+    RoomStatus,
+)
+from shared.errors import DomainError
+from shared.settings import GatewaySettings
+from tests.fakes.publisher import RecordingPublisher
+
+_ids = itertools.count(1)
+
+
+class FakeRooms:
+    """The rooms service's rules that the gateway relies on: the anchor's own room, the order
+    unactive -> active -> closed, one command per command id. `asked` counts reads."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, Room] = {}
+        self.by_command: dict[str, str] = {}
+        self.asked = 0
+
+    async def get(self, room_id: str, *, correlation_id: str | None = None) -> Room | None:
+        self.asked += 1
+        return self.rooms.get(room_id)
+
+    async def get_by_stream(self, stream_id: str, *, correlation_id: str | None = None) -> Room | None:
+        self.asked += 1
+        return next((room for room in self.rooms.values() if room.stream_id == stream_id), None)
+
+    async def create(self, anchor_id: str, *, title: str, cover_url: str, location: Location | None,
+                     command_id: str | None = None, correlation_id: str | None = None) -> Room:
+        if command_id in self.by_command:
+            return self.rooms[self.by_command[command_id]]
+        n = next(_ids)
+        room = Room(id=f"room{n}", anchor_id=anchor_id, title=title, cover_url=cover_url, location=location,
+                    status=RoomStatus.UNACTIVE, created_at=datetime.now(UTC), stream_id=f"onair_room{n}", version=1)
+        self.rooms[room.id] = room
+        if command_id is not None:
+            self.by_command[command_id] = room.id
+        return room
+
+    def _owned(self, room_id: str, actor_id: str | None) -> Room:
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no such room")
+        if actor_id is not None and room.anchor_id != actor_id:
+            raise DomainError(ErrorCode.FORBIDDEN, "not your room")
+        return room
+
+    async def activate(self, room_id: str, *, actor_id: str, correlation_id: str | None = None) -> Room:
+        room = self._owned(room_id, actor_id)
+        if room.status is not RoomStatus.UNACTIVE:
+            raise DomainError(ErrorCode.CONFLICT, f"the room is {room.status.value}")
+        return self._put(room, status=RoomStatus.ACTIVE, activated_at=datetime.now(UTC))
+
+    async def close(self, room_id: str, *, reason: CloseReason, actor_id: str | None,
+                    correlation_id: str | None = None) -> Room:
+        room = self._owned(room_id, actor_id)
+        if room.status is RoomStatus.CLOSED:
+            return room
+        return self._put(room, status=RoomStatus.CLOSED, close_reason=reason, closed_at=datetime.now(UTC))
+
+    def _put(self, room: Room, **changes: object) -> Room:
+        self.rooms[room.id] = room.model_copy(update={**changes, "version": room.version + 1})
+        return self.rooms[room.id]
+
+    async def live_page(self, *, after_id: str | None, limit: int = 5000, timeout: float | None = None) -> LiveRoomPage:
+        live = sorted((r for r in self.rooms.values() if r.status is RoomStatus.ACTIVE), key=lambda r: r.id)
+        page = [r for r in live if after_id is None or r.id > after_id][:limit]
+        return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == limit else None)
+
+
+@dataclass
+class FakeModeration:
+    rooms: FakeRooms
+    bans: list[tuple[str, str, str]] = field(default_factory=list)  # (room, by, command id)
+
+    async def ban_room(self, room_id: str, *, reason: str, duration_hours: int, by: str,
+                       command_id: str | None = None, correlation_id: str | None = None) -> BanAccepted:
+        room = self.rooms.rooms.get(room_id)
+        if room is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no such room")
+        self.bans.append((room_id, by, command_id or ""))
+        closed = await self.rooms.close(room_id, reason=CloseReason.BANNED, actor_id=None)
+        return BanAccepted(ban_id=command_id or f"ban{len(self.bans)}", room_id=room_id, anchor_id=room.anchor_id,
+                           until=datetime.now(UTC) + timedelta(hours=duration_hours), closed_room_ids=[closed.id])
+
+    async def cases(self, *, status: CaseStatus | None, limit: int, correlation_id: str | None = None) -> CasePage:
+        return CasePage(cases=[])
+
+    async def resolve_case(self, case_id: str, *, action: CaseAction, by: str, reason: str | None,
+                           duration_hours: int, correlation_id: str | None = None) -> Case:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such case")
+
+    async def unban_anchor(self, anchor_id: str, *, by: str, correlation_id: str | None = None) -> None:
+        return None
+
+
+class RecordingCounters:
+    def __init__(self) -> None:
+        self.added: list[dict[str, object]] = []
+
+    async def add(self, room_id: str, *, viewers: int = 0, likes: int = 0, key: str | None = None,
+                  liker: str | None = None) -> None:
+        self.added.append({"room_id": room_id, "viewers": viewers, "likes": likes, "key": key, "liker": liker})
+
+
+@dataclass
+class FakeGateway:
+    gateway: Gateway
+    rooms: FakeRooms
+    moderation: FakeModeration
+    counters: RecordingCounters
+    events: RecordingPublisher
+
+
+def fake_gateway(settings: GatewaySettings) -> FakeGateway:
+    rooms, counters, events = FakeRooms(), RecordingCounters(), RecordingPublisher()
+    moderation = FakeModeration(rooms)
+    ports = Ports(rooms=rooms, live_pages=rooms, moderation=moderation, counters=counters, events=events,
+                  connected=lambda: True)
+    return FakeGateway(assemble(settings, ports), rooms, moderation, counters, events)

@@ -1,0 +1,147 @@
+"""The gateway's views through aiohttp, on fakes of their ports (tests/fakes/gateway.py): what
+each route answers, that answers match the models the OpenAPI document is made from, and that
+every route is described. No broker: the integration tier runs the same routes on the real bus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.gateway.http.answers import LIVE_EVENTS, BanAccepted, CountAccepted, CreatedRoom, RoomList, RoomView
+from services.gateway.http.auth import mint_token
+from services.gateway.http.openapi import LIVE_UPDATES, OPERATIONS
+from services.gateway.http.serving import build_app
+from shared.contracts import Room
+from shared.settings import GatewaySettings
+from tests.fakes.gateway import FakeGateway, fake_gateway
+
+SECRET = "views-test-secret-0123456789abcdef"
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[Client, FakeGateway]]:
+    fake = fake_gateway(GatewaySettings(jwt_secret=SECRET, hooks_port=0))
+    fake.gateway.directory.begin_snapshot()
+    fake.gateway.directory.finish_snapshot([])
+    app = build_app([*fake.gateway.routes, *fake.gateway.hook_routes], max_body_bytes=4096)
+    async with TestClient(TestServer(app)) as client:
+        yield client, fake
+
+
+def auth(user: str, *, admin: bool = False) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(SECRET, user, admin=admin)}"}
+
+
+async def live_room(client: Client, anchor: str = "anchor") -> dict[str, Any]:
+    created = await client.post("/v1/rooms", json={"title": "hi", "cover_url": "https://x/c.jpg"},
+                                headers=auth(anchor))
+    assert created.status == 201
+    body = await created.json()
+    CreatedRoom.model_validate(body)
+    assert "txSecret=" in body["push_url"] and body["room"]["play_urls"] is None
+    activated = await client.post(f"/v1/rooms/{body['room']['id']}/activate", headers=auth(anchor))
+    assert activated.status == 200
+    return dict(await activated.json())
+
+
+async def test_a_created_and_activated_room_is_listed_as_the_model_says(served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    room = await live_room(client)
+    RoomView.model_validate(room)
+    assert room["play_urls"] is not None and room["viewers_now"] == 0
+    for query in ("", "?sort=hot", "?sort=new&limit=1"):
+        page = await client.get(f"/v1/rooms{query}", headers=auth("viewer"))
+        assert page.status == 200
+        listed = RoomList.model_validate_json(await page.read())  # extra members are refused
+        assert [r.id for r in listed.rooms] == [room["id"]]
+    assert fake.rooms.asked == 0  # the list and the room's view come from the directory
+    assert (await client.get(f"/v1/rooms/{room['id']}", headers=auth("viewer"))).status == 200
+
+
+async def test_a_retried_create_is_the_same_room(served: tuple[Client, FakeGateway]) -> None:
+    client, _ = served
+    body = {"title": "hi", "cover_url": "https://x/c.jpg"}
+    headers = {**auth("anchor"), "Idempotency-Key": "k-1"}
+    first = await (await client.post("/v1/rooms", json=body, headers=headers)).json()
+    again = await (await client.post("/v1/rooms", json=body, headers=headers)).json()
+    assert first["room"]["id"] == again["room"]["id"]
+
+
+async def test_likes_count_only_on_live_rooms_and_ask_rooms_once(served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    room = await live_room(client)
+    liked = await client.post(f"/v1/rooms/{room['id']}/likes", json={"count": 3}, headers=auth("fan"))
+    assert liked.status == 202
+    assert CountAccepted.model_validate(await liked.json()).accepted == {"likes": 3}
+    assert fake.counters.added == [{"room_id": room["id"], "viewers": 0, "likes": 3, "key": None, "liker": "fan"}]
+    unactive = await (await client.post("/v1/rooms", json={"title": "t", "cover_url": "https://x/c.jpg"},
+                                        headers=auth("other"))).json()
+    for _ in range(3):
+        refused = await client.post(f"/v1/rooms/{unactive['room']['id']}/likes", headers=auth("fan"))
+        assert refused.status == 409 and (await refused.json())["type"] == "urn:onair:problem:room-not-live"
+    assert fake.rooms.asked == 1  # the status is kept: taps do not each ask rooms
+    unknown = await client.post("/v1/rooms/nope/viewers", headers=auth("fan"))
+    assert unknown.status == 404 and len(fake.counters.added) == 1
+
+
+async def test_refusals_are_problems_with_the_right_status(served: tuple[Client, FakeGateway]) -> None:
+    client, _ = served
+    room = await live_room(client)
+    cases = [
+        (client.get("/v1/rooms?sort=new&color=red", headers=auth("v")), 422, "validation"),
+        (client.get("/v1/rooms"), 401, "unauthorized"),
+        (client.post(f"/v1/rooms/{room['id']}/close", headers=auth("not-the-anchor")), 403, "forbidden"),
+        (client.post(f"/v1/rooms/{room['id']}/activate", headers=auth("anchor")), 409, "conflict"),
+        (client.get("/v1/rooms/no%20such", headers=auth("v")), 404, "not-found"),
+        (client.get("/v1/nothing-here", headers=auth("v")), 404, "http-404"),
+        (client.delete("/v1/rooms", headers=auth("v")), 405, "http-405"),
+        (client.post("/v1/admin/rooms/x/ban", json={"reason": "r"}, headers=auth("v")), 403, "forbidden"),
+        (client.get("/v1/rooms?sort=hot&cursor=made-up", headers=auth("v")), 400, "bad-request"),
+    ]
+    for request, status, kind in cases:
+        response = await request
+        problem = await response.json()
+        assert (response.status, problem["type"]) == (status, f"urn:onair:problem:{kind}"), problem
+        assert response.content_type == "application/problem+json" and response.headers["X-Request-ID"]
+    allowed = (await client.delete("/v1/rooms", headers=auth("v"))).headers["Allow"]
+    assert set(allowed.split(",")) == {"GET", "HEAD", "POST"}
+
+
+async def test_a_ban_closes_the_room_and_leaves_the_list(served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    room = await live_room(client)
+    banned = await client.post(f"/v1/admin/rooms/{room['id']}/ban", json={"reason": "spam"},
+                               headers=auth("mod", admin=True))
+    assert banned.status == 202
+    accepted = BanAccepted.model_validate(await banned.json())
+    assert accepted.closed_room_ids == [room["id"]] and fake.moderation.bans[0][:2] == (room["id"], "mod")
+    closed = Room.model_validate(fake.rooms.rooms[room["id"]].model_dump())
+    fake.gateway.directory.apply(closed)  # as its room.closed event would (handlers.py)
+    listed = RoomList.model_validate_json(await (await client.get("/v1/rooms", headers=auth("v"))).read())
+    assert listed.rooms == []
+
+
+async def test_a_closed_rooms_live_updates_end_with_events_of_the_documented_models(
+        served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    room = await live_room(client)
+    await client.post(f"/v1/rooms/{room['id']}/close", headers=auth("anchor"))
+    fake.gateway.directory.apply(fake.rooms.rooms[room["id"]])
+    stream = await client.get(f"/v1/rooms/{room['id']}/events?access_token={auth('v')['Authorization'][7:]}")
+    text = (await stream.read()).decode()
+    models = {event.EVENT: event for event in LIVE_EVENTS}
+    events = [block.split("\n") for block in text.strip().split("\n\n")]
+    assert [lines[0] for lines in events] == ["event: counters", "event: closed"]
+    for name, data in events:
+        models[name.removeprefix("event: ")].model_validate_json(data.removeprefix("data: "))
+
+
+def test_the_openapi_document_describes_every_public_route() -> None:
+    fake = fake_gateway(GatewaySettings(jwt_secret=SECRET))
+    served = {(r.method.lower(), r.path) for r in fake.gateway.routes if not r.path.startswith("/v1/callbacks/")}
+    documented = {(op.method, op.path) for op in [*OPERATIONS, LIVE_UPDATES]}
+    assert served - {("get", "/v1/openapi.json"), ("get", "/v1/docs")} == documented
