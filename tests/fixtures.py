@@ -65,8 +65,8 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
 
 @pytest.fixture(scope="session")
 async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsService]:
-    async with running_rooms_service(rooms_settings) as ports:
-        yield ports
+    async with running_rooms_service(rooms_settings) as service:
+        yield service
 
 
 # The shared test gateway serves every test's users at test speed: per-user limits are tested on
@@ -273,5 +273,5 @@ async def moderation_service(rooms_service: RoomsService, rooms_settings: RoomsS
     settings = ModerationSettings(amqp_url=rooms_settings.amqp_url, mongodb_url=rooms_settings.mongodb_url,
                                   mongodb_db=rooms_settings.mongodb_db, bus_namespace=rooms_settings.bus_namespace,
                                   moderation_delivery_limit=3, request_timeout_seconds=5)
-    async with running_moderation_service(settings, cloud=moderation_cloud) as ports:
-        yield ports
+    async with running_moderation_service(settings, cloud=moderation_cloud) as service:
+        yield service

@@ -11,8 +11,9 @@ from shared.settings import ModerationSettings
 async def main() -> None:
     settings = ModerationSettings()
     configure_logging("moderation", settings.log_format, settings.log_level)
-    async with running_moderation_service(settings) as ports, serving_ops(
-        settings.ops_host, settings.ops_port, {"bus": bus_check(ports.bus), "store": store_check(ports.repo.database)},
+    async with running_moderation_service(settings) as service, serving_ops(
+        settings.ops_host, settings.ops_port,
+        {"bus": bus_check(service.bus), "store": store_check(service.repo.database)},
         (metrics.BUS, metrics.CLOUD),
     ):
         await wait_for_stop_signal()

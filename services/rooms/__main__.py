@@ -11,8 +11,9 @@ from shared.settings import RoomsSettings
 async def main() -> None:
     settings = RoomsSettings()
     configure_logging("rooms", settings.log_format, settings.log_level)
-    async with running_rooms_service(settings) as ports, serving_ops(
-        settings.ops_host, settings.ops_port, {"bus": bus_check(ports.bus), "store": store_check(ports.rooms.database)},
+    async with running_rooms_service(settings) as service, serving_ops(
+        settings.ops_host, settings.ops_port,
+        {"bus": bus_check(service.bus), "store": store_check(service.rooms.database)},
         (metrics.BUS, metrics.ROOMS_GROUP),
     ):
         await wait_for_stop_signal()

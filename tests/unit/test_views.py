@@ -17,8 +17,9 @@ from services.gateway.http.serving import build_app
 from shared.contracts import Room
 from shared.settings import GatewaySettings
 from tests.fakes.gateway import FakeGateway, fake_gateway
+from tests.fixtures import JWT_SECRET
 
-SECRET = "views-test-secret-0123456789abcdef"
+SECRET = JWT_SECRET
 Client = TestClient[Any, Any]
 
 

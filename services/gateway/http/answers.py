@@ -85,8 +85,11 @@ class FieldError(Answer):
     code: str
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details; extension members (e.g. `open_room_id`) may follow."""
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (`http/problems.py` answers every error with one); extension
+    members (e.g. `open_room_id`, `room_status`) may follow."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str
     title: str

@@ -21,7 +21,7 @@ from services.gateway.http.answers import (
     BanAccepted,
     CountAccepted,
     CreatedRoom,
-    Problem,
+    ProblemDetails,
     RoomList,
     RoomView,
     Unbanned,
@@ -118,7 +118,7 @@ def _operation_ref(method: str, path: str) -> str:
 
 def build_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [op.answer[1] for op in [*OPERATIONS, LIVE_UPDATES] if op.answer[1]]
-    models += [op.body for op in OPERATIONS if op.body] + [Problem, *LIVE_EVENTS]
+    models += [op.body for op in OPERATIONS if op.body] + [ProblemDetails, *LIVE_EVENTS]
     queries = [op.query for op in OPERATIONS if op.query]
     _, top = models_json_schema([(m, "serialization") for m in dict.fromkeys(models)]
                                 + [(q, "validation") for q in queries],
@@ -138,7 +138,7 @@ def build_document() -> dict[str, Any]:
             responses[str(status)]["links"] = {
                 name: {"operationRef": _operation_ref(method, path), "parameters": parameters}
                 for name, (method, path, parameters) in op.links.items()}
-        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
         errors = sorted({*op.errors, 400, 405} if op.body else {*op.errors, 405})  # malformed JSON; wrong method
         responses |= {str(code): {"description": "Problem", "content": problem} for code in errors}
         entry: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags), "responses": responses,

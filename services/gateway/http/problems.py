@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from services.gateway.directory import CursorExpired
+from services.gateway.http.answers import ProblemDetails
 from shared.contracts import ErrorCode
 from shared.errors import BusUnavailable, DomainError, RequestTimedOut
 
@@ -39,9 +40,10 @@ class Problem(Exception):
 
     def response(self) -> web.Response:
         # Extension members never override the standard ones (RFC 9457 §3.2).
-        body = {**self.extra, "type": f"urn:onair:problem:{self.slug}", "title": self.title,
-                "status": self.status, "detail": self.detail}
-        return web.json_response(body, status=self.status, content_type=PROBLEM_CONTENT_TYPE, headers=self.headers)
+        body = ProblemDetails(**{**self.extra, "type": f"urn:onair:problem:{self.slug}", "title": self.title,
+                                 "status": self.status, "detail": self.detail})
+        return web.Response(text=body.model_dump_json(exclude_none=True), status=self.status,
+                            content_type=PROBLEM_CONTENT_TYPE, headers=self.headers)
 
 
 def unauthorized(detail: str) -> Problem:
