@@ -1,6 +1,7 @@
 """The room directory, measured: opening rooms, the list in every order, staleness, memory.
 
     make bench-directory                      # with `make run` going (see README: no watcher closes)
+    make bench-directory ARGS="--rooms 0 --samples 10 --no-growth"   # the list again, same rooms
     .venv/bin/python -m bench.directory --rooms 2000 --seconds 3     # a quicker look
 
 1. Opens N live rooms through the public API (create + activate, 16 anchors at once, half the
@@ -10,8 +11,8 @@
 3. Measures the first list page of each order (new, hot, near at 1,000 viewer points, and near at
    a new point each request: the page rendered nearly every time) with wrk, 32
    connections, against one gateway process (after 2 s of warm-up) and, in alternating rounds in
-   the same run, against a bare aiohttp handler returning the same bytes; prints medians and the
-   ratio.
+   the same run, against a bare aiohttp handler returning the same bytes (at 1,000 places, each
+   place's own page; at a new point each request, one page); prints medians and the ratio.
 4. Builds directories of 1,000 / 10,000 / 100,000 rooms in this process (no API) and prints the
    memory per room and the cost of each order's first page as the directory grows.
 Traffic goes only to the given gateway (loopback by default).
@@ -176,6 +177,20 @@ end
     return script
 
 
+def near_query(lat: float, lng: float) -> str:
+    return f"sort=near&lat={lat:.4f}&lng={lng:.4f}"  # as the wrk script writes it
+
+
+async def load_pages(http: aiohttp.ClientSession, gateway: str, bare: str, token: str, queries: list[str]) -> None:
+    """Give the bare handler the gateway's page for each query, so it answers each with its own."""
+    pages = {}
+    for query in queries:
+        async with http.get(f"{gateway}/v1/rooms?{query}", headers={"Authorization": f"Bearer {token}"}) as page:
+            pages[query] = (await page.read()).decode()
+    async with http.put(f"{bare}/pages", json=pages) as put:
+        assert put.status == 200
+
+
 async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token: str, args: argparse.Namespace,
                      workdir: Path) -> list[str]:
     points = near_points(1000)
@@ -190,6 +205,8 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token
             body = await page.read()
         async with http.put(f"{bare}/body", data=body) as put:
             assert put.status == 200
+        if order == "near":  # each place's own page, on both sides
+            await load_pages(http, gateway, bare, token, [near_query(lat, lng) for lat, lng in points])
         ours, ceiling = [], []
         # Warm-up, not measured: the first request of each near cell renders its page.
         await asyncio.to_thread(wrk, gateway + path, token, 2, args.connections, script)
@@ -255,9 +272,10 @@ async def main(args: argparse.Namespace) -> None:
             for proc in (second, bare):
                 proc.terminate()
                 proc.wait(10)
-    print("== 4. directory memory and page cost as it grows (in this process, no API)", flush=True)
-    for row in memory_and_cost_table((1000, 10_000, 100_000)):
-        print(row)
+    if args.growth:
+        print("== 4. directory memory and page cost as it grows (in this process, no API)", flush=True)
+        for row in memory_and_cost_table((1000, 10_000, 100_000)):
+            print(row)
 
 
 if __name__ == "__main__":
@@ -271,4 +289,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--second-port", type=int, default=8001)
     parser.add_argument("--bare-port", type=int, default=8002)
+    parser.add_argument("--no-growth", dest="growth", action="store_false",
+                        help="skip part 4 (again on a running system: `--rooms 0 --samples 10 --no-growth`)")
     uvloop.run(main(parser.parse_args()))

@@ -11,8 +11,13 @@ pod showing `onair_watcher_cycles_total 0` would mislead a dashboard and hide an
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series beside each counter
 
@@ -20,19 +25,59 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` seri
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # --- HTTP (gateway) -------------------------------------------------------------------------
-HTTP_REQUESTS = Counter(
-    "onair_http_requests_total",
-    "HTTP requests answered, by route and status",
-    ["route", "method", "status"],
-    registry=None,
-)
-HTTP_DURATION = Histogram(
-    "onair_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route",
-    ["route", "method"],
-    buckets=_FAST,
-    registry=None,
-)
+
+class RouteSeries:
+    """One route's requests (by method and status) and durations (by method), as plain numbers."""
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self._bounds = buckets
+        self.requests: dict[tuple[str, int], int] = {}
+        self.durations: dict[str, list[float]] = {}  # method -> per-bucket counts (+Inf last), then the sum
+
+    def observe(self, method: str, status: int, seconds: float) -> None:
+        key = (method, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        counts = self.durations.get(method)
+        if counts is None:
+            counts = self.durations[method] = [0.0] * (len(self._bounds) + 2)
+        counts[bisect.bisect_left(self._bounds, seconds)] += 1
+        counts[-1] += seconds
+
+
+class HttpStats(Collector):
+    """`onair_http_requests_total` and `onair_http_request_duration_seconds`, by route template
+    (`/v1/rooms/{room_id}`, never an id). Kept as plain numbers and turned into metric families
+    only when scraped: the client library's metrics take a lock on every increment, two per
+    request, and the list is answered thousands of times a second. The gateway is one event
+    loop and its ops port runs in it, so a scrape never sees a half-made change."""
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self._buckets = buckets
+        self._routes: dict[str, RouteSeries] = {}
+
+    def route(self, template: str) -> RouteSeries:
+        return self._routes.setdefault(template, RouteSeries(self._buckets))
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily("onair_http_requests", "HTTP requests answered, by route and status",
+                                       labels=["route", "method", "status"])
+        durations = HistogramMetricFamily("onair_http_request_duration_seconds",
+                                          "Time to answer an HTTP request, by route", labels=["route", "method"])
+        for route, series in sorted(self._routes.items()):
+            for (method, status), count in sorted(series.requests.items()):
+                requests.add_metric([route, method, str(status)], count)
+            for method, counts in sorted(series.durations.items()):
+                cumulative: list[tuple[str, float]] = []
+                total = 0.0
+                for bound, in_bucket in zip([*map(floatToGoString, self._buckets), "+Inf"], counts[:-1], strict=True):
+                    total += in_bucket
+                    cumulative.append((bound, total))
+                durations.add_metric([route, method], cumulative, sum_value=counts[-1])
+        yield requests
+        yield durations
+
+
+HTTP_STATS = HttpStats(_FAST)
 
 # --- the message bus (every service) -----------------------------------------------------
 PUBLISHED = Counter(
@@ -140,7 +185,7 @@ CLOUD_SECONDS = Histogram(
 )
 
 
-HTTP = (HTTP_REQUESTS, HTTP_DURATION)
+HTTP: tuple[Collector, ...] = (HTTP_STATS,)
 BUS = (PUBLISHED, PUBLISH_FAILURES, CONSUMED, HANDLER_SECONDS, COUNTER_BATCH_SIZE)
 DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED, LIVE_STREAMS, PRESENCE_INSTANCES)
 ROOMS_GROUP = (ROOMS, ROOMS_CLOSED, ROOMS_STREAM_CHANGES)
@@ -157,7 +202,7 @@ CLOUD = (CLOUD_CALLS, CLOUD_SECONDS, STREAM_CUTS, DETECTION_BANS_DEFERRED)
 _exported: set[int] = set()
 
 
-def export(*groups: tuple[MetricWrapperBase, ...]) -> None:
+def export(*groups: tuple[Collector, ...]) -> None:
     """Expose these groups at this process's /metrics (once each)."""
     for group in groups:
         for metric in group:

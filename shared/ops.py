@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.registry import Collector
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.bus import Bus
@@ -96,7 +96,7 @@ def ops_app(checks: Mapping[str, Check]) -> web.Application:
 
 @asynccontextmanager
 async def serving_ops(host: str, port: int, checks: Mapping[str, Check],
-                      metrics: Sequence[tuple[MetricWrapperBase, ...]]) -> AsyncIterator[int]:
+                      metrics: Sequence[tuple[Collector, ...]]) -> AsyncIterator[int]:
     """Serve the ops port while the block runs, with these metric groups (shared/metrics.py) and
     readiness checks; yields the port (0 picks a free one)."""
     export(*metrics)

@@ -82,7 +82,7 @@ class CursorCodec:
         return cls(hmac.new(secret.encode(), b"onair list cursors v1", hashlib.sha256).digest())
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hmac.digest(self._key, payload, "sha256")[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
         payload = _COMPACT.encode([_TAGS[type(cursor)], *cursor.__dict__.values()]).encode()

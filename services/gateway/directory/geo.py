@@ -57,6 +57,7 @@ class GeoIndex:
         self._added: dict[str, Point] = {}  # since the build: not in the tree
         self._removed = 0  # since the build: still in the tree
         self._changed_at: float | None = None  # the oldest change not in the tree
+        self._query = np.zeros((1, 3))  # the point asked about, reused: one query at a time (one event loop)
 
     def __len__(self) -> int:
         return len(self._points)
@@ -77,19 +78,22 @@ class GeoIndex:
         if self._changed_at is not None and (len(self._added) + self._removed >= REBUILD_AFTER
                                              or self._clock() - self._changed_at >= REBUILD_SECONDS):
             self._build()
-        found = [(math.dist(origin, point), room_id) for room_id, point in self._added.items()]
-        ids = self._tree_ids
-        if self._tree is not None:
-            chords, indexes = self._tree.query(np.array((origin,)), k=min(count + self._removed, len(ids)))
-            pairs = zip(chords.ravel().tolist(), indexes.ravel().tolist(), strict=True)
-            if self._removed:
-                found += [(chord, ids[i]) for chord, i in pairs if ids[i] in self._points]
-            else:
-                found += [(chord, ids[i]) for chord, i in pairs]
-        if self._added:
-            found.sort()
         asin, diameter = math.asin, 2 * EARTH_RADIUS_KM  # inlined chord_to_km: this runs per listed room
-        return [(diameter * asin(chord / 2 if chord < 2 else 1.0), room_id) for chord, room_id in found[:count]]
+        ids = self._tree_ids
+        if self._tree is None:
+            chords: list[float] = []
+            found: list[int] = []
+        else:
+            self._query[0] = origin
+            answer = self._tree.query(self._query, k=min(count + self._removed, len(ids)))
+            chords, found = answer[0].ravel().tolist(), answer[1].ravel().tolist()
+        if not self._added and not self._removed:  # the usual case: the tree is the whole index
+            return [(diameter * asin(chord / 2 if chord < 2 else 1.0), ids[i])
+                    for chord, i in zip(chords, found, strict=True)]
+        pairs = [(chord, ids[i]) for chord, i in zip(chords, found, strict=True) if ids[i] in self._points]
+        pairs += [(math.dist(origin, point), room_id) for room_id, point in self._added.items()]
+        pairs.sort()
+        return [(diameter * asin(chord / 2 if chord < 2 else 1.0), room_id) for chord, room_id in pairs[:count]]
 
     def _changed(self) -> None:
         if self._changed_at is None:

@@ -158,7 +158,7 @@ class RoomLister:
         want = min(limit + 1, NEAR_DEPTH)
         while True:
             found = self.directory.nearest(origin, want)
-            past = [pair for pair in found if after is None or pair > after]
+            past = found if after is None else [pair for pair in found if pair > after]
             if len(past) > limit or len(found) < want or want >= NEAR_DEPTH:
                 break
             want = min(want * 4, NEAR_DEPTH)

@@ -97,7 +97,7 @@ class MediaHooks:
         if not verify_tx_secret(self._keys.play, stream, expires, secret, now=datetime.now(UTC)):
             log.warning("play.refused", reason="bad or expired txSecret/txTime", stream_id=stream)
             raise forbidden("bad or expired play signature")
-        if not await self._on_air.stream_playable(stream, correlation_id(request)):
+        if not await self._on_air.stream_playable(stream, correlation_id()):
             log.info("play.refused", reason="the room is not active", stream_id=stream)
             raise Problem(403, "room-not-live", "Room not live", "the stream's room is not on air")
 
@@ -127,7 +127,7 @@ class MediaHooks:
         if not verify_tx_secret(self._keys.push, stream, expires, secret, now=datetime.now(UTC)):
             plog.warning("push.refused", reason="bad or expired txSecret/txTime")
             raise forbidden("bad or expired push signature")
-        room = await self._rooms.get_by_stream(stream, correlation_id=correlation_id(request))
+        room = await self._rooms.get_by_stream(stream, correlation_id=correlation_id())
         if room is None:
             plog.warning("push.refused", reason="no room has this stream")
             raise forbidden("unknown stream")
@@ -137,7 +137,7 @@ class MediaHooks:
             raise Problem(403, "room-closed", "Room closed", f"the room is closed ({room.close_reason})")
         started = StreamStarted(stream_id=stream, source=SOURCE, sequence=_session(request, form),
                                 event_time=datetime.now(UTC))
-        await self._events.publish_event(started, correlation_id=correlation_id(request))
+        await self._events.publish_event(started, correlation_id=correlation_id())
         plog.info("push.accepted", room_id=room.id)
         return web.Response(text="ok")
 
@@ -147,6 +147,6 @@ class MediaHooks:
         stream = form.get("name", "")
         stopped = StreamStopped(stream_id=stream, source=SOURCE, sequence=_session(request, form),
                                 event_time=datetime.now(UTC))
-        await self._events.publish_event(stopped, correlation_id=correlation_id(request))
+        await self._events.publish_event(stopped, correlation_id=correlation_id())
         log.info("push.ended", stream_id=stream)
         return web.Response(text="ok")

@@ -1,6 +1,6 @@
 """How every route is served: the app factory, and the one wrapper around each view.
 
-The wrapper binds a request id (the client's X-Request-ID or a new one) to every log line and
+The wrapper gives each request an id (the client's X-Request-ID or a new one) for every log line and
 message, answers every error as a problem document (`problems.py`), counts the request by its
 route template, and logs it (hot routes only when they fail). It wraps each view once, when the
 route is added, instead of running as aiohttp middleware: a middleware costs two more coroutine
@@ -18,24 +18,21 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from prometheus_client.metrics import Counter, Histogram
 
 from services.gateway.http.answers import Health
 from services.gateway.http.problems import Problem, problem_response
-from shared.metrics import HTTP_DURATION, HTTP_REQUESTS
+from shared.logging import REQUEST_ID
+from shared.metrics import HTTP_STATS
 from shared.ops import Check, failing
 
 log = structlog.get_logger(__name__)
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Per request: the id bound to its log lines and carried as the messages' correlation id.
-REQUEST_ID = web.RequestKey("request_id", str)
-
 # Request ids: unique per process start plus a counter (cheaper than a uuid4 on every request).
 _ID_PREFIX = uuid.uuid4().hex[:12]
 _ID_COUNTER = itertools.count(1)
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # clients choose methods
 
 
 @dataclass(frozen=True)
@@ -46,35 +43,17 @@ class Route:
     quiet: bool = False  # a hot path (the list, likes, views): its successful requests are not logged
 
 
-def correlation_id(request: web.Request) -> str | None:
-    return request.get(REQUEST_ID)
-
-
-class _RouteMetrics:
-    """The route's label children by (method, status): `labels()` takes a lock and builds a key
-    on every call. Bounded: methods x statuses."""
-
-    def __init__(self, template: str) -> None:
-        self._template = template
-        self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
-
-    def observe(self, method: str, status: int, seconds: float) -> None:
-        series = self._series.get((method, status))
-        if series is None:
-            label = method if method in _METHODS else "other"  # clients choose methods
-            series = self._series[(method, status)] = (HTTP_REQUESTS.labels(self._template, label, str(status)),
-                                                       HTTP_DURATION.labels(self._template, label))
-        series[0].inc()
-        series[1].observe(seconds)
+def correlation_id() -> str | None:
+    """The request's id: on its log lines (`shared.logging.add_request_id`) and its messages."""
+    return REQUEST_ID.get()
 
 
 def served(route: Route) -> View:
-    view, quiet, metrics = route.view, route.quiet, _RouteMetrics(route.path)
+    view, quiet, metrics = route.view, route.quiet, HTTP_STATS.route(route.path)
 
     async def serve(request: web.Request) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
-        request[REQUEST_ID] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         try:
             try:
@@ -83,13 +62,13 @@ def served(route: Route) -> View:
                 response = problem_response(exc)
             response.headers["X-Request-ID"] = request_id
             seconds = time.perf_counter() - started
-            metrics.observe(request.method, response.status, seconds)
+            metrics.observe(request.method if request.method in _METHODS else "other", response.status, seconds)
             if response.status >= 400 or not quiet:
                 log.info("http.request", method=request.method, path=request.path, status=response.status,
                          ms=round(seconds * 1000, 1))
             return response
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            REQUEST_ID.reset(bound)
 
     return serve
 

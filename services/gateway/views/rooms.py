@@ -41,7 +41,7 @@ class RoomViews:
         body = await parse_json_body(request, CreateRoomBody)
         room = await self._rooms.create(user.user_id, title=body.title, cover_url=str(body.cover_url),
                                         location=body.location, command_id=command_id(request, user),
-                                        correlation_id=correlation_id(request))
+                                        correlation_id=correlation_id())
         push = self._signer.push_url(room.stream_id)
         created = CreatedRoom(room=RoomView.model_validate_json(self._lister.room(room)), push_url=push.url,
                               push_url_expires_at=push.expires_at)
@@ -50,13 +50,13 @@ class RoomViews:
     async def activate(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "write")
         room = await self._rooms.activate(path_id(request, "room_id"), actor_id=user.user_id,
-                                          correlation_id=correlation_id(request))
+                                          correlation_id=correlation_id())
         return self._written(room)
 
     async def close(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "write")
         room = await self._rooms.close(path_id(request, "room_id"), reason=CloseReason.ANCHOR, actor_id=user.user_id,
-                                       correlation_id=correlation_id(request))
+                                       correlation_id=correlation_id())
         return self._written(room)
 
     def _written(self, room: Room) -> web.Response:
@@ -69,7 +69,7 @@ class RoomViews:
         room = self._directory.get(room_id)
         if room is None:  # not live, not closed recently: ask the rooms service (its query queue)
             self._caller.limits.check("lookup", user.user_id)
-            room = await self._rooms.get(room_id, correlation_id=correlation_id(request))
+            room = await self._rooms.get(room_id, correlation_id=correlation_id())
             if room is None:
                 raise not_found("room")
         return _json(self._lister.room(room))
