@@ -12,6 +12,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 import shared.metrics
+from shared.metrics import HttpStats
 
 MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "monitoring"
 
@@ -20,10 +21,12 @@ def exported_names() -> set[str]:
     """Every series name shared/metrics.py exports (counters with _total, histograms' parts)."""
     names = set()
     for metric in vars(shared.metrics).values():
-        if isinstance(metric, MetricWrapperBase):
-            for family in metric.describe():
-                suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
-                names |= {family.name + suffix for suffix in suffixes}
+        # The client's metrics describe themselves; a collector of our own (HttpStats) collects.
+        families = (metric.describe() if isinstance(metric, MetricWrapperBase)
+                    else metric.collect() if isinstance(metric, HttpStats) else [])
+        for family in families:
+            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
+            names |= {family.name + suffix for suffix in suffixes}
     return names
 
 
