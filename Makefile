@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit faults demo bench-rooms bench-directory bench-streams bench-live token up down manifests clean
+.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -26,6 +26,11 @@ test: install
 faults: install
 	ONAIR_FAULTS_ALL=1 ONAIR_FAULTS_STATUS_OUTAGE_SECONDS=300 $(PY) -m pytest tests/faults -s -p no:cacheprovider \
 		-o timeout=900
+
+# The cluster scenarios (tests/faults/test_cluster.py): a private three-node RabbitMQ cluster, two of
+# every service, a node stopped or hung under load. The quick one also runs in `make test`.
+faults-cluster: install
+	ONAIR_FAULTS_ALL=1 $(PY) -m pytest tests/faults/test_cluster.py -s -p no:cacheprovider -o timeout=900
 
 demo: install
 	bash scripts/demo.sh

@@ -16,18 +16,29 @@ import aio_pika
 import structlog
 from aiormq.exceptions import AMQPError
 
+from shared.bus.nodes import broker_urls, node_name
+
 log = structlog.get_logger(__name__)
 
 
 class LeaderLock:
     def __init__(self, url: str, name: str, *, retry_seconds: float = 2.0, heartbeat: int = 10) -> None:
-        self._url = url
+        self._urls = broker_urls(url)  # any node of the cluster: the lock's queue is cluster-wide
         self.name = name
         self._retry = retry_seconds
         self._heartbeat = heartbeat
 
+    async def _connect(self) -> aio_pika.abc.AbstractConnection:
+        """The first node that answers."""
+        for url in self._urls[:-1]:
+            try:
+                return await aio_pika.connect(url, heartbeat=self._heartbeat, timeout=5)
+            except (TimeoutError, OSError, AMQPError) as exc:
+                log.warning("leader.node_unavailable", lock=self.name, node=node_name(url), error=repr(exc))
+        return await aio_pika.connect(self._urls[-1], heartbeat=self._heartbeat, timeout=5)
+
     async def _acquire(self) -> aio_pika.abc.AbstractConnection | None:
-        connection = await aio_pika.connect(self._url, heartbeat=self._heartbeat, timeout=10)
+        connection = await self._connect()
         try:
             channel = await connection.channel()
             await channel.declare_queue(self.name, exclusive=True, auto_delete=True)

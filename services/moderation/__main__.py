@@ -4,7 +4,7 @@ from services.moderation.bootstrap import running_moderation_service
 from shared import metrics
 from shared.logging import configure_logging
 from shared.ops import bus_check, serving_ops, store_check
-from shared.runtime import run_service, wait_for_stop_signal
+from shared.runtime import run_service, serve_forever
 from shared.settings import ModerationSettings
 
 
@@ -16,7 +16,7 @@ async def main() -> None:
         {"bus": bus_check(service.bus), "store": store_check(service.repo.database)},
         (metrics.BUS, metrics.CLOUD),
     ):
-        await wait_for_stop_signal()
+        await serve_forever()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ class CounterStore:
         """Apply `{room: {receipt: Increment}}`, skipping receipts already applied. Likers are not
         stored (`sort=hot` decays them in the gateways): a new liker is announced, with a version.
 
-        Returns the new counts of the live rooms that changed.
+        Returns the new counts of the live rooms that changed; when nothing in the batch is new
+        (a redelivery: its announcement may have been lost), the counts of its live rooms as they
+        are, with nothing added, so that the redelivery announces them again.
         """
         for _ in range(MAX_ATTEMPTS):
             receipt_ids = {r for parts in per_room.values() for r in parts}
@@ -46,7 +48,7 @@ class CounterStore:
             fresh = {room: {r: v for r, v in parts.items() if r not in seen} for room, parts in per_room.items()}
             added = {room: sum(parts.values(), Increment()) for room, parts in fresh.items() if parts}
             if not added:
-                return []
+                return await self._counts({room: Increment() for room in per_room})
             try:
                 await self._commit(receipt_ids - seen, added)
             except (BulkWriteError, DuplicateKeyError):

@@ -3,7 +3,10 @@
 Batches of `rooms.counters` messages (each already a few milliseconds of one gateway's traffic)
 are grouped by room and written in one transaction that adds the increments not seen before
 and records their receipts (`CounterStore.apply`). The bus acks the messages only after the
-commit. The new counts are then announced as `room.counters` events for live updates.
+commit and the announcement of the new counts (`room.counters`, for the directories and live
+updates): a batch whose announcement the broker refused is redelivered, finds its receipts, and
+announces the counts as they are. (A lost announcement is not always superseded by the next: the
+last one before a quiet room would leave every gateway's list behind until its next re-sync.)
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ async def apply_counter_batch(batch: list[tuple[Envelope, Contract]], *, counter
     changed = await counters.apply(per_room)
     COUNTER_BATCH_SIZE.labels("rooms").observe(len(per_room))
     if changed:
-        snapshot = RoomCountersChanged(rooms=changed)
         try:
-            await events.publish_event(snapshot)
+            await events.publish_event(RoomCountersChanged(rooms=changed))
         except BusUnavailable as exc:
-            log.warning("counters.event_not_published", error=str(exc))  # a snapshot: the next one catches up
+            log.warning("counters.event_not_published", error=str(exc), rooms=len(changed))
+            raise  # redelivered: written once, announced again
     log.debug("counters.applied", messages=len(batch), rooms=len(per_room), changed=len(changed))

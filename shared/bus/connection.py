@@ -1,4 +1,4 @@
-"""One robust connection to the broker and its main channel."""
+"""One robust connection to the broker (any node of it: `nodes.py`) and its main channel."""
 
 from __future__ import annotations
 
@@ -12,18 +12,21 @@ import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import AMQPError
 
+from shared.bus.nodes import RECONNECT_SECONDS, Failover, broker_urls, node_name
 from shared.errors import BusUnavailable
 
 log = structlog.get_logger(__name__)
 
 
 class Connection:
-    """Connects with retries; the robust connection then restores channels, queues and consumers
-    by itself after a broker outage, and `reconnected` is set each time it did."""
+    """Connects with retries, to the first node that answers; the robust connection then restores
+    channels, queues and consumers by itself after an outage (on another node if its node went),
+    and `reconnected` is set each time it did."""
 
     def __init__(self, url: str, prefetch: int) -> None:
-        self._url = url
+        self._urls = broker_urls(url)
         self._prefetch = prefetch
+        self._failover: Failover | None = None
         self.robust: AbstractRobustConnection | None = None
         self.channel: AbstractRobustChannel | None = None
         self.reconnected = asyncio.Event()  # private queues may have missed events meanwhile
@@ -44,14 +47,20 @@ class Connection:
         attempt = 0
         while True:
             attempt += 1
+            node = (attempt - 1) % len(self._urls)
             try:
-                self.robust = await aio_pika.connect_robust(self._url, timeout=10)
+                self.robust = await aio_pika.connect_robust(self._urls[node], timeout=10,
+                                                            reconnect_interval=RECONNECT_SECONDS)
                 break
             except (TimeoutError, OSError, AMQPError) as exc:
                 if attempts is not None and attempt >= attempts:
                     raise BusUnavailable(f"cannot connect to the broker: {exc}") from exc
-                log.warning("bus.connect_retry", attempt=attempt, error=str(exc))
-                await asyncio.sleep(min(delay * attempt, 10))
+                log.warning("bus.connect_retry", attempt=attempt, node=node_name(self._urls[node]), error=str(exc))
+                if node == len(self._urls) - 1:  # every node tried: wait before the next round
+                    await asyncio.sleep(min(delay * attempt / len(self._urls), 10))
+        log.info("bus.node", node=node_name(self._urls[node]), nodes=len(self._urls))
+        self._failover = Failover(self._urls, node)
+        self._failover.attach(self.robust)
         channel = await self.robust.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=self._prefetch)
         self.channel = channel
@@ -65,6 +74,8 @@ class Connection:
             await callback()
 
     async def close(self) -> None:
+        if self._failover is not None:
+            await self._failover.close()
         if self.robust is not None:
             await self.robust.close()
         self.robust = None

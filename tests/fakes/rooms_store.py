@@ -134,6 +134,11 @@ class InMemoryCounters:
         self.receipts: set[str] = set()
 
     async def apply(self, per_room: dict[str, dict[str, Increment]]) -> list[RoomCounts]:
+        if all(receipt in self.receipts for parts in per_room.values() for receipt in parts):
+            return [RoomCounts(room_id=doc.room.id, version=doc.room.version, viewers=doc.room.viewers,
+                               likes=doc.room.likes, viewers_added=0, likes_added=0)
+                    for room_id in per_room if (doc := self._rooms.docs.get(room_id)) is not None
+                    and doc.room.status is RoomStatus.ACTIVE]  # a redelivery: the counts as they are
         changed = []
         for room_id, parts in per_room.items():
             fresh = [counts for receipt, counts in parts.items() if receipt not in self.receipts]

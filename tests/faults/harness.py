@@ -38,10 +38,12 @@ class Service:
 class Stack:
     """The four services as processes, on the given broker and store, in a namespace of their own."""
 
-    def __init__(self, amqp_url: str, mongodb_url: str, workdir: Path, **env: str) -> None:
+    def __init__(self, amqp_url: str, mongodb_url: str, workdir: Path, *, namespace: str | None = None,
+                 **env: str) -> None:
+        """`namespace`: another stack's, to run a second replica of every service beside it."""
         self.amqp_urls: dict[str, str] = {}  # a service's own broker URL (its user), if not the common one
         self.gateway_port = free_port()
-        namespace = f"faults-{uuid.uuid4().hex[:6]}"
+        namespace = namespace or f"faults-{uuid.uuid4().hex[:6]}"
         self.env = {**os.environ, "ONAIR_AMQP_URL": amqp_url, "ONAIR_MONGODB_URL": mongodb_url,
                     "ONAIR_MONGODB_DB": f"onair_{namespace.replace('-', '_')}", "ONAIR_BUS_NAMESPACE": namespace,
                     "ONAIR_GATEWAY_PORT": str(self.gateway_port), "ONAIR_HOOKS_PORT": str(free_port()),
@@ -55,6 +57,13 @@ class Stack:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    def twin(self, workdir: Path) -> Stack:
+        """A second replica of every service, in this stack's namespace and database."""
+        twin = Stack(self.env["ONAIR_AMQP_URL"], self.env["ONAIR_MONGODB_URL"], workdir,
+                     namespace=self.env["ONAIR_BUS_NAMESPACE"])
+        twin.env["ONAIR_MONGODB_DB"] = self.env["ONAIR_MONGODB_DB"]
+        return twin
 
     def start(self, name: str) -> None:
         service = self.services[name]
@@ -157,6 +166,7 @@ class LikeLoad:
     base: str
     rooms: list[str] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
+    more: list[str] = field(default_factory=list)  # other gateways: likes go to each in turn
 
     async def open_rooms(self, http: aiohttp.ClientSession, n: int) -> None:
         for _ in range(n):
@@ -172,16 +182,18 @@ class LikeLoad:
     async def run(self, http: aiohttp.ClientSession, seconds: float, rate: float) -> None:
         fan, tasks = token("fan"), set()
         started, n = time.monotonic(), 0
+        gateways = [self.base, *self.more]
         while (now := time.monotonic()) - started < seconds:
             room = self.rooms[n % len(self.rooms)]
-            task = asyncio.create_task(self._like(http, room, {**fan, "Idempotency-Key": uuid.uuid4().hex}))
+            task = asyncio.create_task(self._like(http, gateways[n % len(gateways)], room,
+                                                  {**fan, "Idempotency-Key": uuid.uuid4().hex}))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             n += 1
             await asyncio.sleep(max(0.0, started + n / rate - now))
         await asyncio.gather(*tasks)
 
-    async def _like(self, http: aiohttp.ClientSession, room: str, headers: dict[str, str]) -> None:
+    async def _like(self, http: aiohttp.ClientSession, base: str, room: str, headers: dict[str, str]) -> None:
         """One like: retried with the same Idempotency-Key until a 202 (a 503 may hide a like the
         broker did take, its confirm lost with the connection: the key makes the retry count
         once), for up to RETRY_SECONDS; never accepted by then, it is indeterminate."""
@@ -190,7 +202,7 @@ class LikeLoad:
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                async with http.post(f"{self.base}/v1/rooms/{room}/likes", headers=headers,
+                async with http.post(f"{base}/v1/rooms/{room}/likes", headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=15)) as response:
                     if response.status == 202:
                         self.counts.accepted += 1

@@ -19,9 +19,13 @@ class PrivateBroker:
     """A RabbitMQ node of its own (ports, data directory, cookie), stopped and started at will;
     its data survives a restart, as a real broker's does."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, home: Path | None = None, env: dict[str, str] | None = None) -> None:
+        """`home`: where the Erlang cookie is (the nodes of one cluster share it); `env`: more
+        settings for the node (e.g. RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS)."""
         self.dir, self.port = workdir, free_port()
+        self.home = home or workdir
         self.node = f"faults{uuid.uuid4().hex[:6]}@localhost"
+        self._extra_env = env or {}
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -33,11 +37,15 @@ class PrivateBroker:
 
     def ctl_env(self) -> dict[str, str]:
         """What rabbitmqctl needs to reach this node (its name, and the cookie in its HOME)."""
-        return {**os.environ, "HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
+        return {**os.environ, "HOME": str(self.home), "RABBITMQ_NODENAME": self.node,
                 "RABBITMQCTL": "/usr/lib/rabbitmq/bin/rabbitmqctl"}
 
+    def ctl(self, *args: str) -> str:
+        return subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, *args], env=self.ctl_env(),
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+
     def start(self) -> None:
-        env = {**os.environ, "HOME": str(self.dir), "RABBITMQ_NODENAME": self.node,
+        env = {**os.environ, **self._extra_env, "HOME": str(self.home), "RABBITMQ_NODENAME": self.node,
                "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(free_port()),
                "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"), "RABBITMQ_LOG_BASE": str(self.dir / "log"),
                "RABBITMQ_CONFIG_FILE": str(self.dir / "none"), "RABBITMQ_PID_FILE": str(self.dir / "pid"),
@@ -56,6 +64,44 @@ class PrivateBroker:
         deadline = time.monotonic() + 10
         while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
             time.sleep(0.1)
+
+    def pause(self, paused: bool) -> None:
+        """Hang the node (SIGSTOP: its sockets stay open, nothing answers) or resume it."""
+        assert self._proc is not None
+        os.killpg(self._proc.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+
+class PrivateCluster:
+    """Three private nodes joined into one cluster (one cookie in a shared HOME). Quorum queues
+    declared on it keep a replica on every node."""
+
+    def __init__(self, workdir: Path, size: int = 3) -> None:
+        # A short failure detector, so that a hung node is declared down within seconds.
+        env = {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel net_ticktime 8"}
+        home = workdir / "home"
+        home.mkdir()
+        self.nodes = [PrivateBroker(workdir / f"node{i}", home=home, env=env) for i in range(size)]
+        for node in self.nodes:
+            node.dir.mkdir()
+
+    @property
+    def url(self) -> str:
+        """ONAIR_AMQP_URL for the cluster: every node, comma-separated."""
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self) -> None:
+        self.nodes[0].start()
+        for node in self.nodes[1:]:
+            node.start()
+            node.ctl("stop_app")
+            node.ctl("join_cluster", self.nodes[0].node)
+            node.ctl("start_app")
+        status = self.nodes[0].ctl("cluster_status")
+        assert all(node.node in status for node in self.nodes), status
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
 
 
 class PrivateStore:

@@ -1,0 +1,107 @@
+"""Past one machine: the whole system twice over (two of every service) on a private three-node
+RabbitMQ cluster, `ONAIR_AMQP_URL` listing the three nodes, with likes spread over both gateways
+while a node is lost. `make faults-cluster` runs every scenario and prints the fault table; the
+quick one runs in `make test` too."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.faults.harness import HEADER, LikeLoad, Stack, row, token
+from tests.faults.parts import PrivateBroker, PrivateCluster
+
+RESULTS: list[str] = []
+slow = pytest.mark.skipif(not os.environ.get("ONAIR_FAULTS_ALL"), reason="slow fault scenario: make faults-cluster")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCluster]:
+    if not Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists():
+        pytest.skip("no rabbitmq-server to start private nodes with")
+    nodes = PrivateCluster(tmp_path_factory.mktemp("cluster"))
+    nodes.start()
+    yield nodes
+    nodes.stop()
+    if RESULTS:
+        print("\n" + HEADER + "\n" + "\n".join(RESULTS))
+
+
+@pytest.fixture
+async def stacks(cluster: PrivateCluster, mongodb_url: str, tmp_path: Path) -> AsyncIterator[tuple[Stack, Stack]]:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Stack(cluster.url, mongodb_url, tmp_path / "a")
+    second = first.twin(tmp_path / "b")
+    for stack in (first, second):
+        stack.start_all()
+    try:
+        async with aiohttp.ClientSession() as http:
+            await asyncio.gather(first.wait_ready(http), second.wait_ready(http))
+        yield first, second
+    finally:
+        for stack in (first, second):
+            stack.stop_all()
+
+
+async def first_pages(http: aiohttp.ClientSession, stacks: tuple[Stack, Stack]) -> list[list[str]]:
+    pages = []
+    for stack in stacks:
+        async with http.get(f"{stack.base}/v1/rooms?limit=50", headers=token("checker")) as response:
+            pages.append([room["id"] for room in (await response.json())["rooms"]])
+    return pages
+
+
+async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker, *, hang: bool, down_seconds: float
+                      ) -> tuple[LikeLoad, float, float]:
+    """Likes at 100/s over both gateways; 5 s in, `node` stops (or hangs) for `down_seconds`.
+    Returns the load, the seconds from the fault until both stacks were ready again, and the
+    seconds after the load until both gateways listed the same first page."""
+    first, second = stacks
+    async with aiohttp.ClientSession() as http:
+        load = LikeLoad(first.base, more=[second.base])
+        await load.open_rooms(http, 6)
+        driving = asyncio.create_task(load.run(http, seconds=25, rate=100))
+        await asyncio.sleep(5)
+        faulted = time.monotonic()
+        await asyncio.to_thread(node.pause, True) if hang else await asyncio.to_thread(node.stop)
+        await asyncio.sleep(2)  # long enough for every service to notice
+        await asyncio.gather(first.wait_ready(http, 60), second.wait_ready(http, 60))
+        ready = time.monotonic() - faulted
+        await asyncio.sleep(max(0.0, down_seconds - ready))
+        await asyncio.to_thread(node.pause, False) if hang else await asyncio.to_thread(node.start)
+        await driving
+        ended = time.monotonic()
+        while (pages := await first_pages(http, stacks))[0] != pages[1] and time.monotonic() - ended < 10:
+            await asyncio.sleep(0.1)
+        agreed = time.monotonic() - ended
+        assert pages[0] == pages[1] and set(load.rooms) <= set(pages[0]) and len(set(pages[0])) == len(pages[0])
+        await load.settle(http)
+    return load, ready, agreed
+
+
+async def test_the_node_every_service_uses_stopped_under_load(cluster: PrivateCluster,
+                                                              stacks: tuple[Stack, Stack]) -> None:
+    load, ready, agreed = await lose_a_node(stacks, cluster.nodes[0], hang=False, down_seconds=15)
+    RESULTS.append(row("3-node cluster: the node every service is on stopped under load, restarted after 15 s",
+                       load.counts, f"both stacks ready {ready:.1f} s after the stop; gateways agreed "
+                                    f"{agreed:.1f} s after the load"))
+    assert load.counts.accepted > 0 and load.counts.lost == 0 and load.counts.duplicated == 0
+    assert ready <= 10 and agreed <= 1
+    assert load.counts.slowest_refusal <= 5
+
+
+@slow
+async def test_a_hung_node_is_left_behind(cluster: PrivateCluster, stacks: tuple[Stack, Stack]) -> None:
+    load, ready, agreed = await lose_a_node(stacks, cluster.nodes[0], hang=True, down_seconds=25)
+    RESULTS.append(row("3-node cluster: the node every service is on hung (SIGSTOP) 25 s under load",
+                       load.counts, f"both stacks ready {ready:.1f} s after the hang; gateways agreed "
+                                    f"{agreed:.1f} s after the load"))
+    assert load.counts.lost == 0 and load.counts.duplicated == 0
+    assert ready <= 8 * 1.5 + 10 and agreed <= 1
