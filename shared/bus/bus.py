@@ -108,11 +108,13 @@ class Bus:
                         counts=DeliveryCounts(from_header=counted_by_broker))
 
     async def _queue(self, name: str, arguments: dict[str, object], bindings: Iterable[Binding],
-                     channel_prefetch: int | None = None, retired: Iterable[Binding] = ()) -> AbstractQueue:
+                     channel_prefetch: int | None = None, retired: Iterable[Binding] = (),
+                     durable: bool = True) -> AbstractQueue:
         channel = (await self._link.new_channel(channel_prefetch) if channel_prefetch
                    else await self._link.channel_when_connected())
         assert self._link.robust is not None
-        queue = await declare_queue(self._link.robust, channel, f"{self.namespace}.{name}", dict(arguments))
+        queue = await declare_queue(self._link.robust, channel, f"{self.namespace}.{name}", dict(arguments),
+                                    durable=durable)
         bindings = list(bindings)
         await self._topology.bind(queue, bindings, retired)
         log.info("bus.consuming", queue=queue.name, bindings=[b.routing_key for b in bindings])
@@ -138,7 +140,8 @@ class Bus:
         reads = all(issubclass(model, Query) for model in types)
         topology = self._topology
         arguments = topology.query_arguments(max_length) if reads else topology.request_arguments(max_length)
-        queue = await self._queue(queue_name, arguments, [Binding("requests", model.TYPE) for model in types])
+        queue = await self._queue(queue_name, arguments, [Binding("requests", model.TYPE) for model in types],
+                                  durable=not reads)
         return Subscription(queue, await queue.consume(self._consumer(handler, linear_backoff).on_message))
 
     async def subscribe(self, bindings: Iterable[Binding], handler: Handler) -> Subscription:

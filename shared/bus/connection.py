@@ -12,7 +12,7 @@ import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import AMQPError
 
-from shared.bus.nodes import RECONNECT_SECONDS, Failover, broker_urls, node_name
+from shared.bus.nodes import HEARTBEAT_SECONDS, RECONNECT_SECONDS, Failover, broker_urls, node_name
 from shared.errors import BusUnavailable
 
 log = structlog.get_logger(__name__)
@@ -49,7 +49,7 @@ class Connection:
             attempt += 1
             node = (attempt - 1) % len(self._urls)
             try:
-                self.robust = await aio_pika.connect_robust(self._urls[node], timeout=10,
+                self.robust = await aio_pika.connect_robust(self._urls[node], timeout=10, heartbeat=HEARTBEAT_SECONDS,
                                                             reconnect_interval=RECONNECT_SECONDS)
                 break
             except (TimeoutError, OSError, AMQPError) as exc:

@@ -11,7 +11,6 @@ anew, and its directory re-synced)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import structlog
@@ -22,6 +21,9 @@ from yarl import URL
 log = structlog.get_logger(__name__)
 
 RECONNECT_SECONDS = 1.0  # between attempts, each to the next node
+# A node that hangs (its sockets open, nothing answered) is left after about two heartbeats; the
+# server's 60 s default would keep every service waiting on it for two minutes.
+HEARTBEAT_SECONDS = 5
 
 
 def broker_urls(setting: str) -> list[str]:
@@ -67,12 +69,15 @@ class Failover:
         log.warning("bus.node_lost", node=node_name(was), next=node_name(self._urls[self._current]))
 
     async def _keep_moving(self) -> None:
-        """While still disconnected, each attempt goes to the next node."""
+        """Until a new connection is made (its `connected` event may still be set from the lost
+        one), each attempt goes to the next node."""
+        robust = self._robust
+        assert robust is not None
+        made = robust.connection_attempt
         try:
-            assert self._robust is not None
-            while not self._robust.is_closed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._robust.connected.wait(), RECONNECT_SECONDS * 1.5)
+            while not robust.is_closed:
+                await asyncio.sleep(RECONNECT_SECONDS * 1.5)
+                if robust.connection_attempt > made and robust.connected.is_set():
                     log.info("bus.node_joined", node=node_name(self._urls[self._current]))
                     return
                 self._move_on()

@@ -12,7 +12,10 @@ Queue kinds (`{ns}.{service}.{what}`):
   publisher answers 503 instead of filling the broker)
 - requests: quorum, delivery limit, bounded, NOT dead-lettered: a request that expires unread
   or keeps failing is dropped (its asker has stopped waiting)
-- queries: classic and transient, bounded, not dead-lettered: reads never wait behind writes
+- queries: classic and transient (not durable), bounded, not dead-lettered: reads never wait
+  behind writes, and a query queue lives on one node: when that node goes, the cluster drops it
+  and the service declares it again on the node it moves to (a durable one would stay behind,
+  "home node down", and refuse the move)
 - private: exclusive to one process, deleted with its connection (each replica's own copy)
 """
 
@@ -98,15 +101,15 @@ class Topology:
 
 
 async def declare_queue(connection: AbstractRobustConnection, channel: AbstractRobustChannel, name: str,
-                        arguments: dict[str, Any]) -> AbstractQueue:
-    """Declare a durable queue with `arguments`. RabbitMQ cannot change the arguments of a queue
+                        arguments: dict[str, Any], *, durable: bool = True) -> AbstractQueue:
+    """Declare a queue (durable unless said) with `arguments`. RabbitMQ cannot change the arguments of a queue
     that exists (an older version made it, without bounds): such a queue is used as it is, with
     a warning naming what differs (a policy can add the bounds; see docs/architecture.md). Tried
     on a channel of its own, which the refusal closes."""
     probe = await connection.channel(publisher_confirms=False)
     try:
-        await probe.declare_queue(name, durable=True, arguments=arguments)
-        return await channel.declare_queue(name, durable=True, arguments=arguments)
+        await probe.declare_queue(name, durable=durable, arguments=arguments)
+        return await channel.declare_queue(name, durable=durable, arguments=arguments)
     except aio_pika.exceptions.ChannelPreconditionFailed as exc:
         log.warning("bus.queue_arguments_differ", queue=name, wanted=arguments, error=str(exc))
         return await channel.declare_queue(name, passive=True)

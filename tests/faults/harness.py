@@ -8,6 +8,7 @@ operations never accepted, which may or may not have applied)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -149,6 +150,12 @@ class Counts:
     indeterminate: int = 0
     slowest_refusal: float = 0.0  # seconds: how long the slowest non-202 answer took
     applied: int = 0
+    accepted_at: list[float] = field(default_factory=list)  # monotonic times of the 202s
+
+    def longest_without_accepting(self, since: float) -> float:
+        """The longest stretch after `since` (a fault) in which no like was accepted."""
+        times = [since, *sorted(t for t in self.accepted_at if t > since)]
+        return max(b - a for a, b in itertools.pairwise(times)) if len(times) > 1 else float("inf")
 
     @property
     def lost(self) -> int:
@@ -206,6 +213,7 @@ class LikeLoad:
                                      timeout=aiohttp.ClientTimeout(total=15)) as response:
                     if response.status == 202:
                         self.counts.accepted += 1
+                        self.counts.accepted_at.append(time.monotonic())
                         return
                     self.counts.refused += 1
                     self.counts.slowest_refusal = max(self.counts.slowest_refusal, time.monotonic() - started)

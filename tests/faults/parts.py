@@ -77,7 +77,10 @@ class PrivateCluster:
 
     def __init__(self, workdir: Path, size: int = 3) -> None:
         # A short failure detector, so that a hung node is declared down within seconds.
-        env = {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel net_ticktime 8"}
+        # pause_minority, as the production RabbitmqCluster runs: a node that comes back from a hang
+        # finds itself alone, pauses, and rejoins the majority instead of leaving the cluster split.
+        env = {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS":
+               "-kernel net_ticktime 8 -rabbit cluster_partition_handling pause_minority"}
         home = workdir / "home"
         home.mkdir()
         self.nodes = [PrivateBroker(workdir / f"node{i}", home=home, env=env) for i in range(size)]
