@@ -14,7 +14,8 @@ import aiormq
 import pytest
 
 from services.gateway.http.auth import mint_token
-from tests.faults.harness import REPO, SERVICES, LikeLoad, Stack
+from tests.faults.harness import REPO, SERVICES, Stack
+from tests.faults.likes import LikeLoad
 from tests.faults.parts import PrivateBroker
 from tests.fixtures import JWT_SECRET
 

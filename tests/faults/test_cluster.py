@@ -14,7 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.faults.harness import HEADER, LikeLoad, Stack, row, token
+from tests.faults.harness import HEADER, Stack, row
+from tests.faults.likes import LikeLoad, token
 from tests.faults.parts import PrivateBroker, PrivateCluster
 
 RESULTS: list[str] = []

@@ -17,7 +17,8 @@ import aio_pika
 import aiohttp
 import pytest
 
-from tests.faults.harness import HEADER, LikeLoad, Stack, outage_under_load, row, token
+from tests.faults.harness import HEADER, Stack, outage_under_load, row
+from tests.faults.likes import LikeLoad, token
 from tests.faults.parts import PrivateBroker, PrivateStore, TcpProxy
 
 RESULTS: list[str] = []
