@@ -100,6 +100,7 @@ async def main(args: argparse.Namespace) -> None:
         raise SystemExit(f"not running: {missing} (start `make run` first)")
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
         rooms = [await open_room(http, base, secret) for _ in range(20)]
+        fans = [headers(f"fan-{n}", secret) for n in range(2000)]
 
         async def rest() -> int:
             await asyncio.sleep(10)
@@ -112,14 +113,16 @@ async def main(args: argparse.Namespace) -> None:
             return int(out.stdout.split(" requests in")[0].split()[-1])
 
         async def likes() -> int:
-            done, deadline, fan = 0, time.monotonic() + 10, headers("fan", secret)
+            done, deadline = 0, time.monotonic() + 10
 
             async def client(n: int) -> None:
                 nonlocal done
                 for i in itertools.count(n):
                     if time.monotonic() > deadline:
                         return
-                    async with http.post(f"{base}/v1/rooms/{rooms[i % len(rooms)]}/likes", headers=fan) as liked:
+                    # 2,000 fans, so that no one of them meets the per-user like limit
+                    async with http.post(f"{base}/v1/rooms/{rooms[i % len(rooms)]}/likes",
+                                         headers=fans[(i * 32 + n) % len(fans)]) as liked:
                         done += liked.status == 202
 
             await asyncio.gather(*(client(n) for n in range(32)))
