@@ -102,6 +102,12 @@ class PrivateCluster:
         status = self.nodes[0].ctl("cluster_status")
         assert all(node.node in status for node in self.nodes), status
 
+    def leader_of(self, queue: str) -> PrivateBroker:
+        """The node leading a quorum queue."""
+        lines = self.nodes[0].ctl("list_queues", "name", "leader", "--no-table-headers", "--quiet").splitlines()
+        leader = next(line.split()[1] for line in lines if line.split() and line.split()[0] == queue)
+        return next(node for node in self.nodes if node.node == leader)
+
     def stop(self) -> None:
         for node in reversed(self.nodes):
             node.stop()

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -40,6 +41,8 @@ async def stacks(cluster: PrivateCluster, mongodb_url: str, tmp_path: Path) -> A
     (tmp_path / "b").mkdir()
     first = Stack(cluster.url, mongodb_url, tmp_path / "a")
     second = first.twin(tmp_path / "b")
+    # The second stack lists the nodes the other way round: its services are on the last node.
+    second.env["ONAIR_AMQP_URL"] = ",".join(reversed(cluster.url.split(",")))
     for stack in (first, second):
         stack.start_all()
     try:
@@ -59,8 +62,8 @@ async def first_pages(http: aiohttp.ClientSession, stacks: tuple[Stack, Stack]) 
     return pages
 
 
-async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker, *, hang: bool, down_seconds: float
-                      ) -> tuple[LikeLoad, float, float]:
+async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker | Callable[[], PrivateBroker], *,
+                      hang: bool, down_seconds: float) -> tuple[LikeLoad, float, float]:
     """Likes at 100/s over both gateways; 5 s in, `node` stops (or hangs) for `down_seconds`.
     Returns the load, the longest stretch after the fault in which no like was accepted (the
     services' own readiness cannot tell a hung node from a slow one until heartbeats fail), and
@@ -71,6 +74,7 @@ async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker, *, hang:
         await load.open_rooms(http, 6)
         driving = asyncio.create_task(load.run(http, seconds=25, rate=100))
         await asyncio.sleep(5)
+        node = node if isinstance(node, PrivateBroker) else node()
         faulted = time.monotonic()
         await asyncio.to_thread(node.pause, True) if hang else await asyncio.to_thread(node.stop)
         await asyncio.sleep(down_seconds)
@@ -96,6 +100,49 @@ async def test_the_node_every_service_uses_stopped_under_load(cluster: PrivateCl
     assert load.counts.accepted > 0 and load.counts.lost == 0 and load.counts.duplicated == 0
     assert ready <= 10 and agreed <= 1
     assert load.counts.slowest_refusal <= 5 and load.counts.no_answer == 0
+
+
+@slow
+async def test_the_node_leading_the_rooms_queues_stopped_under_load(cluster: PrivateCluster,
+                                                                   stacks: tuple[Stack, Stack]) -> None:
+    counters = f"{stacks[0].env['ONAIR_BUS_NAMESPACE']}.rooms.counters"
+    load, ready, agreed = await lose_a_node(stacks, lambda: cluster.leader_of(counters), hang=False,
+                                            down_seconds=15)
+    RESULTS.append(row("3-node cluster: the node leading the rooms.counters queue stopped under load, "
+                       "restarted after 15 s", load.counts,
+                       f"no like accepted for {ready:.1f} s at most after the stop; gateways agreed "
+                       f"{agreed:.1f} s after the load"))
+    assert load.counts.lost == 0 and load.counts.duplicated == 0
+    assert ready <= 10 and agreed <= 1
+
+
+@slow
+async def test_a_rooms_replica_and_the_watcher_leader_killed_under_load(cluster: PrivateCluster,
+                                                                       stacks: tuple[Stack, Stack]) -> None:
+    first, second = stacks
+    async with aiohttp.ClientSession() as http:
+        load = LikeLoad(first.base, more=[second.base])
+        await load.open_rooms(http, 6)
+        driving = asyncio.create_task(load.run(http, seconds=20, rate=100))
+        await asyncio.sleep(5)
+        killed = time.monotonic()
+        for stack in stacks:  # the leader is one of the two watchers: both go, then come back
+            stack.signal("status_watcher", signal.SIGKILL)
+        first.signal("rooms", signal.SIGKILL)
+        await asyncio.sleep(1)
+        first.start("rooms")
+        for stack in stacks:
+            stack.start("status_watcher")
+        await asyncio.gather(first.wait_ready(http, 60), second.wait_ready(http, 60))
+        back = time.monotonic() - killed
+        await driving
+        await load.settle(http)
+    gap = load.counts.longest_without_accepting(killed)
+    RESULTS.append(row("3-node cluster: a rooms replica and both watchers (the leader among them) SIGKILLed "
+                       "under load, restarted after 1 s", load.counts,
+                       f"all ready {back:.1f} s after the kill; no like accepted for {gap:.1f} s at most"))
+    assert load.counts.lost == 0 and load.counts.duplicated == 0
+    assert gap <= 5  # the other rooms replica kept taking the counters
 
 
 @slow
