@@ -31,6 +31,18 @@ class Service:
     proc: subprocess.Popen[bytes] | None = None
 
 
+def stop_process(proc: subprocess.Popen[bytes], sig: signal.Signals) -> float:
+    """Send `sig`; the seconds until the process exited (killed after 15)."""
+    started = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return time.monotonic() - started
+
+
 class Stack:
     """The four services as processes, on the given broker and store, in a namespace of their own."""
 
@@ -78,14 +90,7 @@ class Stack:
         """Send `sig`; returns the seconds until the process exited (at most 15)."""
         proc = self.services[name].proc
         assert proc is not None
-        started = time.monotonic()
-        proc.send_signal(sig)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return time.monotonic() - started
+        return stop_process(proc, sig)
 
     def stop_all(self) -> None:
         for name in reversed(SERVICES):

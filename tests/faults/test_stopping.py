@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.harness import REPO
+from tests.faults.harness import REPO, stop_process
 from tests.faults.parts import PrivateBroker, TcpProxy
 from tests.fixtures import JWT_SECRET
 
@@ -46,17 +46,6 @@ def start(service: str, amqp_port: int, mongodb_url: str, workdir: Path) -> tupl
                             stderr=subprocess.STDOUT)
     log.close()
     return proc, ops
-
-
-def stop_seconds(proc: subprocess.Popen[bytes], sig: signal.Signals) -> float:
-    started = time.monotonic()
-    proc.send_signal(sig)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    return time.monotonic() - started
 
 
 async def running(service: str, ops: int, seconds: float = 30) -> None:
@@ -94,7 +83,7 @@ async def test_a_service_stops_within_two_seconds_in_every_phase(service: str, p
             if phase == "reconnecting":
                 await proxy.stop()  # cut, and nothing listens any more: it retries
                 await asyncio.sleep(2)
-            took[phase] = await asyncio.to_thread(stop_seconds, proc, sig)
+            took[phase] = await asyncio.to_thread(stop_process, proc, sig)
         finally:
             if proc.poll() is None:
                 proc.kill()
