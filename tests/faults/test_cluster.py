@@ -62,6 +62,16 @@ async def first_pages(http: aiohttp.ClientSession, stacks: tuple[Stack, Stack]) 
     return pages
 
 
+async def under_load(http: aiohttp.ClientSession, stacks: tuple[Stack, Stack], seconds: float
+                     ) -> tuple[LikeLoad, asyncio.Task[None]]:
+    """Likes at 100/s into six rooms over both gateways for `seconds`, 5 s under way when this returns."""
+    load = LikeLoad(stacks[0].base, more=[stacks[1].base])
+    await load.open_rooms(http, 6)
+    driving = asyncio.create_task(load.run(http, seconds=seconds, rate=100))
+    await asyncio.sleep(5)
+    return load, driving
+
+
 async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker | Callable[[], PrivateBroker], *,
                       hang: bool, down_seconds: float) -> tuple[LikeLoad, float, float]:
     """Likes at 100/s over both gateways; 5 s in, `node` stops (or hangs) for `down_seconds`.
@@ -70,10 +80,7 @@ async def lose_a_node(stacks: tuple[Stack, Stack], node: PrivateBroker | Callabl
     the seconds after the load until both gateways listed the same first page."""
     first, second = stacks
     async with aiohttp.ClientSession() as http:
-        load = LikeLoad(first.base, more=[second.base])
-        await load.open_rooms(http, 6)
-        driving = asyncio.create_task(load.run(http, seconds=25, rate=100))
-        await asyncio.sleep(5)
+        load, driving = await under_load(http, stacks, 25)
         node = node if isinstance(node, PrivateBroker) else node()
         faulted = time.monotonic()
         await asyncio.to_thread(node.pause, True) if hang else await asyncio.to_thread(node.stop)
@@ -121,10 +128,7 @@ async def test_a_rooms_replica_and_the_watcher_leader_killed_under_load(cluster:
                                                                        stacks: tuple[Stack, Stack]) -> None:
     first, second = stacks
     async with aiohttp.ClientSession() as http:
-        load = LikeLoad(first.base, more=[second.base])
-        await load.open_rooms(http, 6)
-        driving = asyncio.create_task(load.run(http, seconds=20, rate=100))
-        await asyncio.sleep(5)
+        load, driving = await under_load(http, stacks, 20)
         killed = time.monotonic()
         for stack in stacks:  # the leader is one of the two watchers: both go, then come back
             stack.signal("status_watcher", signal.SIGKILL)
