@@ -9,6 +9,7 @@ connection: losing it must end the leadership, not be silently restored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -19,6 +20,8 @@ from aiormq.exceptions import AMQPError
 from shared.bus.nodes import broker_urls, node_name
 
 log = structlog.get_logger(__name__)
+
+ACQUIRE_SECONDS = 10.0
 
 
 class LeaderLock:
@@ -40,11 +43,17 @@ class LeaderLock:
     async def _acquire(self) -> aio_pika.abc.AbstractConnection | None:
         connection = await self._connect()
         try:
-            channel = await connection.channel()
-            await channel.declare_queue(self.name, exclusive=True, auto_delete=True)
+            # Bounded: a node that answers heartbeats but not a channel open would hold it forever.
+            async with asyncio.timeout(ACQUIRE_SECONDS):
+                channel = await connection.channel()
+                await channel.declare_queue(self.name, exclusive=True, auto_delete=True)
             return connection
-        except aio_pika.exceptions.ChannelClosed:  # RESOURCE_LOCKED: someone else leads
-            await connection.close()
+        except (aio_pika.exceptions.ChannelClosed, TimeoutError) as exc:  # RESOURCE_LOCKED: someone else leads
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await connection.close()
+            if isinstance(exc, TimeoutError):
+                raise
             return None
 
     async def lead(self, duty: Callable[[], Coroutine[Any, Any, None]]) -> None:

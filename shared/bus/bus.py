@@ -14,6 +14,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from shared.bus.batching import BatchCollector, BatchHandler
 from shared.bus.connection import Connection
 from shared.bus.consumer import Consumer, Handler
+from shared.bus.nodes import STUCK_SECONDS
 from shared.bus.publisher import publish
 from shared.bus.rpc import Replies, answer
 from shared.bus.settle import DeliveryCounts, RetryDelay, linear_backoff
@@ -37,9 +38,10 @@ class Subscription:
 
 
 class Bus:
-    def __init__(self, url: str, *, namespace: str = "onair", delivery_limit: int = 5, prefetch: int = 200) -> None:
+    def __init__(self, url: str, *, namespace: str = "onair", delivery_limit: int = 5, prefetch: int = 200,
+                 stuck_seconds: float = STUCK_SECONDS) -> None:
         self.namespace = namespace
-        self._link = Connection(url, prefetch)
+        self._link = Connection(url, prefetch, stuck_seconds=stuck_seconds)
         self._topology = Topology(namespace, delivery_limit)
         self._replies = Replies(self._link)
 

@@ -12,7 +12,7 @@ import structlog
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import AMQPError
 
-from shared.bus.nodes import HEARTBEAT_SECONDS, RECONNECT_SECONDS, Failover, broker_urls, node_name
+from shared.bus.nodes import HEARTBEAT_SECONDS, RECONNECT_SECONDS, STUCK_SECONDS, Failover, broker_urls, node_name
 from shared.errors import BusUnavailable
 
 log = structlog.get_logger(__name__)
@@ -23,9 +23,10 @@ class Connection:
     channels, queues and consumers by itself after an outage (on another node if its node went),
     and `reconnected` is set each time it did."""
 
-    def __init__(self, url: str, prefetch: int) -> None:
+    def __init__(self, url: str, prefetch: int, *, stuck_seconds: float = STUCK_SECONDS) -> None:
         self._urls = broker_urls(url)
         self._prefetch = prefetch
+        self._stuck_seconds = stuck_seconds
         self._failover: Failover | None = None
         self.robust: AbstractRobustConnection | None = None
         self.channel: AbstractRobustChannel | None = None
@@ -38,7 +39,7 @@ class Connection:
         reconnecting), so its `connected` event is what says whether it can carry anything."""
         robust = self.robust
         return (robust is not None and not robust.is_closed and robust.connected.is_set()
-                and self.channel is not None)
+                and self.channel is not None and not (self._failover is not None and self._failover.restoring))
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._on_reconnect.append(callback)
@@ -59,7 +60,7 @@ class Connection:
                 if node == len(self._urls) - 1:  # every node tried: wait before the next round
                     await asyncio.sleep(min(delay * attempt / len(self._urls), 10))
         log.info("bus.node", node=node_name(self._urls[node]), nodes=len(self._urls))
-        self._failover = Failover(self._urls, node)
+        self._failover = Failover(self._urls, node, stuck_seconds=self._stuck_seconds)
         self._failover.attach(self.robust)
         channel = await self.robust.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=self._prefetch)
@@ -90,8 +91,12 @@ class Connection:
         """For setting up consumers: wait out a reconnect in progress (a consumer started just as
         the connection dropped, e.g. by a leader that just took over) rather than fail."""
         if self.robust is not None and not self.robust.is_closed:
+            deadline = asyncio.get_running_loop().time() + timeout
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.robust.connected.wait(), timeout)
+                while not self.connected and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.wait_for(self.robust.connected.wait(), timeout)
+                    if not self.connected:  # connected, its channels still being restored
+                        await asyncio.sleep(0.1)
         return self.require_channel()
 
     async def new_channel(self, prefetch: int) -> AbstractRobustChannel:
