@@ -22,13 +22,18 @@ from shared.contracts import (
     CloseRoom,
     Contract,
     CreateRoom,
+    DeleteReplay,
     ErrorCode,
     GetRoom,
     GetRoomByStream,
+    HideReplay,
     ListCases,
     ListLiveRooms,
+    ListReplays,
     LiveRoomPage,
     Location,
+    Replay,
+    ReplayPage,
     Request,
     ResolveCase,
     Room,
@@ -97,6 +102,18 @@ class RoomsClient(_Client):
         banned = await self._ask(BanAnchor(anchor_id=anchor_id, ban_id=ban_id, reason=reason, until=until),
                                  correlation_id, f"{ban_id}:rooms")
         return banned.closed
+
+
+    async def replays(self, query: ListReplays, *, correlation_id: str | None = None) -> ReplayPage:
+        return await self._ask(query, correlation_id)
+
+    async def delete_replay(self, replay_id: str, *, actor_id: str, correlation_id: str | None = None) -> Replay:
+        return await self._ask(DeleteReplay(replay_id=replay_id, actor_id=actor_id), correlation_id)
+
+    async def hide_replay(self, replay_id: str, *, moderator_id: str, hidden: bool,
+                          correlation_id: str | None = None) -> Replay:
+        return await self._ask(HideReplay(replay_id=replay_id, moderator_id=moderator_id, hidden=hidden),
+                               correlation_id)
 
 
 class ModerationClient(_Client):

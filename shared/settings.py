@@ -111,6 +111,10 @@ class SigningSettings(StreamSettings):
     push_key: SecretStr = SecretStr("onair-dev-push-key")
     play_key: SecretStr = SecretStr("onair-dev-play-key")
     play_url_ttl_seconds: int = Field(4 * 3600, ge=60)
+    # Replay URLs: long enough to watch one, short enough that a hidden or deleted replay's old
+    # links stop soon after.
+    replay_url_ttl_seconds: int = Field(2 * 3600, ge=60)
+    vod_key: SecretStr = SecretStr("onair-dev-vod-key")  # Tencent VOD key anti-leech (replays in VOD)
 
 
 class GatewaySettings(CommonSettings, SigningSettings):
@@ -179,6 +183,12 @@ class RoomsSettings(StoreSettings):
     # Unactive rooms older than this are closed with reason `expired` (never went live).
     unactive_ttl_seconds: int = Field(600, ge=10)
     outbox_sweep_seconds: float = Field(10.0, gt=0)
+    # Replays (recordings of each push) are kept this long, then deleted from storage too.
+    replay_retention_days: float = Field(30, gt=0)
+    # Each room's live thumbnail, a frame refreshed in place: the local media server writes
+    # /thumbnails/{stream}.jpg; on Tencent, the screenshot template's overwrite-mode path.
+    thumbnail_url_template: str = Field("http://127.0.0.1:8080/thumbnails/{stream_id}.jpg",
+                                        pattern=r"^https?://.*\{stream_id\}")
 
 
 class CloudSettings(StreamSettings):
@@ -190,6 +200,7 @@ class CloudSettings(StreamSettings):
     tencent_secret_id: str = ""
     tencent_secret_key: SecretStr = SecretStr("")
     tencent_endpoint: str = "live.tencentcloudapi.com"
+    tencent_vod_endpoint: str = "vod.tencentcloudapi.com"  # recordings (replays) are VOD files
     tencent_scheme: str = Field("https", pattern="^https?$")
     tencent_timeout_seconds: float = Field(5.0, gt=0)
     # Share of Tencent's documented per-action rate limits this deployment may use.

@@ -28,10 +28,11 @@ from services.gateway.live.fanout import LiveRooms
 from services.gateway.live.on_air import OnAir
 from services.gateway.live.presence import Presence
 from services.gateway.live.presence_loop import PresenceLoop
-from services.gateway.ports import Counters, EventPublisher, LivePages, Moderation, Rooms
+from services.gateway.ports import Counters, EventPublisher, LivePages, Moderation, Replays, Rooms
 from services.gateway.views.admin import AdminViews
 from services.gateway.views.common import Caller
 from services.gateway.views.live import LiveUpdateViews, StreamPolicy
+from services.gateway.views.replays import ReplayViews
 from services.gateway.views.rooms import RoomViews
 from services.gateway.views.viewers import ViewerViews
 from shared.bus import Bus
@@ -48,6 +49,7 @@ class Ports:
     fakes in the unit tests."""
 
     rooms: Rooms
+    replays: Replays
     live_pages: LivePages
     moderation: Moderation
     counters: Counters
@@ -88,7 +90,9 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
     keys = HookKeys(settings.media_hook_token.get_secret_value(), settings.push_key.get_secret_value(),
                     settings.play_key.get_secret_value())
     stream_policy = StreamPolicy(settings.sse_heartbeat_seconds, settings.live_updates_per_second)
-    routes = [*RoomViews(caller, ports.rooms, directory, lister, signer).routes(),
+    replays = ReplayViews(caller, ports.replays, signer, lister.cursors)
+    routes = [*RoomViews(caller, ports.rooms, directory, lister, signer, replays).routes(),
+              *replays.routes(),
               *ViewerViews(caller, on_air, ports.counters).routes(),
               *LiveUpdateViews(caller, on_air, live, presence, slots, stream_policy).routes(),
               *AdminViews(caller, ports.moderation).routes(),
@@ -129,7 +133,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace, delivery_limit=settings.delivery_limit,
               prefetch=settings.prefetch)
     rooms = RoomsClient(bus, timeout=settings.request_timeout_seconds)
-    gateway = assemble(settings, Ports(rooms=rooms, live_pages=rooms,
+    gateway = assemble(settings, Ports(rooms=rooms, replays=rooms, live_pages=rooms,
                                        moderation=ModerationClient(bus, timeout=settings.request_timeout_seconds),
                                        counters=CounterBatcher(bus, window=settings.counter_window_ms / 1000),
                                        events=bus, connected=lambda: bus.connected))

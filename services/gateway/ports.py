@@ -16,8 +16,11 @@ from shared.contracts import (
     CloseReason,
     Contract,
     Envelope,
+    ListReplays,
     LiveRoomPage,
     Location,
+    Replay,
+    ReplayPage,
     Room,
 )
 
@@ -40,6 +43,17 @@ class Rooms(RoomReader, Protocol):
 
     async def close(self, room_id: str, *, reason: CloseReason, actor_id: str | None,
                     correlation_id: str | None = None) -> Room: ...
+
+
+class Replays(Protocol):
+    """Rooms' replays (shared.clients.RoomsClient)."""
+
+    async def replays(self, query: ListReplays, *, correlation_id: str | None = None) -> ReplayPage: ...
+
+    async def delete_replay(self, replay_id: str, *, actor_id: str, correlation_id: str | None = None) -> Replay: ...
+
+    async def hide_replay(self, replay_id: str, *, moderator_id: str, hidden: bool,
+                          correlation_id: str | None = None) -> Replay: ...
 
 
 class LivePages(Protocol):

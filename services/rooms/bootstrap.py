@@ -18,8 +18,12 @@ from services.rooms.domain import PushReport, reported_push
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.ports import AnchorBans, EventOutbox, RoomStore
+from services.rooms.replays import routes as replay_routes
+from services.rooms.replays.retention import run_upkeep
+from services.rooms.replays.store import ReplayRepository
 from services.rooms.repository import RoomRepository
 from shared.bus import Binding, Bus, Routes, dispatcher, route
+from shared.cloud.factory import cloud_from_settings
 from shared.contracts import (
     ActivateRoom,
     AnchorBanned,
@@ -28,10 +32,13 @@ from shared.contracts import (
     CloseRoom,
     Contract,
     CreateRoom,
+    DeleteReplay,
     Envelope,
     GetRoom,
     GetRoomByStream,
+    HideReplay,
     ListLiveRooms,
+    ListReplays,
     RecordCounters,
     Room,
     StreamOfflineStrike,
@@ -39,7 +46,7 @@ from shared.contracts import (
     StreamStarted,
     StreamStopped,
 )
-from shared.settings import RoomsSettings
+from shared.settings import CloudSettings, RoomsSettings
 from shared.store import mongo_client
 
 log = structlog.get_logger(__name__)
@@ -59,13 +66,16 @@ class RoomsService:
     outbox: Outbox
     anchor_bans: AnchorBanView
     counters: CounterStore
+    replays: ReplayRepository
     bus: Bus
 
 
-def command_routes(rooms: RoomStore, bans: AnchorBans, outbox: EventOutbox) -> Routes:
+def command_routes(rooms: RoomStore, bans: AnchorBans, outbox: EventOutbox,
+                   thumbnail_template: str | None = None) -> Routes:
     return dict([
         route(CreateRoom, lambda env, cmd: handlers.create_room(
-            cmd, room_id=env.id, correlation_id=env.correlation_id, rooms=rooms, bans=bans, events=outbox)),
+            cmd, room_id=env.id, correlation_id=env.correlation_id, rooms=rooms, bans=bans, events=outbox,
+            thumbnail_template=thumbnail_template)),
         route(ActivateRoom, lambda env, cmd: handlers.activate_room(
             cmd, correlation_id=env.correlation_id, rooms=rooms, events=outbox)),
         route(CloseRoom, lambda env, cmd: handlers.close_room(
@@ -110,7 +120,8 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsS
     client = mongo_client(settings.mongodb_url)
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace,
               delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
-    maintenance: asyncio.Task[None] | None = None
+    storage = cloud_from_settings(CloudSettings())  # replays' files: deleted when their time is up
+    maintenance: list[asyncio.Task[None]] = []
     try:
         db = client[settings.mongodb_db]
         rooms = RoomRepository(db["rooms"])
@@ -118,19 +129,25 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsS
         await bus.connect()
         counter_store = CounterStore(db["rooms"], db["counter_receipts"])
         await counter_store.ensure_indexes()
+        replays = ReplayRepository(db["replays"])
+        await replays.ensure_indexes()
         service = RoomsService(rooms=rooms, outbox=Outbox(rooms, bus), anchor_bans=AnchorBanView(db["anchor_bans"]),
-                               counters=counter_store, bus=bus)
-        commands = command_routes(rooms, service.anchor_bans, service.outbox)
-        events = event_routes(rooms, service.anchor_bans, service.outbox)
+                               counters=counter_store, replays=replays, bus=bus)
+        commands = command_routes(rooms, service.anchor_bans, service.outbox, settings.thumbnail_url_template)
+        retention = timedelta(days=settings.replay_retention_days)
+        events = {**event_routes(rooms, service.anchor_bans, service.outbox),
+                  **replay_routes.event_routes(rooms, replays, bus, retention)}
+        commands_asked = {**commands, **replay_routes.request_routes(replays)}
         bindings = [Binding("commands", model.TYPE) for model in commands]
         bindings += [Binding("events", model.TYPE) for model in events]
         limit = settings.queue_max_length
         await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit,
                           retired=RETIRED_BINDINGS)
-        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor], dispatcher("rooms", commands),
+        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor, DeleteReplay, HideReplay],
+                        dispatcher("rooms", commands_asked), max_length=limit)
+        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms, ListReplays],
+                        dispatcher("rooms", {**query_routes(rooms), **replay_routes.query_routes(replays)}),
                         max_length=limit)
-        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms],
-                        dispatcher("rooms", query_routes(rooms)), max_length=limit)
 
         async def apply_counters(batch: list[tuple[Envelope, Contract]]) -> None:
             await counters.apply_counter_batch(batch, counters=counter_store, events=bus)
@@ -138,14 +155,16 @@ async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsS
         await bus.consume_batches(counters.QUEUE, [Binding("commands", RecordCounters.TYPE)], apply_counters,
                                   max_batch=counters.MAX_BATCH, max_wait=counters.MAX_WAIT_SECONDS,
                                   retry_delay=counters.RETRY_DELAY, max_length=limit)
-        maintenance = asyncio.create_task(run_maintenance(
-            rooms, service.outbox, every=settings.outbox_sweep_seconds,
-            unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds),
-        ))
+        maintenance = [
+            asyncio.create_task(run_maintenance(rooms, service.outbox, every=settings.outbox_sweep_seconds,
+                                                unactive_ttl=timedelta(seconds=settings.unactive_ttl_seconds))),
+            asyncio.create_task(run_upkeep(replays, storage, bus, every=settings.outbox_sweep_seconds)),
+        ]
         log.info("rooms.started", db=settings.mongodb_db)
         yield service
     finally:
-        if maintenance is not None:
-            maintenance.cancel()
+        for task in maintenance:
+            task.cancel()
         await bus.close()
+        await storage.close()
         await client.close()

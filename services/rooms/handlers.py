@@ -60,7 +60,7 @@ def _event_id(room_id: str, event_type: str) -> str:
 
 
 async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | None, rooms: RoomStore,
-                      bans: AnchorBans, events: EventOutbox) -> Room:
+                      bans: AnchorBans, events: EventOutbox, thumbnail_template: str | None = None) -> Room:
     """Four store round trips: the ban check, the insert (with its event), the ban check again,
     the outbox clear. `room_id` is the command's message id: a redelivered command finds its own
     room. The second ban check closes the window of a ban recorded between the first and the
@@ -71,9 +71,11 @@ async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | No
         banned_until = await bans.banned_until(cmd.anchor_id)
         if banned_until is not None:
             raise DomainError(ErrorCode.CONFLICT, "the anchor is banned", banned_until=banned_until.isoformat())
+        stream_id = stream_id_for(room_id)
         room = Room(
             id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
-            status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id_for(room_id),
+            status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id,
+            thumbnail_url=thumbnail_template.format(stream_id=stream_id) if thumbnail_template else None,
         )
         event = wrap(RoomCreated(room=room), correlation_id=correlation_id,
                      message_id=_event_id(room_id, RoomCreated.TYPE))

@@ -124,6 +124,26 @@ class NginxRtmpCloud(CloudPort):
             raise CloudUnavailable(f"drop of {stream} removed no publisher, yet it is not offline everywhere")
         log.info("nginx.dropped", stream=stream, publishers=dropped, processes=len(processes))
 
+    async def delete_recording(self, location: str, file_id: str | None) -> None:
+        """`DELETE /recordings/{location}` (nginx's WebDAV DELETE, on the media servers' internal
+        port). The recordings volume is shared by every process (docs/architecture.md, "Replays"),
+        so one answer is enough; each is asked until one deletes it or all say it is gone."""
+        if ".." in location.split("/") or location.startswith("/"):
+            raise ValueError(f"not a recording path: {location!r}")
+        statuses = []
+        for base in await self.processes():
+            self.calls += 1
+            try:
+                async with self._http().delete(f"{base}/recordings/{location}") as response:
+                    statuses.append(response.status)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                log.warning("nginx.delete_unanswered", process=str(base), error=repr(exc))
+                continue
+            if response.status in (200, 204):
+                return
+        if not statuses or any(status != 404 for status in statuses):
+            raise CloudUnavailable(f"delete of {location} answered {statuses or 'nothing'}")
+
     async def forbid(self, stream: str, *, reason: str, resume_at: datetime) -> None:
         # Refusal of new pushes is the publish hook's job here (the room is closed); nothing to store.
         log.info("nginx.forbid", stream=stream, reason=reason, resume_at=resume_at.isoformat())

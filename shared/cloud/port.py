@@ -48,6 +48,11 @@ class CloudPort(ABC):
     async def resume(self, stream: str) -> None:
         """Lift a forbid before its resume time."""
 
+    async def delete_recording(self, location: str, file_id: str | None) -> None:
+        """Delete a recording from storage (its path on the media server, or the cloud's VOD file).
+        A recording already gone counts as deleted. Both adapters override this."""
+        raise CloudUnavailable(f"{self.name} keeps no recordings to delete")
+
     async def stop_push(self, stream: str, *, reason: str, resume_at: datetime) -> None:
         """A ban: forbid first (so the encoder cannot reconnect), then drop the live push."""
         await self.forbid(stream, reason=reason, resume_at=resume_at)

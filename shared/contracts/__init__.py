@@ -44,6 +44,14 @@ from shared.contracts.rooms import RoomInterrupted
 from shared.contracts.rooms import RoomResumed
 from shared.contracts.rooms import RoomStatus
 from shared.contracts.rooms import LiveState
+from shared.contracts.replays import DeleteReplay
+from shared.contracts.replays import HideReplay
+from shared.contracts.replays import ListReplays
+from shared.contracts.replays import RecordingDeleted
+from shared.contracts.replays import RecordingReady
+from shared.contracts.replays import RecordingSaved
+from shared.contracts.replays import Replay
+from shared.contracts.replays import ReplayPage
 from shared.contracts.gateway import PresenceReport
 from shared.contracts.streams import StreamOfflineStrike
 from shared.contracts.streams import StreamRecovered
@@ -83,20 +91,28 @@ __all__ = [
     "Contract",
     "CounterEntry",
     "CreateRoom",
+    "DeleteReplay",
     "DetectionReported",
     "Envelope",
     "ErrorCode",
     "GetRoom",
     "GetRoomByStream",
+    "HideReplay",
     "InvalidMessage",
     "ListCases",
     "ListLiveRooms",
+    "ListReplays",
     "LiveRoomPage",
     "LiveState",
     "Location",
     "PresenceReport",
     "Query",
     "RecordCounters",
+    "RecordingDeleted",
+    "RecordingReady",
+    "RecordingSaved",
+    "Replay",
+    "ReplayPage",
     "Reply",
     "ReplyError",
     "Request",

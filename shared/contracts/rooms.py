@@ -57,6 +57,8 @@ class Room(Contract):
     stream_state: LiveState | None = Field(
         None, description="Active rooms only: `live`, or `interrupted` when the push stopped (not listed then)")
     interrupted_at: datetime | None = Field(None, description="When the push stopped, while `interrupted`")
+    thumbnail_url: str | None = Field(
+        None, description="A frame of what is on air, refreshed every few seconds at this same URL (active rooms)")
     version: int = Field(1, ge=1, description="Bumped by every change (state or counts); events carry it, "
                          "so a reader never moves a room backwards")
 

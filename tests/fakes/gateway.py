@@ -25,6 +25,7 @@ from shared.contracts import (
 from shared.errors import DomainError
 from shared.settings import GatewaySettings
 from tests.fakes.publisher import RecordingPublisher
+from tests.fakes.replays import HandledReplays, InMemoryReplays
 
 _ids = itertools.count(1)
 
@@ -131,11 +132,13 @@ class FakeGateway:
     moderation: FakeModeration
     counters: RecordingCounters
     events: RecordingPublisher
+    replays: InMemoryReplays
 
 
 def fake_gateway(settings: GatewaySettings) -> FakeGateway:
     rooms, counters, events = FakeRooms(), RecordingCounters(), RecordingPublisher()
     moderation = FakeModeration(rooms)
-    ports = Ports(rooms=rooms, live_pages=rooms, moderation=moderation, counters=counters, events=events,
-                  connected=lambda: True)
-    return FakeGateway(assemble(settings, ports), rooms, moderation, counters, events)
+    replays = InMemoryReplays()
+    ports = Ports(rooms=rooms, replays=HandledReplays(replays), live_pages=rooms, moderation=moderation,
+                  counters=counters, events=events, connected=lambda: True)
+    return FakeGateway(assemble(settings, ports), rooms, moderation, counters, events, replays)

@@ -13,7 +13,7 @@ from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings, 
 STRONG: dict[str, Any] = {
     "amqp_url": "amqp://gateway:s3cret-from-the-vault@rabbitmq:5672/",
     "mongodb_url": "mongodb://rooms:s3cret@mongo-0,mongo-1,mongo-2/?replicaSet=rs0",
-    "jwt_secret": "j" * 32, "push_key": "p" * 32, "play_key": "q" * 32,
+    "jwt_secret": "j" * 32, "push_key": "p" * 32, "play_key": "q" * 32, "vod_key": "v" * 32,
     "callback_key": "c" * 32, "media_hook_token": "h" * 32,
     "jwt_issuer": "https://id.example.com/", "jwt_audience": "onair-api",
 }
@@ -28,7 +28,7 @@ def test_production_names_every_development_default() -> None:
     with pytest.raises(ValidationError) as err:
         GatewaySettings(env="production")
     message = str(err.value)
-    for variable in ("ONAIR_JWT_SECRET", "ONAIR_PUSH_KEY", "ONAIR_PLAY_KEY", "ONAIR_CALLBACK_KEY",
+    for variable in ("ONAIR_JWT_SECRET", "ONAIR_PUSH_KEY", "ONAIR_PLAY_KEY", "ONAIR_VOD_KEY", "ONAIR_CALLBACK_KEY",
                      "ONAIR_MEDIA_HOOK_TOKEN", "ONAIR_AMQP_URL"):
         assert variable in message, variable
     with pytest.raises(ValidationError, match="ONAIR_MONGODB_URL is the development default"):

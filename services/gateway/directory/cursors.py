@@ -3,6 +3,7 @@
 - `new`:  (activated_at in ms, room id): keyset on the order itself.
 - `hot`:  (ranking id, position): the ranking the first page was cut from, pinned.
 - `near`: (lat, lng, km, room id): keyset on (distance, id) from the same point.
+- replays: (started_at in ms, replay id): keyset on an anchor's replays, newest first.
 
 A cursor is its fields as compact JSON, then a MAC (HMAC-SHA256 with a key every gateway replica
 derives from the JWT secret, truncated to 128 bits), both base64url. A client can page with what
@@ -51,10 +52,19 @@ class NearCursor:
     room_id: str
 
 
-Cursor = NewCursor | HotCursor | NearCursor
-_TAGS: dict[type[Any], str] = {NewCursor: "n", HotCursor: "h", NearCursor: "g"}
+@dataclass(frozen=True)
+class ReplayCursor:
+    """An anchor's replays, newest first: keyset on (started_at in ms, replay id)."""
+
+    started_ms: int
+    replay_id: str
+
+
+Cursor = NewCursor | HotCursor | NearCursor | ReplayCursor
+_TAGS: dict[type[Any], str] = {NewCursor: "n", HotCursor: "h", NearCursor: "g", ReplayCursor: "r"}
 _TYPES = {tag: kind for kind, tag in _TAGS.items()}
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "h": (str, int), "g": (float, float, float, str)}
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "h": (str, int), "g": (float, float, float, str),
+                                             "r": (int, str)}
 _MAC_BYTES = 16
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
@@ -114,6 +124,8 @@ class CursorCodec:
 def _in_range(cursor: Cursor) -> bool:
     if isinstance(cursor, NewCursor):
         return 0 <= cursor.activated_ms <= MAX_MS
+    if isinstance(cursor, ReplayCursor):
+        return 0 <= cursor.started_ms <= MAX_MS
     if isinstance(cursor, HotCursor):
         return 0 <= cursor.position <= MAX_POSITION
     return (all(math.isfinite(v) for v in (cursor.lat, cursor.lng, cursor.km))

@@ -11,6 +11,9 @@ stream, as Tencent's CDN does, and only while the stream's room is active: a clo
 URLs stop playing at once, whatever their signature. The room is looked up in the directory (a
 dict read: this runs for every segment of every viewer), else asked of rooms (cached 5 s).
 
+`record_done` reports a push session's recording (a replay); `play_recording` (`auth_request`
+for the recordings) allows a replay's file only with the signature the gateway gave it.
+
 `publish` and `publish_done` are reported as `stream.started` / `stream.stopped` with the push
 session (the media server's `node` and nginx's `clientid`), which rooms uses to mark the room
 `interrupted` at once and `live` again when the push is back.
@@ -27,13 +30,14 @@ from typing import Any
 import structlog
 from aiohttp import web
 from multidict import MultiDict, MultiMapping
+from pydantic import ValidationError
 from yarl import URL
 
 from services.gateway.http.problems import Problem, forbidden
 from services.gateway.http.serving import Route, correlation_id
 from services.gateway.live.on_air import OnAir
 from services.gateway.ports import EventPublisher, RoomReader
-from shared.contracts import RoomStatus, StreamStarted, StreamStopped
+from shared.contracts import RecordingSaved, RoomStatus, StreamStarted, StreamStopped
 from shared.signing import verify_tx_secret
 
 log = structlog.get_logger(__name__)
@@ -76,6 +80,8 @@ def _session(request: web.Request, form: dict[str, str]) -> str | None:
 
 # /{app}/{stream}.m3u8 or /{app}/{stream}-{n}.ts, as nginx-rtmp writes HLS
 _HLS_FILE = re.compile(r"/[^/]+/(?P<stream>[A-Za-z0-9_.-]+?)(?:-\d+\.ts|\.m3u8)")
+# {stream}/{stream}-{unix time}.mp4, as the record script stores them
+_RECORDING = re.compile(r"[A-Za-z0-9_-]{1,256}/[A-Za-z0-9_-]{1,256}-\d{1,12}\.mp4")
 
 
 class MediaHooks:
@@ -86,7 +92,9 @@ class MediaHooks:
         return [Route("POST", "/v1/hooks/nginx-rtmp/publish", self.publish),
                 Route("POST", "/v1/hooks/nginx-rtmp/publish_done", self.publish_done),
                 Route("POST", "/v1/hooks/nginx-rtmp/play", self.play),
-                Route("GET", "/v1/hooks/nginx-rtmp/play_hls", self.play_hls, quiet=True)]
+                Route("GET", "/v1/hooks/nginx-rtmp/play_hls", self.play_hls, quiet=True),
+                Route("POST", "/v1/hooks/nginx-rtmp/record_done", self.record_done),
+                Route("GET", "/v1/hooks/nginx-rtmp/play_recording", self.play_recording, quiet=True)]
 
     def _check_token(self, request: web.Request) -> None:
         if not hmac.compare_digest(request.query.get("token", "").encode(), self._keys.token.encode()):
@@ -118,6 +126,43 @@ class MediaHooks:
         fields = MultiDict(original.query)
         fields.extend(name=match["stream"])
         await self._check_play(request, fields)
+        return web.Response(text="ok")
+
+    async def record_done(self, request: web.Request) -> web.Response:
+        """The media server's record script (deploy/media/record_done.sh): one push session's
+        recording, remuxed to MP4 and stored at `location` under its recordings. Published as
+        `stream.recorded` with an id derived from the location: a retried hook is one replay."""
+        self._check_token(request)
+        form = await _form(request)
+        location = form.get("location", "")
+        if _RECORDING.fullmatch(location) is None:
+            raise Problem(400, "invalid-recording", "Invalid recording", "location is not a recording path")
+        try:
+            saved = RecordingSaved(stream_id=form.get("name", ""), source=SOURCE, location=location,
+                                   started_at=datetime.fromtimestamp(float(form.get("started", "")), UTC),
+                                   ended_at=datetime.fromtimestamp(float(form.get("ended", "")), UTC),
+                                   duration_seconds=float(form.get("duration", "")),
+                                   size_bytes=int(form.get("size", "")))
+        except (ValueError, OverflowError, ValidationError) as exc:
+            raise Problem(400, "invalid-recording", "Invalid recording", str(exc)[:500]) from exc
+        await self._events.publish_event(saved, correlation_id=correlation_id(), message_id=f"recorded:{location}")
+        log.info("recording.saved", stream_id=saved.stream_id, location=location, duration=saved.duration_seconds)
+        return web.Response(text="ok")
+
+    async def play_recording(self, request: web.Request) -> web.Response:
+        """A replay's file (nginx `auth_request` for every range request): the txSecret/txTime the
+        gateway signed over its location with the play key (shared/signing.py `replay_url`)."""
+        self._check_token(request)
+        original = URL(request.headers.get("X-Original-URI", ""))
+        location = original.path.removeprefix("/recordings/")
+        if location == original.path or _RECORDING.fullmatch(location) is None:
+            raise forbidden("not a recording")
+        fields = MultiDict(original.query)
+        fields.extend(name=location)
+        name, secret, expires = _signed_fields(fields, "replay")
+        if not verify_tx_secret(self._keys.play, name, expires, secret, now=datetime.now(UTC)):
+            log.warning("replay.refused", reason="bad or expired txSecret/txTime", location=location)
+            raise forbidden("bad or expired replay signature")
         return web.Response(text="ok")
 
     async def publish(self, request: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
-"""Callbacks Tencent Cloud Live posts to us (CLOUD.md §3): push started/stopped and content detection.
+"""Callbacks Tencent Cloud Live posts to us (CLOUD.md §3): push started/stopped, recordings
+(`event_type` 100: a replay), screenshots (200) and content detection.
 
 Each carries `t` (expiry, Unix seconds) and `sign = md5(callback_key + t)`. A forged or expired
 callback is refused with 401 and publishes nothing. Accepted ones are answered `{"code": 0}` at
@@ -22,11 +23,12 @@ from services.gateway.http.problems import Problem, unauthorized
 from services.gateway.http.requests import field_errors, read_json
 from services.gateway.http.serving import Route, correlation_id
 from services.gateway.ports import EventPublisher
-from shared.contracts import Contract, DetectionReported, StreamStarted, StreamStopped
+from shared.contracts import Contract, DetectionReported, RecordingSaved, StreamStarted, StreamStopped
 
 log = structlog.get_logger(__name__)
 SOURCE = "tencent"
 OK = {"code": 0}
+RECORDED, SCREENSHOT = 100, 200  # event_type of the record and screenshot callbacks
 
 
 def callback_sign(key: str, t: int | str) -> str:
@@ -93,6 +95,13 @@ class TencentCallbacks:
         body = await _verified_body(request, self._key)
         event_type = body.get("event_type")
         stream = str(body.get("stream_id") or body.get("channel_id") or "")
+        if event_type == RECORDED and stream:
+            return await self._recorded(request, stream, body)
+        if event_type == SCREENSHOT and stream:
+            # The thumbnail URL is the screenshot template's overwrite-mode path, fixed per stream
+            # (ONAIR_THUMBNAIL_URL_TEMPLATE): a new frame changes nothing in the list.
+            log.debug("callback.screenshot", stream_id=stream, pic_url=body.get("pic_full_url"))
+            return web.json_response(OK)
         if event_type not in (0, 1) or not stream:
             log.info("callback.ignored", event_type=event_type)
             return web.json_response(OK)  # not ours to handle: do not make Tencent retry it
@@ -106,6 +115,15 @@ class TencentCallbacks:
                            event_time=_when(body.get("event_time")), errcode=body.get("errcode"),
                            errmsg=body.get("errmsg"))
         return await self._publish(request, event, message_id)
+
+    async def _recorded(self, request: web.Request, stream: str, body: dict[str, Any]) -> web.Response:
+        """A recording of one push session, stored in VOD (`video_url`, `file_id`)."""
+        started, ended = _when(body.get("start_time")), _when(body.get("end_time"))
+        event = _typed(RecordingSaved, stream_id=stream, source=SOURCE, location=body.get("video_url"),
+                       file_id=str(body["file_id"]) if body.get("file_id") is not None else None,
+                       started_at=started, ended_at=ended, duration_seconds=body.get("duration"),
+                       size_bytes=body.get("file_size"))
+        return await self._publish(request, event, f"tencent-record:{stream}:{body.get('file_id')}")
 
     async def detection(self, request: web.Request) -> web.Response:
         body = await _verified_body(request, self._key)

@@ -29,12 +29,35 @@ class PlayUrls(Answer):
     hls: str
 
 
+class ReplayView(Answer):
+    """One recorded part of a show, with a URL signed by the server (it expires: ask again)."""
+
+    id: str
+    room_id: str
+    anchor_id: str
+    url: str = Field(description="MP4 (index at the front), signed; refused once `url_expires_at` passes")
+    url_expires_at: datetime
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float
+    size_bytes: int
+    hidden: bool = Field(False, description="Moderators only: hidden from everyone else (banned room, or hidden)")
+
+
+class ReplayList(Answer):
+    replays: list[ReplayView]
+    next_cursor: str | None
+
+
 class RoomView(Room):
-    """A room as clients see it: play URLs signed by the server while it is live."""
+    """A room as clients see it: play URLs signed by the server while it is live; a closed
+    room's replays when it is read alone."""
 
     model_config = ConfigDict(extra="forbid")
 
     play_urls: PlayUrls | None
+    replays: list[ReplayView] | None = Field(None, description="`GET /v1/rooms/{id}` of a closed room: its "
+                                             "recorded parts, in order")
     viewers_now: int = Field(0, ge=0, description="Open live-update streams of the room across every gateway "
                              "(within a few seconds); `viewers` counts distinct viewers who ever entered")
     hot_score: float | None = Field(None, description="In `sort=hot` lists: the score it was ranked with")
@@ -161,6 +184,10 @@ def closed_event(room: Room) -> ClosedEvent:
     return ClosedEvent(status=room.status, close_reason=room.close_reason, closed_at=room.closed_at)
 
 
-def room_view(room: Room, play_urls: dict[str, Any] | None) -> RoomView:
-    """A room the directory does not hold (not live): nobody is watching it now."""
-    return RoomView(**dict(room), play_urls=PlayUrls(**play_urls) if play_urls else None, viewers_now=0)
+def room_view(room: Room, play_urls: dict[str, Any] | None, replays: list[ReplayView] | None = None) -> RoomView:
+    """A room the directory does not hold (not live): nobody is watching it now, and its
+    thumbnail only while it is active."""
+    fields = dict(room)
+    if room.status is not RoomStatus.ACTIVE:
+        fields["thumbnail_url"] = None
+    return RoomView(**fields, play_urls=PlayUrls(**play_urls) if play_urls else None, viewers_now=0, replays=replays)

@@ -22,11 +22,21 @@ from services.gateway.http.answers import (
     CountAccepted,
     CreatedRoom,
     ProblemDetails,
+    ReplayList,
+    ReplayView,
     RoomList,
     RoomView,
     Unbanned,
 )
-from services.gateway.http.requests import BanBody, CasesQuery, CreateRoomBody, LikeBody, ListQuery, ResolveBody
+from services.gateway.http.requests import (
+    BanBody,
+    CasesQuery,
+    CreateRoomBody,
+    LikeBody,
+    ListQuery,
+    ReplaysQuery,
+    ResolveBody,
+)
 from services.gateway.http.serving import Route
 from shared.contracts import Case, CasePage
 
@@ -81,6 +91,14 @@ OPERATIONS = [
               (*_ROOM, 403, 409, 413, 415, 422, 429, 503, 504), body=ResolveBody, tags=("moderation",)),
     Operation("post", "/v1/admin/anchors/{anchor_id}/unban", "Lift an anchor's ban (moderators)", (200, Unbanned),
               (*_ROOM, 403, 429, 503, 504), tags=("moderation",)),
+    Operation("get", "/v1/anchors/{anchor_id}/replays", "An anchor's replays, newest first, keyset-paged",
+              (200, ReplayList), (400, 401, 422, 429, 503, 504), query=ReplaysQuery, tags=("replays",)),
+    Operation("delete", "/v1/replays/{replay_id}", "Delete one of your replays (its file goes too)", (204, None),
+              (*_ROOM, 403, 429, 503, 504), tags=("replays",)),
+    Operation("post", "/v1/admin/replays/{replay_id}/hide", "Hide a replay from everyone but moderators",
+              (200, ReplayView), (*_ROOM, 403, 429, 503, 504), tags=("moderation", "replays")),
+    Operation("post", "/v1/admin/replays/{replay_id}/show", "Show a hidden replay again (moderators)",
+              (200, ReplayView), (*_ROOM, 403, 429, 503, 504), tags=("moderation", "replays")),
 ]
 # Described, not fuzzed: a stream that stays open (tests/integration/test_openapi.py leaves it out).
 LIVE_UPDATES = Operation("get", "/v1/rooms/{room_id}/events", "Live counts (Server-Sent Events)", (200, None),

@@ -150,3 +150,10 @@ class CasesQuery(BaseModel):
 
     status: CaseStatus | None = None
     limit: int = Field(50, ge=1, le=100)
+
+
+class ReplaysQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None

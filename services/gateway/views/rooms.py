@@ -9,13 +9,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.gateway.directory import RoomDirectory, RoomLister
-from services.gateway.http.answers import CreatedRoom, RoomView
+from services.gateway.http.answers import CreatedRoom, RoomView, room_view
 from services.gateway.http.problems import not_found, unavailable
 from services.gateway.http.requests import CreateRoomBody, ListSort, parse_json_body, parse_list_query
 from services.gateway.http.serving import Route, correlation_id
 from services.gateway.ports import Rooms
 from services.gateway.views.common import Caller, command_id, path_id
-from shared.contracts import CloseReason, Room
+from services.gateway.views.replays import ReplayViews
+from shared.contracts import CloseReason, Room, RoomStatus
 from shared.signing import UrlSigner
 
 
@@ -25,9 +26,9 @@ def _json(body: bytes, status: int = 200) -> web.Response:
 
 class RoomViews:
     def __init__(self, caller: Caller, rooms: Rooms, directory: RoomDirectory, lister: RoomLister,
-                 signer: UrlSigner) -> None:
+                 signer: UrlSigner, replays: ReplayViews) -> None:
         self._caller, self._rooms, self._directory = caller, rooms, directory
-        self._lister, self._signer = lister, signer
+        self._lister, self._signer, self._replays = lister, signer, replays
 
     def routes(self) -> list[Route]:
         return [Route("POST", "/v1/rooms", self.create),
@@ -72,6 +73,9 @@ class RoomViews:
             room = await self._rooms.get(room_id, correlation_id=correlation_id())
             if room is None:
                 raise not_found("room")
+        if room.status is RoomStatus.CLOSED:  # the show can be watched again: its recorded parts
+            replays = await self._replays.of_room(room.id, moderator=user.is_admin)
+            return _json(room_view(room, None, replays).model_dump_json().encode())
         return _json(self._lister.room(room))
 
     async def list(self, request: web.Request) -> web.Response:

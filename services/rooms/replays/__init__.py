@@ -1,0 +1,1 @@
+"""Replays: the rooms service's second collection (one document per recorded push session)."""
