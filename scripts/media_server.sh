@@ -6,12 +6,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/lib.sh"
-as_root_apt_install nginx libnginx-mod-rtmp || true
+as_root_apt_install nginx libnginx-mod-rtmp ffmpeg curl || true
 if [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
   echo "error: nginx's RTMP module is missing (apt-get install nginx libnginx-mod-rtmp)" >&2
   exit 1
 fi
 prefix=$(realpath -m "${ONAIR_MEDIA_DIR:-$root/var/nginx}")
-mkdir -p "$prefix"/{hls,tmp}
+mkdir -p "$prefix"/{hls,tmp,rec,recordings,thumbnails}
 sh "$root/deploy/nginx/render.sh" "$root/deploy/nginx/nginx-rtmp.conf.template" "$prefix" > "$prefix/nginx.conf"
 exec nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"

@@ -21,8 +21,9 @@ from services.moderation.bootstrap import ModerationService, running_moderation_
 from services.rooms.bootstrap import RoomsService, running_rooms_service
 from shared.bus import EXCHANGES
 from shared.cloud import CloudPort, StreamState
+from shared.cloud.nginx_rtmp import NginxRtmpCloud
 from shared.contracts import Envelope, decode
-from shared.settings import GatewaySettings, ModerationSettings, RoomsSettings
+from shared.settings import CloudSettings, GatewaySettings, ModerationSettings, RoomsSettings
 from shared.store import mongo_client
 
 # The aiohttp test client of a gateway app, typed.
@@ -51,9 +52,11 @@ def namespace() -> str:
 
 
 @pytest.fixture(scope="session")
-async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> AsyncIterator[RoomsSettings]:
+async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str,
+                         planned_media: MediaServer) -> AsyncIterator[RoomsSettings]:
     settings = RoomsSettings(amqp_url=amqp_url, mongodb_url=mongodb_url, mongodb_db=f"onair_{namespace}",
-                             bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3)
+                             bus_namespace=namespace, outbox_sweep_seconds=0.5, delivery_limit=3,
+                             thumbnail_url_template=f"{planned_media.http_url}/thumbnails/{{stream_id}}.jpg")
     yield settings
     await delete_namespace(amqp_url, namespace, ["rooms.commands", "rooms.requests", "rooms.queries", "dead-letters",
                                                  "events.unrouted", "moderation.requests",
@@ -64,8 +67,9 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str) -> Asy
 
 
 @pytest.fixture(scope="session")
-async def rooms_service(rooms_settings: RoomsSettings) -> AsyncIterator[RoomsService]:
-    async with running_rooms_service(rooms_settings) as service:
+async def rooms_service(rooms_settings: RoomsSettings, planned_media: MediaServer) -> AsyncIterator[RoomsService]:
+    storage = NginxRtmpCloud(CloudSettings(nginx_http_url=planned_media.http_url))  # the e2e media server
+    async with running_rooms_service(rooms_settings, storage=storage) as service:
         yield service
 
 
@@ -156,6 +160,15 @@ class MediaServer:
         return f"http://127.0.0.1:{self.http_port}"
 
 
+@pytest.fixture(scope="session")
+def planned_media() -> MediaServer:
+    """The e2e media server's ports, chosen before anything that points at it starts (the rooms
+    service's thumbnail URLs and recording storage, the gateway's signed URLs)."""
+    from tests.conftest import free_port
+
+    return MediaServer(free_port(), free_port())
+
+
 @asynccontextmanager
 async def media_server_process(client: Client, workdir: Path, node: str,
                                ports: MediaServer | None = None) -> AsyncIterator[MediaServer]:
@@ -182,17 +195,16 @@ async def media_server_process(client: Client, workdir: Path, node: str,
 
 
 @pytest.fixture(scope="session")
-async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str,
+async def e2e_gateway(rooms_service: RoomsService, amqp_url: str, namespace: str, planned_media: MediaServer,
                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, MediaServer]]:
     """A gateway whose push/play URLs point at a private nginx-rtmp that calls its hooks. Its ports
     are chosen first (the gateway signs URLs for them), then the process is started on them."""
     import shutil
 
-    from tests.conftest import free_port
 
     if shutil.which("nginx") is None or shutil.which("ffmpeg") is None:
         pytest.fail("e2e tests need nginx, libnginx-mod-rtmp and ffmpeg (make test installs them as root)")
-    planned = MediaServer(free_port(), free_port())
+    planned = planned_media
     settings = gateway_settings(
         amqp_url, namespace, push_domain=f"127.0.0.1:{planned.rtmp_port}",
         play_domain=f"127.0.0.1:{planned.rtmp_port}", play_http_base=planned.http_url,

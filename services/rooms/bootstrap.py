@@ -24,6 +24,7 @@ from services.rooms.replays.store import ReplayRepository
 from services.rooms.repository import RoomRepository
 from shared.bus import Binding, Bus, Routes, dispatcher, route
 from shared.cloud.factory import cloud_from_settings
+from shared.cloud.port import CloudPort
 from shared.contracts import (
     ActivateRoom,
     AnchorBanned,
@@ -115,12 +116,14 @@ def query_routes(rooms: RoomStore) -> Routes:
 
 
 @asynccontextmanager
-async def running_rooms_service(settings: RoomsSettings) -> AsyncIterator[RoomsService]:
+async def running_rooms_service(settings: RoomsSettings, *,
+                                storage: CloudPort | None = None) -> AsyncIterator[RoomsService]:
     """Start consuming rooms commands; stop cleanly on exit."""
     client = mongo_client(settings.mongodb_url)
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace,
               delivery_limit=settings.delivery_limit, prefetch=settings.prefetch)
-    storage = cloud_from_settings(CloudSettings())  # replays' files: deleted when their time is up
+    # Where replays' files are deleted when their time is up (ONAIR_CLOUD's adapter).
+    storage = storage or cloud_from_settings(CloudSettings())
     maintenance: list[asyncio.Task[None]] = []
     try:
         db = client[settings.mongodb_db]

@@ -125,7 +125,7 @@ class NginxRtmpCloud(CloudPort):
         log.info("nginx.dropped", stream=stream, publishers=dropped, processes=len(processes))
 
     async def delete_recording(self, location: str, file_id: str | None) -> None:
-        """`DELETE /recordings/{location}` (nginx's WebDAV DELETE, on the media servers' internal
+        """`DELETE /internal/recordings/{location}` (nginx's WebDAV DELETE, on the media servers' internal
         port). The recordings volume is shared by every process (docs/architecture.md, "Replays"),
         so one answer is enough; each is asked until one deletes it or all say it is gone."""
         if ".." in location.split("/") or location.startswith("/"):
@@ -134,7 +134,7 @@ class NginxRtmpCloud(CloudPort):
         for base in await self.processes():
             self.calls += 1
             try:
-                async with self._http().delete(f"{base}/recordings/{location}") as response:
+                async with self._http().delete(f"{base}/internal/recordings/{location}") as response:
                     statuses.append(response.status)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("nginx.delete_unanswered", process=str(base), error=repr(exc))
