@@ -19,8 +19,9 @@ from pymongo import AsyncMongoClient
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
 from services.rooms.domain import Increment, closing_fields, now_ms, transitioned
+from services.rooms.replays.store import ReplayRepository
 from services.rooms.repository import RoomRepository
-from shared.contracts import CloseReason, Room, RoomCreated, RoomStatus, wrap
+from shared.contracts import CloseReason, Replay, Room, RoomCreated, RoomStatus, wrap
 from shared.store import mongo_client
 
 Doc = dict[str, Any]
@@ -34,7 +35,8 @@ class RecordingCollection:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._real, name)
-        if name in ("find", "find_one", "update_one", "update_many", "delete_one", "count_documents"):
+        if name in ("find", "find_one", "update_one", "update_many", "delete_one", "count_documents",
+                    "find_one_and_update"):
             def record(*args: Any, **kwargs: Any) -> Any:
                 query = args[0] if args else kwargs.get("filter", {})
                 result = target(*args, **kwargs)
@@ -87,6 +89,33 @@ async def store(mongodb_url: str) -> AsyncIterator[AsyncMongoClient[Doc]]:
     await client.close()
 
 
+async def _replays_queries(collection: Any, anchor: str, room_id: str) -> None:
+    """The replays collection's every query, over many replays of other anchors."""
+    replays = ReplayRepository(collection)
+    await replays.ensure_indexes()
+    now = now_ms()
+    for i in range(200):
+        replay = Replay(id=f"old{i:04d}", room_id=f"old{i:04d}", anchor_id=f"a{i}", stream_id=f"onair_old{i}",
+                        source="nginx-rtmp", location=f"x/x-{i}.mp4", started_at=now, ended_at=now,
+                        duration_seconds=1, size_bytes=1, expires_at=now + timedelta(days=30))
+        await replays.insert(replay, unannounced_since=now)
+        await replays.announced(replay.id)
+    mine = Replay(id="mine", room_id=room_id, anchor_id=anchor, stream_id="onair_plans", source="nginx-rtmp",
+                  location="y/y-1.mp4", started_at=now, ended_at=now, duration_seconds=1, size_bytes=1,
+                  expires_at=now + timedelta(days=30))
+    await replays.insert(mine, unannounced_since=now)
+    await replays.get("mine")
+    for include_hidden in (False, True):
+        await replays.page(anchor_id=anchor, room_id=None, limit=21, before=None, include_hidden=include_hidden)
+    assert [r.id for r in await replays.page(anchor_id=None, room_id=room_id, limit=21, before=(now, "z"),
+                                             include_hidden=False)] == ["mine"]
+    await replays.update("mine", hidden_by="m")
+    await replays.ban_room(room_id)
+    await replays.unannounced_before(now)
+    await replays.due(now)
+    await replays.remove("mine")
+
+
 async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> None:
     db = store[f"plans_{uuid.uuid4().hex[:8]}"]
     seen: list[tuple[str, Doc, Any]] = []
@@ -126,6 +155,7 @@ async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> 
     assert await repo.transition(current, closed, wrap(RoomCreated(room=closed)))
     await bans.record(anchor, now_ms() + timedelta(hours=1), "r", "b")
     await bans.lift(anchor)
+    await _replays_queries(RecordingCollection(db["replays"], seen), anchor, room.id)
 
     assert len(seen) >= 15
     for collection, query, sort in seen:

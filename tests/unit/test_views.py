@@ -5,16 +5,25 @@ every route is described. No broker: the integration tier runs the same routes o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.gateway.http.answers import LIVE_EVENTS, BanAccepted, CountAccepted, CreatedRoom, RoomList, RoomView
+from services.gateway.http.answers import (
+    LIVE_EVENTS,
+    BanAccepted,
+    CountAccepted,
+    CreatedRoom,
+    ReplayList,
+    RoomList,
+    RoomView,
+)
 from services.gateway.http.auth import mint_token
 from services.gateway.http.openapi import LIVE_UPDATES, OPERATIONS
 from services.gateway.http.serving import build_app
-from shared.contracts import Room
+from shared.contracts import Replay, Room
 from shared.settings import GatewaySettings
 from tests.fakes.gateway import FakeGateway, fake_gateway
 from tests.fixtures import JWT_SECRET
@@ -146,3 +155,47 @@ def test_the_openapi_document_describes_every_public_route() -> None:
     served = {(r.method.lower(), r.path) for r in fake.gateway.routes if not r.path.startswith("/v1/callbacks/")}
     documented = {(op.method, op.path) for op in [*OPERATIONS, LIVE_UPDATES]}
     assert served - {("get", "/v1/openapi.json"), ("get", "/v1/docs")} == documented
+
+
+async def test_a_closed_rooms_replays_are_signed_and_a_bans_are_for_moderators_only(
+        served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    room = await live_room(client)
+    for minute, banned in ((0, False), (1, True)):
+        started = datetime(2026, 11, 30, 8, minute, tzinfo=UTC)
+        await fake.replays.insert(Replay(
+            id=f"p{minute}", room_id=room["id"], anchor_id="anchor", stream_id=room["stream_id"],
+            source="nginx-rtmp", location=f"{room['stream_id']}/{room['stream_id']}-{minute}.mp4",
+            started_at=started, ended_at=started + timedelta(seconds=50), duration_seconds=50, size_bytes=9,
+            banned=banned, expires_at=started + timedelta(days=30)), unannounced_since=started)
+    await client.post(f"/v1/rooms/{room['id']}/close", headers=auth("anchor"))
+
+    seen = RoomView.model_validate_json(await (await client.get(f"/v1/rooms/{room['id']}", headers=auth("v"))).read())
+    assert seen.thumbnail_url is None and [r.id for r in seen.replays or []] == ["p0"]
+    assert "/recordings/" in seen.replays[0].url and "txSecret=" in seen.replays[0].url  # type: ignore[index]
+    moderated = RoomView.model_validate_json(
+        await (await client.get(f"/v1/rooms/{room['id']}", headers=auth("mod", admin=True))).read())
+    assert [(r.id, r.hidden) for r in moderated.replays or []] == [("p0", False), ("p1", True)]
+    page = ReplayList.model_validate_json(await (await client.get("/v1/anchors/anchor/replays",
+                                                                  headers=auth("v"))).read())
+    assert [r.id for r in page.replays] == ["p0"] and page.next_cursor is None
+    for bad, status in (({"limit": "0"}, 422), ({"cursor": "made-up"}, 400), ({"sort": "new"}, 422)):
+        assert (await client.get("/v1/anchors/anchor/replays", params=bad, headers=auth("v"))).status == status
+    hidden = await client.post("/v1/admin/replays/p0/hide", headers=auth("mod", admin=True))
+    assert hidden.status == 200 and (await hidden.json())["hidden"] is True
+    assert (await client.post("/v1/admin/replays/p0/hide", headers=auth("v"))).status == 403
+
+
+async def test_the_record_hook_takes_only_the_media_servers_well_formed_reports(
+        served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    token = fake.gateway.settings.media_hook_token.get_secret_value()
+    form = {"name": "s1", "location": "s1/s1-1764489600.mp4", "started": "1764489600", "ended": "1764489620",
+            "duration": "20.1", "size": "123456"}
+    url = "/v1/hooks/nginx-rtmp/record_done"
+    assert (await client.post(url, params={"token": "wrong"}, data=form)).status == 403
+    for bad in ({"location": "../etc/passwd"}, {"duration": "-1"}, {"started": "soon"}):
+        assert (await client.post(url, params={"token": token}, data={**form, **bad})).status == 400
+    assert (await client.post(url, params={"token": token}, data=form)).status == 200
+    [event] = [e for e in fake.events.events if e.type == "stream.recorded"]
+    assert event.id == "recorded:s1/s1-1764489600.mp4" and event.payload["duration_seconds"] == 20.1
