@@ -83,6 +83,29 @@ async def test_forged_or_expired_callbacks_are_refused_and_publish_nothing(
     assert await published(events) == []
 
 
+# Tencent's record callback (event_type 100), as its documentation lists the fields.
+RECORDED = {"event_type": 100, "stream_id": "s-rec", "channel_id": "s-rec", "appname": "live", "file_format": "mp4",
+            "file_id": "5285890781763144364", "file_size": 9749353, "start_time": 1545115790, "end_time": 1545116000,
+            "duration": 210, "video_url": "http://1234.vod2.myqcloud.com/8e4c9b/f0.mp4", "task_id": "1234"}
+
+
+async def test_a_record_callback_is_a_recording_once_and_a_screenshot_changes_nothing(
+        gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
+    for _ in range(2):  # Tencent retries: the same event id
+        response = await gateway.post("/v1/callbacks/tencent/stream", json=signed(RECORDED))
+        assert response.status == 200 and await response.json() == {"code": 0}
+    shot = {"event_type": 200, "stream_id": "s-rec", "pic_url": "/shots/s-rec.jpg",
+            "pic_full_url": "http://shots.example.com/shots/s-rec.jpg", "create_time": 1545115800}
+    assert (await gateway.post("/v1/callbacks/tencent/stream", json=signed(shot))).status == 200
+    assert (await gateway.post("/v1/callbacks/tencent/stream",
+                               json=signed({**RECORDED, "video_url": None}))).status == 422
+    got = await published(events)
+    assert [t for t, _, _ in got] == ["stream.recorded"] * 2 and got[0][1] == got[1][1]
+    payload = got[0][2]
+    assert (payload["location"], payload["file_id"], payload["duration_seconds"], payload["size_bytes"],
+            payload["source"]) == (RECORDED["video_url"], "5285890781763144364", 210.0, 9749353, "tencent")
+
+
 async def test_detection_callback(gateway: Client, events: aio_pika.abc.AbstractQueue) -> None:
     body = signed({"event_type": 317, "streamId": "s-porn", "img": "https://shots.example.com/1.jpg",
                    "type": [1], "confidence": 91, "suggestion": "Block", "label": "Porn",

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,3 +57,19 @@ def test_play_urls_use_the_play_key_in_three_forms() -> None:
         "flv": f"https://play.example.com/live/s1.flv?{query}",
         "hls": f"https://play.example.com/live/s1.m3u8?{query}",
     }
+
+
+def test_replay_urls_on_the_media_server_and_in_tencent_vod() -> None:
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    signer = UrlSigner(SigningSettings(play_key=SecretStr("pk"), vod_key=SecretStr("vk"),
+                                       play_http_base="https://play.example.com", replay_url_ttl_seconds=3600))
+    local = urlsplit(signer.replay_url("s1/s1-1764489600.mp4", now=now).url)
+    query = {k: v[0] for k, v in parse_qs(local.query).items()}
+    assert (local.netloc, local.path) == ("play.example.com", "/recordings/s1/s1-1764489600.mp4")
+    assert verify_tx_secret("pk", "s1/s1-1764489600.mp4", query["txTime"], query["txSecret"], now=now)
+    # Tencent VOD key anti-leech (type A): sign = md5(KEY + Dir + t), t the expiry in lower-case hex.
+    vod = signer.replay_url("http://1234.vod2.myqcloud.com/8e4c9b/f0.mp4", now=now)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(vod.url).query).items()}
+    t = format(int(now.timestamp()) + 3600, "x")
+    expected = hashlib.md5(f"vk/8e4c9b/{t}".encode()).hexdigest()
+    assert query == {"t": t, "sign": expected} and vod.expires_at.timestamp() == int(now.timestamp()) + 3600
