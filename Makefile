@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live token up down manifests clean
+.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live bench-recording token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -66,6 +66,11 @@ bench-live: install
 # 10,000 live-update streams on one gateway process (with `ONAIR_WATCH_INTERVAL=86400 make run`).
 bench-streams: install
 	$(PY) -m bench.live_streams $(ARGS)
+
+# What recording and thumbnails cost the media server: 20 real pushes with them and without
+# (a private nginx-rtmp; no `make run` needed).
+bench-recording: install
+	$(PY) -m bench.recording $(ARGS)
 
 # Usage: make token USER=alice [ADMIN=1]
 token: install
