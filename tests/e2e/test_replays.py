@@ -157,3 +157,27 @@ async def test_an_interrupted_push_gives_two_parts_and_its_anchor_may_delete_the
 async def _file_gone(http: aiohttp.ClientSession, url: str) -> bool:
     async with http.get(url) as response:
         return response.status == 404
+
+
+async def test_a_banned_rooms_replay_is_kept_for_moderators_only(
+    e2e_gateway: tuple[Client, MediaServer], auth: Auth, cloud: NginxRtmpCloud,
+    media_moderation: NginxRtmpCloud, pushes: list[subprocess.Popen[bytes]],
+) -> None:
+    client, _ = e2e_gateway
+    anchor, created = await live_push(client, auth, cloud, pushes)
+    room_id = created["room"]["id"]
+    await asyncio.sleep(4)
+    banned = await client.post(f"/v1/admin/rooms/{room_id}/ban", json={"reason": "e2e"},
+                               headers=auth("mod", admin=True))
+    assert banned.status == 202  # the ban cuts the push: its recording ends there
+
+    async def kept_as_evidence() -> bool:
+        room = await (await client.get(f"/v1/rooms/{room_id}", headers=auth("mod", admin=True))).json()
+        return [r["hidden"] for r in room.get("replays") or []] == [True]
+
+    assert await until(kept_as_evidence, 15) is not None
+    seen = await (await client.get(f"/v1/rooms/{room_id}", headers=auth("viewer"))).json()
+    listed = await (await client.get(f"/v1/anchors/{anchor}/replays", headers=auth("viewer"))).json()
+    assert seen["replays"] == [] and listed["replays"] == []
+    moderated = await (await client.get(f"/v1/anchors/{anchor}/replays", headers=auth("mod", admin=True))).json()
+    assert len(moderated["replays"]) == 1 and await ffprobe_seconds(moderated["replays"][0]["url"]) > 2
