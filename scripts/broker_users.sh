@@ -32,14 +32,15 @@ user gateway "$shared|amq_[0-9a-f]+" \
   "$shared_write|$N\\.(commands|requests|events|dlx)|amq_[0-9a-f]+" \
   "$shared_read|$N\\.events|amq_[0-9a-f]+" \
   "gateway\\.presence|stream\\.(started|stopped|recorded)|moderation\\.detected" \
-  "room\\..*|gateway\\.presence"
-# rooms: owns the room events; consumes its four queues; answers requests (amq.default); follows
-# its own room.closed (a ban hides the room's replays).
-user rooms "$shared|$N\\.rooms\\.(commands|requests|queries|counters)" \
-  "$shared_write|$N\\.(events|dlx)|$N\\.rooms\\.(commands|requests|queries|counters)|amq\\.default" \
-  "$shared_read|$N\\.(commands|requests|events)|$N\\.rooms\\.(commands|requests|queries|counters)" \
-  "room\\..*" \
-  "stream\\..*|moderation\\.anchor_.*|room\\.closed"
+  "room\\..*|gateway\\.presence|anchor\\.(followed|went_live)"
+# rooms: owns the room and anchor events; consumes its five queues; answers requests
+# (amq.default); follows its own room.closed (a ban hides the room's replays) and room.activated
+# (the go-live alerts).
+user rooms "$shared|$N\\.rooms\\.(commands|requests|queries|counters|alerts)" \
+  "$shared_write|$N\\.(events|dlx)|$N\\.rooms\\.(commands|requests|queries|counters|alerts)|amq\\.default" \
+  "$shared_read|$N\\.(commands|requests|events)|$N\\.rooms\\.(commands|requests|queries|counters|alerts)" \
+  "room\\..*|anchor\\..*" \
+  "stream\\..*|moderation\\.anchor_.*|room\\.(closed|activated)"
 # status_watcher: polls; publishes strikes and recoveries, tells rooms to close, asks for pages.
 user status-watcher "$shared|$N\\.status_watcher\\.(events|leader)" \
   "$shared_write|$N\\.(commands|requests|events|dlx)|$N\\.status_watcher\\.(events|leader)" \

@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 
 from shared.contracts import (
     ActivateRoom,
+    Anchor,
     BanAccepted,
     BanAnchor,
     BanRoom,
@@ -24,10 +25,15 @@ from shared.contracts import (
     CreateRoom,
     DeleteReplay,
     ErrorCode,
+    Follow,
+    FollowingPage,
+    FollowState,
+    GetAnchor,
     GetRoom,
     GetRoomByStream,
     HideReplay,
     ListCases,
+    ListFollowing,
     ListLiveRooms,
     ListReplays,
     LiveRoomPage,
@@ -80,9 +86,11 @@ class RoomsClient(_Client):
         return await self._room_or_none(GetRoomByStream(stream_id=stream_id), correlation_id)
 
     async def create(self, anchor_id: str, *, title: str, cover_url: str, location: Location | None,
-                     command_id: str | None = None, correlation_id: str | None = None) -> Room:
+                     category: str | None = None, command_id: str | None = None,
+                     correlation_id: str | None = None) -> Room:
         """A new unactive room (`command_id`: a retry with the same id is the same room)."""
-        command = CreateRoom(anchor_id=anchor_id, title=title, cover_url=cover_url, location=location)
+        command = CreateRoom(anchor_id=anchor_id, title=title, cover_url=cover_url, location=location,
+                             category=category)
         return await self._ask(command, correlation_id, command_id)
 
     async def activate(self, room_id: str, *, actor_id: str, correlation_id: str | None = None) -> Room:
@@ -114,6 +122,18 @@ class RoomsClient(_Client):
                           correlation_id: str | None = None) -> Replay:
         return await self._ask(HideReplay(replay_id=replay_id, moderator_id=moderator_id, hidden=hidden),
                                correlation_id)
+
+
+    async def follow(self, user_id: str, anchor_id: str, *, following: bool,
+                     correlation_id: str | None = None) -> FollowState:
+        return await self._ask(Follow(user_id=user_id, anchor_id=anchor_id, following=following), correlation_id)
+
+    async def following(self, user_id: str, *, limit: int, after: str | None,
+                        correlation_id: str | None = None) -> FollowingPage:
+        return await self._ask(ListFollowing(user_id=user_id, limit=limit, after_anchor_id=after), correlation_id)
+
+    async def anchor(self, anchor_id: str, *, correlation_id: str | None = None) -> Anchor:
+        return await self._ask(GetAnchor(anchor_id=anchor_id), correlation_id)
 
 
 class ModerationClient(_Client):

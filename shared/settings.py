@@ -118,6 +118,10 @@ class SigningSettings(StreamSettings):
 
 
 class GatewaySettings(CommonSettings, SigningSettings):
+    # The room categories, comma-separated: a room may name one on create; lists filter by them.
+    categories: str = Field("chat,music,games,outdoors,talent,sports,food,education",
+                            pattern=r"^[a-z0-9_-]{1,32}(,[a-z0-9_-]{1,32})*$")
+    follow_sets_max: int = Field(100_000, ge=1)  # viewers' follow sets cached per gateway
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
     # The media server's publish and play hooks are served on this port only, never on the public
@@ -128,6 +132,10 @@ class GatewaySettings(CommonSettings, SigningSettings):
     presence_period_seconds: float = Field(2.0, gt=0, le=30)
     sse_heartbeat_seconds: float = Field(5.0, gt=0, le=60)
     jwt_secret: SecretStr = SecretStr("onair-development-jwt-secret-change-me-in-prod")
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(self.categories.split(","))
     # Checked when set: the identity provider's issuer, and this API as the audience.
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -183,6 +191,7 @@ class RoomsSettings(StoreSettings):
     # Unactive rooms older than this are closed with reason `expired` (never went live).
     unactive_ttl_seconds: int = Field(600, ge=10)
     outbox_sweep_seconds: float = Field(10.0, gt=0)
+    max_following: int = Field(5000, ge=1)  # anchors one user may follow
     # Replays (recordings of each push) are kept this long, then deleted from storage too.
     replay_retention_days: float = Field(30, gt=0)
     # Each room's live thumbnail, a frame refreshed in place: the local media server writes

@@ -60,7 +60,8 @@ async def rooms_settings(amqp_url: str, mongodb_url: str, namespace: str,
     yield settings
     await delete_namespace(amqp_url, namespace, ["rooms.commands", "rooms.requests", "rooms.queries", "dead-letters",
                                                  "events.unrouted", "moderation.requests",
-                                                 "status_watcher.events", "moderation.work", "rooms.counters"])
+                                                 "status_watcher.events", "moderation.work", "rooms.counters",
+                                                 "rooms.alerts"])
     client = mongo_client(mongodb_url)
     await client.drop_database(settings.mongodb_db)
     await client.close()

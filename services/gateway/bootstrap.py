@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from aiohttp import web
 
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
+from services.gateway.directory.filtered import FilteredPages
+from services.gateway.follows.alerts import FollowerStreams
+from services.gateway.follows.sets import FollowSets, all_followed
 from services.gateway.handlers import FOLLOWED, RoomEvents
 from services.gateway.hooks.media import HookKeys, MediaHooks
 from services.gateway.hooks.tencent import TencentCallbacks
@@ -28,9 +32,11 @@ from services.gateway.live.fanout import LiveRooms
 from services.gateway.live.on_air import OnAir
 from services.gateway.live.presence import Presence
 from services.gateway.live.presence_loop import PresenceLoop
-from services.gateway.ports import Counters, EventPublisher, LivePages, Moderation, Replays, Rooms
+from services.gateway.ports import Counters, EventPublisher, Follows, LivePages, Moderation, Replays, Rooms
 from services.gateway.views.admin import AdminViews
 from services.gateway.views.common import Caller
+from services.gateway.views.follows import FollowViews
+from services.gateway.views.lists import ListViews
 from services.gateway.views.live import LiveUpdateViews, StreamPolicy
 from services.gateway.views.replays import ReplayViews
 from services.gateway.views.rooms import RoomViews
@@ -50,6 +56,7 @@ class Ports:
 
     rooms: Rooms
     replays: Replays
+    follows: Follows
     live_pages: LivePages
     moderation: Moderation
     counters: Counters
@@ -67,6 +74,8 @@ class Gateway:
     lister: RoomLister
     live: LiveRooms
     presence: PresenceLoop
+    follow_sets: FollowSets
+    alerts: FollowerStreams
     on_air: OnAir
     routes: list[Route]  # the public API
     hook_routes: list[Route]  # the media server's
@@ -79,7 +88,10 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
     lister = RoomLister(directory, signer, CursorCodec.from_secret(secret))  # the same cursors on every replica
     live = LiveRooms(heartbeat=settings.sse_heartbeat_seconds)
     presence = Presence(period=settings.presence_period_seconds)
-    presence_loop = PresenceLoop(presence, live, directory, ports.events, ports.connected)
+    follow_sets = FollowSets(partial(all_followed, ports.follows), max_users=settings.follow_sets_max)
+    alerts = FollowerStreams(follow_sets, LiveRooms(heartbeat=settings.sse_heartbeat_seconds))
+    presence_loop = PresenceLoop(presence, live, directory, ports.events, ports.connected,
+                                 also_ticked=alerts.streams)
     on_air = OnAir(directory, ports.rooms)
     # Each replica takes its share of a user's budget (the gateways alive, from presence).
     share: Callable[[], int] = (lambda: presence.instances) if settings.limit_split == "replicas" else one
@@ -91,14 +103,18 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
                     settings.play_key.get_secret_value())
     stream_policy = StreamPolicy(settings.sse_heartbeat_seconds, settings.live_updates_per_second)
     replays = ReplayViews(caller, ports.replays, signer, lister.cursors)
-    routes = [*RoomViews(caller, ports.rooms, directory, lister, signer, replays).routes(),
+    lists = ListViews(caller, directory, lister, FilteredPages(lister), follow_sets, settings.category_names)
+    routes = [*RoomViews(caller, ports.rooms, directory, lister, signer, replays, settings.category_names).routes(),
+              *lists.routes(),
               *replays.routes(),
+              *FollowViews(caller, ports.follows, follow_sets, alerts, directory, lister, slots,
+                           stream_policy).routes(),
               *ViewerViews(caller, on_air, ports.counters).routes(),
               *LiveUpdateViews(caller, on_air, live, presence, slots, stream_policy).routes(),
               *AdminViews(caller, ports.moderation).routes(),
               *TencentCallbacks(settings.callback_key.get_secret_value(), ports.events).routes(),
               *document_routes()]
-    return Gateway(settings, ports, directory, lister, live, presence_loop, on_air, routes,
+    return Gateway(settings, ports, directory, lister, live, presence_loop, follow_sets, alerts, on_air, routes,
                    MediaHooks(keys, ports.rooms, on_air, ports.events).routes())
 
 
@@ -106,7 +122,8 @@ async def _connect_and_listen(gateway: Gateway, bus: Bus) -> None:
     settings = gateway.settings
     await bus.connect()
     # Follow first, then load: an event that lands during the snapshot is not lost.
-    await bus.subscribe(FOLLOWED, RoomEvents(gateway.directory, gateway.live, gateway.presence))
+    await bus.subscribe(FOLLOWED, RoomEvents(gateway.directory, gateway.live, gateway.presence,
+                                             gateway.follow_sets, gateway.alerts))
     await keep_synced(gateway.ports.live_pages, gateway.directory, bus.reconnected,
                       resync_every=settings.directory_resync_seconds, page_size=settings.directory_page_size,
                       timeout=settings.request_timeout_seconds)
@@ -133,7 +150,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace, delivery_limit=settings.delivery_limit,
               prefetch=settings.prefetch)
     rooms = RoomsClient(bus, timeout=settings.request_timeout_seconds)
-    gateway = assemble(settings, Ports(rooms=rooms, replays=rooms, live_pages=rooms,
+    gateway = assemble(settings, Ports(rooms=rooms, replays=rooms, follows=rooms, live_pages=rooms,
                                        moderation=ModerationClient(bus, timeout=settings.request_timeout_seconds),
                                        counters=CounterBatcher(bus, window=settings.counter_window_ms / 1000),
                                        events=bus, connected=lambda: bus.connected))

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.gateway.directory import RoomDirectory
+from services.gateway.follows.alerts import FollowerStreams
+from services.gateway.follows.sets import FollowSets
 from services.gateway.live.fanout import LiveRooms
 from services.gateway.live.presence_loop import PresenceLoop
 from shared.bus import Binding
 from shared.contracts import (
+    AnchorFollowed,
+    AnchorWentLive,
     Contract,
     Envelope,
     PresenceReport,
@@ -23,12 +27,15 @@ from shared.contracts import (
 from shared.metrics import DIRECTORY_EVENT_LAG
 
 FOLLOWED = [Binding("events", event.TYPE) for event in (RoomActivated, RoomClosed, RoomInterrupted, RoomResumed,
-                                                         RoomCountersChanged, PresenceReport)]
+                                                         RoomCountersChanged, PresenceReport, AnchorFollowed,
+                                                         AnchorWentLive)]
 
 
 class RoomEvents:
-    def __init__(self, directory: RoomDirectory, live: LiveRooms, presence: PresenceLoop) -> None:
+    def __init__(self, directory: RoomDirectory, live: LiveRooms, presence: PresenceLoop, follow_sets: FollowSets,
+                 alerts: FollowerStreams) -> None:
         self._directory, self._live, self._presence = directory, live, presence
+        self._follow_sets, self._alerts = follow_sets, alerts
 
     async def __call__(self, env: Envelope, event: Contract) -> None:
         self.apply(event)
@@ -50,3 +57,8 @@ class RoomEvents:
             live.room_closed(event.room)
         elif isinstance(event, RoomInterrupted | RoomResumed) and directory.apply(event.room):
             live.stream_changed(event.room)
+        elif isinstance(event, AnchorFollowed):
+            self._follow_sets.apply(event)
+        elif isinstance(event, AnchorWentLive):
+            directory.apply(event.room)  # so the alert's room reads as listed, whichever event came first
+            self._alerts.went_live(event)

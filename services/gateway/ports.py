@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.contracts import (
+    Anchor,
     BanAccepted,
     Case,
     CaseAction,
@@ -16,6 +17,8 @@ from shared.contracts import (
     CloseReason,
     Contract,
     Envelope,
+    FollowingPage,
+    FollowState,
     ListReplays,
     LiveRoomPage,
     Location,
@@ -37,7 +40,8 @@ class Rooms(RoomReader, Protocol):
     """The rooms service (shared.clients.RoomsClient). A refused write raises its DomainError."""
 
     async def create(self, anchor_id: str, *, title: str, cover_url: str, location: Location | None,
-                     command_id: str | None = None, correlation_id: str | None = None) -> Room: ...
+                     category: str | None = None, command_id: str | None = None,
+                     correlation_id: str | None = None) -> Room: ...
 
     async def activate(self, room_id: str, *, actor_id: str, correlation_id: str | None = None) -> Room: ...
 
@@ -54,6 +58,18 @@ class Replays(Protocol):
 
     async def hide_replay(self, replay_id: str, *, moderator_id: str, hidden: bool,
                           correlation_id: str | None = None) -> Replay: ...
+
+
+class Follows(Protocol):
+    """Rooms' follows (shared.clients.RoomsClient)."""
+
+    async def follow(self, user_id: str, anchor_id: str, *, following: bool,
+                     correlation_id: str | None = None) -> FollowState: ...
+
+    async def following(self, user_id: str, *, limit: int, after: str | None,
+                        correlation_id: str | None = None) -> FollowingPage: ...
+
+    async def anchor(self, anchor_id: str, *, correlation_id: str | None = None) -> Anchor: ...
 
 
 class LivePages(Protocol):

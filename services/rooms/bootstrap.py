@@ -15,6 +15,8 @@ from services.rooms import counters, handlers
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
 from services.rooms.domain import PushReport, reported_push
+from services.rooms.follows import routes as follow_routes
+from services.rooms.follows.store import FollowRepository
 from services.rooms.maintenance import run_maintenance
 from services.rooms.outbox import Outbox
 from services.rooms.ports import AnchorBans, EventOutbox, RoomStore
@@ -35,13 +37,17 @@ from shared.contracts import (
     CreateRoom,
     DeleteReplay,
     Envelope,
+    Follow,
+    GetAnchor,
     GetRoom,
     GetRoomByStream,
     HideReplay,
+    ListFollowing,
     ListLiveRooms,
     ListReplays,
     RecordCounters,
     Room,
+    RoomActivated,
     StreamOfflineStrike,
     StreamRecovered,
     StreamStarted,
@@ -134,23 +140,29 @@ async def running_rooms_service(settings: RoomsSettings, *,
         await counter_store.ensure_indexes()
         replays = ReplayRepository(db["replays"])
         await replays.ensure_indexes()
+        follows = FollowRepository(db["follows"], db["anchors"])
+        await follows.ensure_indexes()
         service = RoomsService(rooms=rooms, outbox=Outbox(rooms, bus), anchor_bans=AnchorBanView(db["anchor_bans"]),
                                counters=counter_store, replays=replays, bus=bus)
         commands = command_routes(rooms, service.anchor_bans, service.outbox, settings.thumbnail_url_template)
         retention = timedelta(days=settings.replay_retention_days)
         events = {**event_routes(rooms, service.anchor_bans, service.outbox),
                   **replay_routes.event_routes(rooms, replays, bus, retention)}
-        commands_asked = {**commands, **replay_routes.request_routes(replays)}
+        commands_asked = {**commands, **replay_routes.request_routes(replays),
+                          **follow_routes.request_routes(follows, bus, settings.max_following)}
         bindings = [Binding("commands", model.TYPE) for model in commands]
         bindings += [Binding("events", model.TYPE) for model in events]
         limit = settings.queue_max_length
         await bus.consume(QUEUE, bindings, dispatcher("rooms", {**commands, **events}), max_length=limit,
                           retired=RETIRED_BINDINGS)
-        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor, DeleteReplay, HideReplay],
-                        dispatcher("rooms", commands_asked), max_length=limit)
-        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms, ListReplays],
-                        dispatcher("rooms", {**query_routes(rooms), **replay_routes.query_routes(replays)}),
-                        max_length=limit)
+        await bus.serve(REQUEST_QUEUE, [CreateRoom, ActivateRoom, CloseRoom, BanAnchor, DeleteReplay, HideReplay,
+                                        Follow], dispatcher("rooms", commands_asked), max_length=limit)
+        queries = {**query_routes(rooms), **replay_routes.query_routes(replays),
+                   **follow_routes.query_routes(follows, rooms, service.anchor_bans)}
+        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms, ListReplays, ListFollowing, GetAnchor],
+                        dispatcher("rooms", queries), max_length=limit)
+        await bus.consume(follow_routes.ALERTS_QUEUE, [Binding("events", RoomActivated.TYPE)],
+                          dispatcher("rooms", follow_routes.alert_routes(follows, bus)), max_length=limit)
 
         async def apply_counters(batch: list[tuple[Envelope, Contract]]) -> None:
             await counters.apply_counter_batch(batch, counters=counter_store, events=bus)

@@ -74,7 +74,7 @@ async def create_room(cmd: CreateRoom, *, room_id: str, correlation_id: str | No
         stream_id = stream_id_for(room_id)
         room = Room(
             id=room_id, anchor_id=cmd.anchor_id, title=cmd.title, cover_url=cmd.cover_url, location=cmd.location,
-            status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id,
+            category=cmd.category, status=RoomStatus.UNACTIVE, created_at=now_ms(), stream_id=stream_id,
             thumbnail_url=thumbnail_template.format(stream_id=stream_id) if thumbnail_template else None,
         )
         event = wrap(RoomCreated(room=room), correlation_id=correlation_id,

@@ -52,6 +52,15 @@ from shared.contracts.replays import RecordingReady
 from shared.contracts.replays import RecordingSaved
 from shared.contracts.replays import Replay
 from shared.contracts.replays import ReplayPage
+from shared.contracts.follows import Anchor
+from shared.contracts.follows import AnchorFollowed
+from shared.contracts.follows import AnchorWentLive
+from shared.contracts.follows import Follow
+from shared.contracts.follows import FollowState
+from shared.contracts.follows import FollowersToAlert
+from shared.contracts.follows import FollowingPage
+from shared.contracts.follows import GetAnchor
+from shared.contracts.follows import ListFollowing
 from shared.contracts.gateway import PresenceReport
 from shared.contracts.streams import StreamOfflineStrike
 from shared.contracts.streams import StreamRecovered
@@ -76,8 +85,11 @@ __all__ = [
     "MESSAGE_TYPES",
     "SCHEMA_VERSION",
     "ActivateRoom",
+    "Anchor",
     "AnchorBanned",
+    "AnchorFollowed",
     "AnchorUnbanned",
+    "AnchorWentLive",
     "BanAccepted",
     "BanAnchor",
     "BanRoom",
@@ -95,11 +107,17 @@ __all__ = [
     "DetectionReported",
     "Envelope",
     "ErrorCode",
+    "Follow",
+    "FollowState",
+    "FollowersToAlert",
+    "FollowingPage",
+    "GetAnchor",
     "GetRoom",
     "GetRoomByStream",
     "HideReplay",
     "InvalidMessage",
     "ListCases",
+    "ListFollowing",
     "ListLiveRooms",
     "ListReplays",
     "LiveRoomPage",

@@ -46,6 +46,7 @@ class Room(Contract):
     title: str
     cover_url: str
     location: Location | None = None
+    category: str | None = Field(None, description="One of the configured categories (`GET /v1/categories`)")
     status: RoomStatus
     close_reason: CloseReason | None = None
     viewers: int = 0
@@ -73,6 +74,7 @@ class CreateRoom(Request[Room]):
     # The gateway takes URLs of up to 2,048 characters; normalising one (a trailing slash) may add a few.
     cover_url: str = Field(min_length=1, max_length=2100)
     location: Location | None = None
+    category: str | None = Field(None, min_length=1, max_length=32)
 
 
 class ActivateRoom(Request[Room]):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.gateway.bootstrap import Gateway, Ports, assemble
 from shared.contracts import (
+    Anchor,
     BanAccepted,
     Case,
     CaseAction,
@@ -17,6 +18,8 @@ from shared.contracts import (
     CaseStatus,
     CloseReason,
     ErrorCode,
+    FollowingPage,
+    FollowState,
     LiveRoomPage,
     Location,
     Room,
@@ -48,12 +51,14 @@ class FakeRooms:
         return next((room for room in self.rooms.values() if room.stream_id == stream_id), None)
 
     async def create(self, anchor_id: str, *, title: str, cover_url: str, location: Location | None,
-                     command_id: str | None = None, correlation_id: str | None = None) -> Room:
+                     category: str | None = None, command_id: str | None = None,
+                     correlation_id: str | None = None) -> Room:
         if command_id in self.by_command:
             return self.rooms[self.by_command[command_id]]
         n = next(_ids)
         room = Room(id=f"room{n}", anchor_id=anchor_id, title=title, cover_url=cover_url, location=location,
-                    status=RoomStatus.UNACTIVE, created_at=datetime.now(UTC), stream_id=f"onair_room{n}", version=1)
+                    category=category, status=RoomStatus.UNACTIVE, created_at=datetime.now(UTC),
+                    stream_id=f"onair_room{n}", version=1)
         self.rooms[room.id] = room
         if command_id is not None:
             self.by_command[command_id] = room.id
@@ -88,6 +93,36 @@ class FakeRooms:
         live = sorted((r for r in self.rooms.values() if r.status is RoomStatus.ACTIVE), key=lambda r: r.id)
         page = [r for r in live if after_id is None or r.id > after_id][:limit]
         return LiveRoomPage(rooms=page, last_id=page[-1].id if len(page) == limit else None)
+
+
+class FakeFollows:
+    """The rooms service's follow rules: idempotent, one anchor per follow, at most `max_following`."""
+
+    def __init__(self, rooms: FakeRooms, max_following: int = 5000) -> None:
+        self.rooms, self.max_following = rooms, max_following
+        self.pairs: set[tuple[str, str]] = set()
+
+    async def follow(self, user_id: str, anchor_id: str, *, following: bool,
+                     correlation_id: str | None = None) -> FollowState:
+        if following and (user_id, anchor_id) not in self.pairs:
+            if sum(1 for user, _ in self.pairs if user == user_id) >= self.max_following:
+                raise DomainError(ErrorCode.CONFLICT, "following too many")
+            self.pairs.add((user_id, anchor_id))
+        elif not following:
+            self.pairs.discard((user_id, anchor_id))
+        return FollowState(anchor_id=anchor_id, following=following,
+                           followers=sum(1 for _, anchor in self.pairs if anchor == anchor_id))
+
+    async def following(self, user_id: str, *, limit: int, after: str | None,
+                        correlation_id: str | None = None) -> FollowingPage:
+        anchors = sorted(a for u, a in self.pairs if u == user_id and (after is None or a > after))
+        return FollowingPage(anchor_ids=anchors[:limit], more=len(anchors) > limit)
+
+    async def anchor(self, anchor_id: str, *, correlation_id: str | None = None) -> Anchor:
+        open_room = next((r for r in self.rooms.rooms.values()
+                          if r.anchor_id == anchor_id and r.status is not RoomStatus.CLOSED), None)
+        return Anchor(anchor_id=anchor_id, followers=sum(1 for _, a in self.pairs if a == anchor_id),
+                      open_room=open_room)
 
 
 @dataclass
@@ -133,12 +168,13 @@ class FakeGateway:
     counters: RecordingCounters
     events: RecordingPublisher
     replays: InMemoryReplays
+    follows: FakeFollows
 
 
 def fake_gateway(settings: GatewaySettings) -> FakeGateway:
     rooms, counters, events = FakeRooms(), RecordingCounters(), RecordingPublisher()
     moderation = FakeModeration(rooms)
-    replays = InMemoryReplays()
-    ports = Ports(rooms=rooms, replays=HandledReplays(replays), live_pages=rooms, moderation=moderation,
-                  counters=counters, events=events, connected=lambda: True)
-    return FakeGateway(assemble(settings, ports), rooms, moderation, counters, events, replays)
+    replays, follows = InMemoryReplays(), FakeFollows(rooms)
+    ports = Ports(rooms=rooms, replays=HandledReplays(replays), follows=follows, live_pages=rooms,
+                  moderation=moderation, counters=counters, events=events, connected=lambda: True)
+    return FakeGateway(assemble(settings, ports), rooms, moderation, counters, events, replays, follows)

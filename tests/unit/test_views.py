@@ -21,7 +21,7 @@ from services.gateway.http.answers import (
     RoomView,
 )
 from services.gateway.http.auth import mint_token
-from services.gateway.http.openapi import LIVE_UPDATES, OPERATIONS
+from services.gateway.http.openapi import OPERATIONS, STREAMS
 from services.gateway.http.serving import build_app
 from shared.contracts import Replay, Room
 from shared.settings import GatewaySettings
@@ -153,7 +153,7 @@ async def test_a_closed_rooms_live_updates_end_with_events_of_the_documented_mod
 def test_the_openapi_document_describes_every_public_route() -> None:
     fake = fake_gateway(GatewaySettings(jwt_secret=SECRET))
     served = {(r.method.lower(), r.path) for r in fake.gateway.routes if not r.path.startswith("/v1/callbacks/")}
-    documented = {(op.method, op.path) for op in [*OPERATIONS, LIVE_UPDATES]}
+    documented = {(op.method, op.path) for op in [*OPERATIONS, *STREAMS]}
     assert served - {("get", "/v1/openapi.json"), ("get", "/v1/docs")} == documented
 
 

@@ -4,6 +4,7 @@
 - `hot`:  (ranking id, position): the ranking the first page was cut from, pinned.
 - `near`: (lat, lng, km, room id): keyset on (distance, id) from the same point.
 - replays: (started_at in ms, replay id): keyset on an anchor's replays, newest first.
+- following: (anchor id): keyset on the anchors a viewer follows.
 
 A cursor is its fields as compact JSON, then a MAC (HMAC-SHA256 with a key every gateway replica
 derives from the JWT secret, truncated to 128 bits), both base64url. A client can page with what
@@ -60,11 +61,19 @@ class ReplayCursor:
     replay_id: str
 
 
-Cursor = NewCursor | HotCursor | NearCursor | ReplayCursor
-_TAGS: dict[type[Any], str] = {NewCursor: "n", HotCursor: "h", NearCursor: "g", ReplayCursor: "r"}
+@dataclass(frozen=True)
+class FollowingCursor:
+    """The anchors a viewer follows, by anchor id: keyset on the id."""
+
+    anchor_id: str
+
+
+Cursor = NewCursor | HotCursor | NearCursor | ReplayCursor | FollowingCursor
+_TAGS: dict[type[Any], str] = {NewCursor: "n", HotCursor: "h", NearCursor: "g", ReplayCursor: "r",
+                               FollowingCursor: "f"}
 _TYPES = {tag: kind for kind, tag in _TAGS.items()}
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "h": (str, int), "g": (float, float, float, str),
-                                             "r": (int, str)}
+                                             "r": (int, str), "f": (str,)}
 _MAC_BYTES = 16
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps with options makes one a call
@@ -126,6 +135,8 @@ def _in_range(cursor: Cursor) -> bool:
         return 0 <= cursor.activated_ms <= MAX_MS
     if isinstance(cursor, ReplayCursor):
         return 0 <= cursor.started_ms <= MAX_MS
+    if isinstance(cursor, FollowingCursor):
+        return True
     if isinstance(cursor, HotCursor):
         return 0 <= cursor.position <= MAX_POSITION
     return (all(math.isfinite(v) for v in (cursor.lat, cursor.lng, cursor.km))

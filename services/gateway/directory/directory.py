@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 
 from sortedcontainers import SortedList
@@ -42,6 +42,8 @@ class RoomDirectory:
         self._newest: SortedList[tuple[int, str]] = SortedList()
         self._geo = GeoIndex(clock=clock)
         self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
+        self._anchors: dict[str, str] = {}  # anchor id -> room id, of the active rooms (one per anchor)
+        self.categories: Counter[str] = Counter()  # listed rooms per category
         self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
         self._closed_streams: OrderedDict[str, str] = OrderedDict()  # their streams, in the same order
         self._touched: set[str] | None = None  # rooms changed by messages while a snapshot loads
@@ -66,6 +68,11 @@ class RoomDirectory:
 
     def by_stream(self, stream_id: str) -> Entry | None:
         room_id = self._streams.get(stream_id)
+        return self._live.get(room_id) if room_id is not None else None
+
+    def of_anchor(self, anchor_id: str) -> Entry | None:
+        """The anchor's active room (listed or interrupted), if this directory holds one."""
+        room_id = self._anchors.get(anchor_id)
         return self._live.get(room_id) if room_id is not None else None
 
     def closed_stream(self, stream_id: str) -> bool:
@@ -182,15 +189,20 @@ class RoomDirectory:
             gc.freeze()  # O(1): keeps full collections from walking the long-lived entries
         entry = self._live[room.id] = Entry.of(room)
         self._streams[room.stream_id] = room.id
+        self._anchors[room.anchor_id] = room.id
         if entry.listed:
             self._order(room)
 
     def _order(self, room: Room) -> None:
         self._newest.add(new_key(room))
+        if room.category is not None:
+            self.categories[room.category] += 1
         if room.location is not None:
             self._geo.add(room.id, room.location.lat, room.location.lng)
 
     def _unorder(self, entry: Entry) -> None:
+        if (entry.activated_ms, entry.room_id) in self._newest and entry.category is not None:
+            self.categories[entry.category] -= 1
         self._newest.discard((entry.activated_ms, entry.room_id))
         self._geo.remove(entry.room_id)
 
@@ -205,6 +217,8 @@ class RoomDirectory:
         entry = self._live.pop(room_id, None)
         if entry is not None:
             self._streams.pop(entry.stream_id, None)
+            if self._anchors.get(entry.anchor_id) == room_id:
+                del self._anchors[entry.anchor_id]
             self._unorder(entry)
 
     def _bury(self, room: Room) -> None:

@@ -24,6 +24,8 @@ class Entry:
 
     room_id: str
     stream_id: str
+    anchor_id: str
+    category: str | None
     activated_ms: int
     version: int
     viewers: int
@@ -42,8 +44,8 @@ class Entry:
         """The room's entry; `was`, its entry before a change of stream state, lends what only
         the gateway knows (viewers now, decaying likes)."""
         fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
-        entry = cls(room.id, room.stream_id, new_key(room)[0], 0, 0, 0, 0, fixed, len(fixed), len(fixed),
-                    listed=listed(room))
+        entry = cls(room.id, room.stream_id, room.anchor_id, room.category, new_key(room)[0], 0, 0, 0, 0, fixed,
+                    len(fixed), len(fixed), listed=listed(room))
         if was is not None:
             entry.viewers_now, entry.recent_likers, entry.recent_at = was.viewers_now, was.recent_likers, was.recent_at
         entry.set_counts(room.version, room.viewers, room.likes)

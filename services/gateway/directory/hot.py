@@ -24,7 +24,7 @@ import uuid
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,6 +49,13 @@ class Ranking:
     made_at: float
     room_ids: tuple[str, ...]
     scores: array[float]
+    _positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def position(self, room_id: str) -> int | None:
+        """Where a room stands (the index is made on first use: only sparse Following tabs need it)."""
+        if not self._positions and self.room_ids:
+            self._positions.update((room, at) for at, room in enumerate(self.room_ids))
+        return self._positions.get(room_id)
 
 
 class Rankings:

@@ -141,17 +141,19 @@ class RoomLister:
         more = position < len(ranking.room_ids)
         return _page(parts, self.cursors.encode(HotCursor(ranking.id, position)) if more else None)
 
-    def near(self, lat: float, lng: float, limit: int, cursor: str | None) -> bytes:
+    def near(self, lat: float, lng: float, limit: int, cursor: str | None, category: str | None = None) -> bytes:
         lat, lng = round(lat, NEAR_GRID_DIGITS), round(lng, NEAR_GRID_DIGITS)
         if cursor is None:
-            return self._cached(("near", lat, lng, limit), lambda: self._near(lat, lng, limit, None))
+            return self._cached(("near", lat, lng, limit, category),
+                                lambda: self._near(lat, lng, limit, None, category))
         at = self.cursors.decode(cursor, NearCursor)
         assert isinstance(at, NearCursor)
         if (at.lat, at.lng) != (lat, lng):
             raise DomainError(ErrorCode.INVALID, "this cursor was made for other coordinates", field="cursor")
-        return self._near(lat, lng, limit, (at.km, at.room_id))
+        return self._near(lat, lng, limit, (at.km, at.room_id), category)
 
-    def _near(self, lat: float, lng: float, limit: int, after: tuple[float, str] | None) -> bytes:
+    def _near(self, lat: float, lng: float, limit: int, after: tuple[float, str] | None,
+              category: str | None = None) -> bytes:
         origin = unit_vector(lat, lng)
         # Ask the k-d tree for enough rooms to get past the cursor (rarely more than once), never
         # for more than NEAR_DEPTH: past that depth the list ends.
@@ -159,6 +161,8 @@ class RoomLister:
         while True:
             found = self.directory.nearest(origin, want)
             past = found if after is None else [pair for pair in found if pair > after]
+            if category is not None:
+                past = [pair for pair in past if self._of_category(pair[1], category)]
             if len(past) > limit or len(found) < want or want >= NEAR_DEPTH:
                 break
             want = min(want * 4, NEAR_DEPTH)
@@ -171,6 +175,11 @@ class RoomLister:
                 parts.append((fragment(entry, period), b',"distance_km":%.3f' % km))
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
         return _page(parts, self.cursors.encode(next_cursor) if next_cursor else None)
+
+
+    def _of_category(self, room_id: str, category: str) -> bool:
+        entry = self.directory.listed(room_id)
+        return entry is not None and entry.category == category
 
 
 def _page(rooms: list[tuple[bytes, bytes]], next_cursor: str | None) -> bytes:

@@ -21,6 +21,7 @@ from services.gateway.http.answers import (
     BanAccepted,
     CountAccepted,
     CreatedRoom,
+    LiveEvent,
     ProblemDetails,
     ReplayList,
     ReplayView,
@@ -28,10 +29,12 @@ from services.gateway.http.answers import (
     RoomView,
     Unbanned,
 )
+from services.gateway.http.follow_answers import ME_EVENTS, AnchorView, CategoryList, Following, FollowingList
 from services.gateway.http.requests import (
     BanBody,
     CasesQuery,
     CreateRoomBody,
+    FollowingQuery,
     LikeBody,
     ListQuery,
     ReplaysQuery,
@@ -56,6 +59,7 @@ class Operation:
     # OpenAPI links from the answer to other operations: name -> (method, path, {parameter: expression}),
     # so a client (or a stateful fuzzer) can follow a created room into its other routes.
     links: dict[str, tuple[str, str, dict[str, str]]] = field(default_factory=dict)
+    events: tuple[type[LiveEvent], ...] = ()  # an event stream's events (`x-events`)
 
 
 _ROOM_ID = {"room_id": "$response.body#/room/id"}
@@ -99,6 +103,16 @@ OPERATIONS = [
               (200, ReplayView), (*_ROOM, 403, 429, 503, 504), tags=("moderation", "replays")),
     Operation("post", "/v1/admin/replays/{replay_id}/show", "Show a hidden replay again (moderators)",
               (200, ReplayView), (*_ROOM, 403, 429, 503, 504), tags=("moderation", "replays")),
+    Operation("put", "/v1/me/following/{anchor_id}", "Follow an anchor (idempotent)", (200, Following),
+              (400, 401, 409, 422, 429, 503, 504), tags=("follows",)),
+    Operation("delete", "/v1/me/following/{anchor_id}", "Unfollow an anchor (idempotent)", (200, Following),
+              (400, 401, 422, 429, 503, 504), tags=("follows",)),
+    Operation("get", "/v1/me/following", "The anchors you follow, with their live rooms", (200, FollowingList),
+              (400, 401, 422, 429, 503, 504), query=FollowingQuery, tags=("follows",)),
+    Operation("get", "/v1/anchors/{anchor_id}", "An anchor: followers, live room, banned or not", (200, AnchorView),
+              (400, 401, 429, 503, 504), tags=("follows",)),
+    Operation("get", "/v1/categories", "The room categories, with their live counts", (200, CategoryList),
+              (401,), tags=("rooms",)),
 ]
 # Described, not fuzzed: a stream that stays open (tests/integration/test_openapi.py leaves it out).
 LIVE_UPDATES = Operation("get", "/v1/rooms/{room_id}/events", "Live counts (Server-Sent Events)", (200, None),
@@ -106,7 +120,14 @@ LIVE_UPDATES = Operation("get", "/v1/rooms/{room_id}/events", "Live counts (Serv
                          extra={"description": "`text/event-stream`: `counters`; `interrupted` when the "
                                                "anchor's push stops and `resumed` when it is back; then `closed` "
                                                "or `expired`. "
-                                               "`?access_token=` is accepted here (EventSource sends no headers)."})
+                                               "`?access_token=` is accepted here (EventSource sends no headers)."},
+                         events=LIVE_EVENTS)
+ME_EVENTS_STREAM = Operation("get", "/v1/me/events", "Your alerts (Server-Sent Events)", (200, None), (401, 429),
+                             tags=("follows",), events=ME_EVENTS,
+                             extra={"description": "`text/event-stream`: `followed_live` when an anchor you follow "
+                                                   "goes live (once per room), `expired` at the token's expiry. "
+                                                   "`?access_token=` is accepted here."})
+STREAMS = [LIVE_UPDATES, ME_EVENTS_STREAM]  # described, not fuzzed (they stay open)
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -135,22 +156,23 @@ def _operation_ref(method: str, path: str) -> str:
 
 
 def build_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [op.answer[1] for op in [*OPERATIONS, LIVE_UPDATES] if op.answer[1]]
-    models += [op.body for op in OPERATIONS if op.body] + [ProblemDetails, *LIVE_EVENTS]
+    models: list[type[BaseModel]] = [op.answer[1] for op in OPERATIONS if op.answer[1]]
+    models += [op.body for op in OPERATIONS if op.body] + [ProblemDetails]
+    models += [event for op in STREAMS for event in op.events]
     queries = [op.query for op in OPERATIONS if op.query]
     _, top = models_json_schema([(m, "serialization") for m in dict.fromkeys(models)]
                                 + [(q, "validation") for q in queries],
                                 ref_template="#/components/schemas/{model}")
     schemas = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    for op in [*OPERATIONS, LIVE_UPDATES]:
+    for op in [*OPERATIONS, *STREAMS]:
         status, answer = op.answer
         content: dict[str, dict[str, Any]] = (
             {"application/json": {"schema": {"$ref": f"#/components/schemas/{answer.__name__}"}}}
             if answer else {"text/event-stream": {"schema": {"type": "string"}}})
         if answer is None:  # each event's `data` is the JSON of its schema
             content["text/event-stream"]["x-events"] = {
-                event.EVENT: {"$ref": f"#/components/schemas/{event.__name__}"} for event in LIVE_EVENTS}
+                event.EVENT: {"$ref": f"#/components/schemas/{event.__name__}"} for event in op.events}
         responses: dict[str, Any] = {str(status): {"description": "OK", "content": content}}
         if op.links:
             responses[str(status)]["links"] = {
@@ -189,7 +211,7 @@ async def openapi_document(_: web.Request) -> web.Response:
 async def docs_page(_: web.Request) -> web.Response:
     """A plain, dependency-free page: every operation, its parameters, body and answers."""
     rows = []
-    for op in [*OPERATIONS, LIVE_UPDATES]:
+    for op in [*OPERATIONS, *STREAMS]:
         body = f"<br>body: <code>{op.body.__name__}</code>" if op.body else ""
         query = f"<br>query: <code>{', '.join(op.query.model_fields)}</code>" if op.query else ""
         answer = op.answer[1].__name__ if op.answer[1] else "event stream"

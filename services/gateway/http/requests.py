@@ -45,6 +45,8 @@ class CreateRoomBody(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     cover_url: Annotated[HttpUrl, UrlConstraints(max_length=2048), Field(description="http(s) URL of the cover image")]
     location: Location | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        None, description="One of `GET /v1/categories`")
 
 
 class LikeBody(BaseModel):
@@ -67,11 +69,17 @@ class ListQuery(BaseModel):
     lng: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     limit: int = Field(20, ge=1, le=50)
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    following: bool = Field(False, description="The Following tab: rooms of the anchors the viewer follows "
+                            "(sort new or hot)")
+    category: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        None, description="Only rooms of this category (`GET /v1/categories`)")
 
     @model_validator(mode="after")
     def _coordinates_for_near(self) -> Self:
         if self.sort is ListSort.NEAR and (self.lat is None or self.lng is None):
             raise ValueError("sort=near needs both lat and lng")
+        if self.sort is ListSort.NEAR and self.following:
+            raise ValueError("the Following tab is sorted new or hot")
         return self
 
 
@@ -152,8 +160,21 @@ class CasesQuery(BaseModel):
     limit: int = Field(50, ge=1, le=100)
 
 
+class FollowingQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(50, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
 class ReplaysQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+def check_category(category: str | None, allowed: tuple[str, ...], *, field: str = "category") -> None:
+    """422 for a category that is not configured (`ONAIR_CATEGORIES`)."""
+    if category is not None and category not in allowed:
+        raise validation_failed([{"field": field, "message": f"one of {', '.join(allowed)}", "code": "enum"}])

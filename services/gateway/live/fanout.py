@@ -27,6 +27,7 @@ class Viewer:
     counts: dict[str, int] | None = None
     stream: InterruptedEvent | ResumedEvent | None = None  # the newest only
     closed: ClosedEvent | None = None
+    notes: list[Room] = field(default_factory=list)  # followed anchors' rooms that went live (`/v1/me/events`)
     gone: bool = False
     beat_due: bool = False  # time for a heartbeat (and a look at the token's expiry)
     next_beat: float = 0.0
@@ -56,6 +57,14 @@ class Viewer:
         self.closed = event
         self.wake.set()
 
+    def push_note(self, room: Room) -> None:
+        self.notes.append(room)
+        self.wake.set()
+
+    def take_notes(self) -> list[Room]:
+        notes, self.notes = self.notes, []
+        return notes
+
 
 class LiveRooms:
     def __init__(self, *, heartbeat: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
@@ -73,6 +82,10 @@ class LiveRooms:
             viewers.discard(viewer)
             if not viewers:
                 del self._viewers[room_id]
+
+    def by_key(self) -> Iterable[tuple[str, set[Viewer]]]:
+        """Every key (a room, or a user for `/v1/me/events`) with its open streams."""
+        return self._viewers.items()
 
     def streams(self) -> dict[str, int]:
         """People watching each room on this gateway (what `presence.py` reports): a person with

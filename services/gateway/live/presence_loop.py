@@ -24,9 +24,10 @@ TICK_SECONDS = 1.0  # a viewer who closed the app leaves viewers_now within this
 
 class PresenceLoop:
     def __init__(self, presence: Presence, live: LiveRooms, directory: RoomDirectory, events: EventPublisher,
-                 connected: Callable[[], bool]) -> None:
+                 connected: Callable[[], bool], *, also_ticked: LiveRooms | None = None) -> None:
         self.presence, self._live, self._directory = presence, live, directory
         self._events, self._connected = events, connected
+        self._also_ticked = also_ticked  # the viewers' own streams (`/v1/me/events`): heartbeats, reaping
 
     def show_viewers_now(self, rooms: Iterable[str]) -> None:
         for room_id in rooms:
@@ -55,6 +56,8 @@ class PresenceLoop:
 
     async def tick(self, *, report: bool) -> None:
         self._live.tick()
+        if self._also_ticked is not None:
+            self._also_ticked.tick()
         if not report:
             return
         streams = self._live.streams()

@@ -32,7 +32,7 @@ class StreamPolicy:
     updates_per_second: float
 
 
-def _give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
+def give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
     """A phone that loses its network sends no FIN: the heartbeat is written into the void and
     TCP would retransmit it for many minutes. TCP_USER_TIMEOUT makes the kernel drop the
     connection once written data stays unacknowledged that long, so the stream (and its share
@@ -73,7 +73,7 @@ class LiveUpdateViews:
                                                "X-Accel-Buffering": "no"})
         try:
             await response.prepare(request)
-            _give_up_on_dead_peers(request, policy.heartbeat_seconds)
+            give_up_on_dead_peers(request, policy.heartbeat_seconds)
             await response.write(CountersEvent(viewers=room.viewers, viewers_now=self._presence.now(room_id),
                                                likes=room.likes, viewers_added=0, likes_added=0).sse())
             if room.status is RoomStatus.CLOSED:

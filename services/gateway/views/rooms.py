@@ -1,4 +1,4 @@
-"""HTTP API v1 for rooms: create, activate, close, get, list.
+"""HTTP API v1 for rooms: create, activate, close, get (the list: `lists.py`).
 
 Reads come from the gateway's room directory (memory); writes go to the rooms service, and
 their replies are applied to this gateway's directory at once (the anchor reads its own write).
@@ -10,8 +10,8 @@ from aiohttp import web
 
 from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.http.answers import CreatedRoom, RoomView, room_view
-from services.gateway.http.problems import not_found, unavailable
-from services.gateway.http.requests import CreateRoomBody, ListSort, parse_json_body, parse_list_query
+from services.gateway.http.problems import not_found
+from services.gateway.http.requests import CreateRoomBody, check_category, parse_json_body
 from services.gateway.http.serving import Route, correlation_id
 from services.gateway.ports import Rooms
 from services.gateway.views.common import Caller, command_id, path_id
@@ -26,13 +26,12 @@ def _json(body: bytes, status: int = 200) -> web.Response:
 
 class RoomViews:
     def __init__(self, caller: Caller, rooms: Rooms, directory: RoomDirectory, lister: RoomLister,
-                 signer: UrlSigner, replays: ReplayViews) -> None:
+                 signer: UrlSigner, replays: ReplayViews, categories: tuple[str, ...]) -> None:
         self._caller, self._rooms, self._directory = caller, rooms, directory
-        self._lister, self._signer, self._replays = lister, signer, replays
+        self._lister, self._signer, self._replays, self._categories = lister, signer, replays, categories
 
     def routes(self) -> list[Route]:
         return [Route("POST", "/v1/rooms", self.create),
-                Route("GET", "/v1/rooms", self.list, quiet=True),
                 Route("GET", "/v1/rooms/{room_id}", self.get, quiet=True),
                 Route("POST", "/v1/rooms/{room_id}/activate", self.activate),
                 Route("POST", "/v1/rooms/{room_id}/close", self.close)]
@@ -40,9 +39,10 @@ class RoomViews:
     async def create(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "create")
         body = await parse_json_body(request, CreateRoomBody)
+        check_category(body.category, self._categories)
         room = await self._rooms.create(user.user_id, title=body.title, cover_url=str(body.cover_url),
-                                        location=body.location, command_id=command_id(request, user),
-                                        correlation_id=correlation_id())
+                                        location=body.location, category=body.category,
+                                        command_id=command_id(request, user), correlation_id=correlation_id())
         push = self._signer.push_url(room.stream_id)
         created = CreatedRoom(room=RoomView.model_validate_json(self._lister.room(room)), push_url=push.url,
                               push_url_expires_at=push.expires_at)
@@ -77,16 +77,3 @@ class RoomViews:
             replays = await self._replays.of_room(room.id, moderator=user.is_admin)
             return _json(room_view(room, None, replays).model_dump_json().encode())
         return _json(self._lister.room(room))
-
-    async def list(self, request: web.Request) -> web.Response:
-        """Live rooms, `sort=new` (default), `hot` or `near` (`lat`, `lng`); `cursor` for the next page."""
-        self._caller.user(request)
-        query = parse_list_query(request)
-        if not self._directory.loaded:
-            raise unavailable("the room directory is loading; retry shortly")
-        if query.sort is ListSort.NEW:
-            return _json(self._lister.newest(query.limit, query.cursor))
-        if query.sort is ListSort.HOT:
-            return _json(self._lister.hot(query.limit, query.cursor))
-        assert query.lat is not None and query.lng is not None
-        return _json(self._lister.near(query.lat, query.lng, query.limit, query.cursor))

@@ -1,0 +1,127 @@
+"""Filtered pages of the list: one category, the anchors a viewer follows (the Following tab),
+or both, in the `new` and `hot` orders, with the same cursors as the unfiltered list.
+
+A filtered page walks the order it filters and keeps what passes, which is cheap when what
+passes is common (a category, a viewer who follows many of the live anchors). When it is rare
+(a viewer following few of them), the walk would cross most of the list for one page: it stops
+after as many steps as the viewer follows anchors, and the page is made from the followed
+anchors' rooms instead (one dict look-up each, sorted). Either way a page costs at most about
+twice the cheaper of the two. First pages of a category are kept like the list's; Following
+pages are the viewer's own and are rendered each time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Set
+from dataclasses import dataclass
+
+from services.gateway.directory.cursors import HotCursor, NewCursor
+from services.gateway.directory.entry import Entry
+from services.gateway.directory.hot import Ranking
+from services.gateway.directory.listing import CursorExpired, RoomLister, _page
+
+
+@dataclass(frozen=True)
+class Filter:
+    category: str | None = None
+    anchors: Set[str] | None = None  # the Following tab: the anchors the viewer follows
+
+    def keep(self, entry: Entry) -> bool:
+        return ((self.category is None or entry.category == self.category)
+                and (self.anchors is None or entry.anchor_id in self.anchors))
+
+
+def _key(entry: Entry) -> tuple[int, str]:
+    return entry.activated_ms, entry.room_id
+
+
+class FilteredPages:
+    def __init__(self, lister: RoomLister) -> None:
+        self._lister = lister
+        self._directory = lister.directory
+
+    def _walk(self, entries: Iterable[Entry], only: Filter, want: int) -> list[Entry] | None:
+        """Up to `want` entries that pass, in order; None when following is sparse (see above)."""
+        budget = len(only.anchors) if only.anchors is not None else -1
+        found: list[Entry] = []
+        for walked, entry in enumerate(entries):
+            if only.keep(entry):
+                found.append(entry)
+                if len(found) >= want:
+                    break
+            if walked == budget:
+                return None
+        return found
+
+    def _followed(self, only: Filter, after: Callable[[Entry], bool]) -> list[Entry]:
+        assert only.anchors is not None
+        of_anchor, found = self._directory.of_anchor, []
+        for anchor in only.anchors:
+            entry = of_anchor(anchor)
+            if entry is not None and entry.listed and only.keep(entry) and after(entry):
+                found.append(entry)
+        return found
+
+    # --- new ----------------------------------------------------------------------------
+
+    def newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
+        if cursor is None and only.anchors is None:
+            return self._lister._cached(("new", limit, only.category), lambda: self._newest(limit, None, only))
+        return self._newest(limit, cursor, only)
+
+    def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
+        after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
+        start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
+        page = self._walk(self._directory.newest(start), only, limit + 1)
+        if page is None:
+            page = heapq.nlargest(limit + 1, self._followed(only, lambda e: start is None or _key(e) < start), key=_key)
+        more, page = len(page) > limit, page[:limit]
+        cursor_out = self._lister.cursors.encode(NewCursor(*_key(page[-1]))) if more else None
+        period = self._lister.period()
+        return _page([(self._lister.fragment(e, period), b"") for e in page], cursor_out)
+
+    # --- hot ----------------------------------------------------------------------------
+
+    def hot(self, limit: int, cursor: str | None, only: Filter) -> bytes:
+        now = self._lister._clock()
+        if cursor:
+            at = self._lister.cursors.decode(cursor, HotCursor)
+            assert isinstance(at, HotCursor)
+            ranking = self._lister.rankings.get(at.ranking, now)
+            if ranking is None:
+                raise CursorExpired()
+            position = at.position
+        else:
+            ranking, position = self._lister.rankings.current(self._directory.scores, now), 0
+        if only.anchors is None:
+            return self._lister._cached(("hot", ranking.id, position, limit, only.category),
+                                        lambda: self._hot(ranking, position, limit, only))
+        return self._hot(ranking, position, limit, only)
+
+    def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
+        listed = self._directory.listed
+        ranked = ((at, listed(ranking.room_ids[at])) for at in range(position, len(ranking.room_ids)))
+        walked = self._walk_ranked(ranked, only, limit + 1)
+        if walked is None:
+            positions = ((ranking.position(e.room_id), e) for e in self._followed(only, lambda e: True))
+            walked = heapq.nsmallest(limit + 1, ((at, e) for at, e in positions if at is not None and at >= position),
+                                     key=lambda pair: pair[0])
+        more, walked = len(walked) > limit, walked[:limit]
+        period = self._lister.period()
+        parts = [(self._lister.fragment(e, period), b',"hot_score":%.3f' % ranking.scores[at]) for at, e in walked]
+        cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, walked[-1][0] + 1)) if more else None
+        return _page(parts, cursor_out)
+
+    def _walk_ranked(self, ranked: Iterable[tuple[int, Entry | None]], only: Filter,
+                     want: int) -> list[tuple[int, Entry]] | None:
+        budget = len(only.anchors) if only.anchors is not None else -1
+        found: list[tuple[int, Entry]] = []
+        for walked, (at, entry) in enumerate(ranked):
+            if entry is not None and only.keep(entry):  # None: closed or interrupted since the cut
+                found.append((at, entry))
+                if len(found) >= want:
+                    break
+            if walked == budget:
+                return None
+        return found

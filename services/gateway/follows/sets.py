@@ -1,0 +1,76 @@
+"""Each viewer's follow set, cached: the Following tab filters the directory with it on every
+page, so it is read from the rooms service once (up to `ONAIR_MAX_FOLLOWING` ids in one page) and
+then kept current by `anchor.followed` events, which every gateway follows. Bounded: the least
+recently used sets go past `max_users`, and a set is read again after `ttl` (an event lost while
+this gateway was cut off from the broker heals then; a reconnect drops them all at once)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Set
+from typing import Protocol
+
+from shared.contracts import AnchorFollowed, FollowingPage
+
+Load = Callable[[str], Awaitable[list[str]]]
+
+
+class FollowSets:
+    def __init__(self, load: Load, *, max_users: int = 100_000, ttl: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._load, self._max, self._ttl, self._clock = load, max_users, ttl, clock
+        self._sets: OrderedDict[str, tuple[set[str], float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def cached(self, user_id: str) -> Set[str] | None:
+        held = self._sets.get(user_id)
+        return held[0] if held is not None else None
+
+    async def of(self, user_id: str) -> Set[str]:
+        held = self._sets.get(user_id)
+        if held is not None and self._clock() - held[1] < self._ttl:
+            self._sets.move_to_end(user_id)
+            return held[0]
+        loaded_at = self._clock()
+        anchors = set(await self._load(user_id))
+        if (during := self._sets.get(user_id)) is not None and during[1] > loaded_at:
+            return during[0]  # loaded meanwhile by another request
+        self._sets[user_id] = (anchors, loaded_at)
+        self._sets.move_to_end(user_id)
+        while len(self._sets) > self._max:
+            self._sets.popitem(last=False)
+        return anchors
+
+    def apply(self, event: AnchorFollowed) -> None:
+        """A follow or unfollow from any gateway: applied to the set if this gateway holds it."""
+        held = self._sets.get(event.user_id)
+        if held is None:
+            return
+        if event.following:
+            held[0].add(event.anchor_id)
+        else:
+            held[0].discard(event.anchor_id)
+
+    def forget_all(self) -> None:
+        """After a broker outage: events may have been missed, so every set is read again."""
+        self._sets.clear()
+
+
+class FollowingReader(Protocol):
+    async def following(self, user_id: str, *, limit: int, after: str | None,
+                        correlation_id: str | None = None) -> FollowingPage: ...
+
+
+async def all_followed(follows: FollowingReader, user_id: str) -> list[str]:
+    """Every anchor a user follows (one page up to `ONAIR_MAX_FOLLOWING`: 5,000 by default)."""
+    anchors: list[str] = []
+    after = None
+    while True:
+        page = await follows.following(user_id, limit=5000, after=after)
+        anchors += page.anchor_ids
+        if not page.more or not page.anchor_ids:
+            return anchors
+        after = page.anchor_ids[-1]
