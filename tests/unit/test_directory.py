@@ -27,8 +27,6 @@ from shared.contracts import (
     RoomStatus,
 )
 from shared.errors import DomainError
-from shared.settings import SigningSettings
-from shared.signing import UrlSigner
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -56,19 +54,6 @@ def counts(room: Room, version: int, viewers: int = 0, likes: int = 0, likes_add
            likers_added: int = 0) -> RoomCounts:
     return RoomCounts(room_id=room.id, version=version, viewers=viewers, likes=likes, viewers_added=0,
                       likes_added=likes_added, likers_added=likers_added)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def lister(clock: Clock) -> RoomLister:
-    directory = RoomDirectory(clock=clock)
-    directory.finish_snapshot([])
-    return RoomLister(directory, UrlSigner(SigningSettings()), CursorCodec(b"unit-test-cursor-key"), clock=clock,
-                      wall_clock=lambda: T0.timestamp())
 
 
 def page_all(fetch: Any, limit: int, between: Any = None) -> list[dict[str, Any]]:
