@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from services.gateway.handlers import RoomEvents
 from services.gateway.http.answers import (
     LIVE_EVENTS,
     BanAccepted,
@@ -21,9 +22,10 @@ from services.gateway.http.answers import (
     RoomView,
 )
 from services.gateway.http.auth import mint_token
+from services.gateway.http.follow_answers import FollowedLiveEvent
 from services.gateway.http.openapi import OPERATIONS, STREAMS
 from services.gateway.http.serving import build_app
-from shared.contracts import Replay, Room
+from shared.contracts import AnchorWentLive, Replay, Room
 from shared.settings import GatewaySettings
 from tests.fakes.gateway import FakeGateway, fake_gateway
 from tests.fixtures import JWT_SECRET
@@ -199,3 +201,55 @@ async def test_the_record_hook_takes_only_the_media_servers_well_formed_reports(
     assert (await client.post(url, params={"token": token}, data=form)).status == 200
     [event] = [e for e in fake.events.events if e.type == "stream.recorded"]
     assert event.id == "recorded:s1/s1-1764489600.mp4" and event.payload["duration_seconds"] == 20.1
+
+
+async def test_follows_the_following_tab_categories_and_the_go_live_alert(
+        served: tuple[Client, FakeGateway]) -> None:
+    client, fake = served
+    gateway = fake.gateway
+    bad = await client.post("/v1/rooms", json={"title": "x", "cover_url": "https://x/c.jpg", "category": "nope"},
+                            headers=auth("a0"))
+    assert bad.status == 422
+    rooms = {}
+    for i, category in enumerate(("music", "games", "music")):
+        created = await client.post("/v1/rooms", json={"title": "x", "cover_url": "https://x/c.jpg",
+                                                       "category": category}, headers=auth(f"a{i}"))
+        room = (await created.json())["room"]
+        rooms[f"a{i}"] = room["id"]
+        await client.post(f"/v1/rooms/{room['id']}/activate", headers=auth(f"a{i}"))
+        gateway.directory.apply(fake.rooms.rooms[room["id"]])  # as its room.activated event would
+    for anchor in ("a0", "a1", "a0"):  # the second follow of a0 changes nothing
+        followed = await client.put(f"/v1/me/following/{anchor}", headers=auth("fan"))
+        assert followed.status == 200 and (await followed.json())["following"] is True
+    assert (await (await client.get("/v1/anchors/a0", headers=auth("v"))).json())["followers"] == 1
+
+    async def tab(**params: str) -> list[str]:
+        page = RoomList.model_validate_json(await (await client.get("/v1/rooms", params=params,
+                                                                    headers=auth("fan"))).read())
+        return [room.id for room in page.rooms]
+
+    assert await tab(following="true") == [rooms["a1"], rooms["a0"]]
+    assert await tab(following="true", category="music") == [rooms["a0"]]
+    assert set(await tab(category="music", sort="hot")) == {rooms["a0"], rooms["a2"]}
+    assert await tab(category="music") == [rooms["a2"], rooms["a0"]]
+    assert (await client.get("/v1/rooms", params={"following": "true", "sort": "near", "lat": "1", "lng": "1"},
+                             headers=auth("fan"))).status == 422
+    await client.delete("/v1/me/following/a1", headers=auth("fan"))
+    assert await tab(following="true") == [rooms["a0"]]
+    listed = await (await client.get("/v1/me/following", headers=auth("fan"))).json()
+    assert [(f["anchor_id"], f["live_room"]["id"]) for f in listed["following"]] == [("a0", rooms["a0"])]
+    categories = await (await client.get("/v1/categories", headers=auth("v"))).json()
+    assert {c["name"]: c["live"] for c in categories["categories"]}["music"] == 2
+
+    events = await client.get("/v1/me/events", headers=auth("fan"))
+    assert events.status == 200 and await events.content.readexactly(13) == b": connected\n\n"
+    handler = RoomEvents(gateway.directory, gateway.live, gateway.presence, gateway.follow_sets, gateway.alerts)
+    went_live = AnchorWentLive(anchor_id="a0", room=fake.rooms.rooms[rooms["a0"]])
+    handler.apply(went_live)
+    handler.apply(went_live)  # redelivered: not alerted twice
+    handler.apply(AnchorWentLive(anchor_id="a1", room=fake.rooms.rooms[rooms["a1"]]))  # unfollowed: no alert
+    lines = [await events.content.readline() for _ in range(3)]
+    assert lines[0] == b"event: followed_live\n" and lines[2] == b"\n"
+    FollowedLiveEvent.model_validate_json(lines[1].removeprefix(b"data: "))
+    assert gateway.alerts.went_live(went_live) == 0
+    events.close()
