@@ -38,10 +38,12 @@ import aiohttp
 import uvloop
 
 from bench.directory_memory import memory_and_cost_table
+from bench.following import follow_many, live_anchors
 from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
 MILESTONES = (100, 1000, 2500, 5000, 10_000)
+CATEGORIES = GatewaySettings().category_names  # each bench room has one, in turn
 CITIES = [(31.23, 121.47), (39.90, 116.41), (22.54, 114.06), (23.13, 113.26), (30.57, 104.07), (34.34, 108.94),
           (29.56, 106.55), (30.27, 120.15), (36.07, 120.38), (41.80, 123.43), (1.35, 103.82), (35.68, 139.69),
           (37.57, 126.98), (40.71, -74.01), (51.51, -0.13), (-23.55, -46.63), (19.43, -99.13), (28.61, 77.21)]
@@ -69,7 +71,8 @@ async def open_rooms(http: aiohttp.ClientSession, base: str, secret: str, n: int
     async def anchor() -> None:
         while (i := next(numbers)) < n:
             headers = {"Authorization": f"Bearer {mint_token(secret, f'bench-{run}-{i}')}"}
-            body: dict[str, object] = {"title": f"bench room {i}", "cover_url": "https://img.example.com/c.jpg"}
+            body: dict[str, object] = {"title": f"bench room {i}", "cover_url": "https://img.example.com/c.jpg",
+                                       "category": CATEGORIES[i % len(CATEGORIES)]}
             if i % 2 == 0:
                 body["location"] = {"lat": points[i][0], "lng": points[i][1]}
             async with http.post(f"{base}/v1/rooms", json=body, headers=headers) as created:
@@ -191,16 +194,22 @@ async def load_pages(http: aiohttp.ClientSession, gateway: str, bare: str, token
         assert put.status == 200
 
 
-async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, token: str, args: argparse.Namespace,
-                     workdir: Path) -> list[str]:
+async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, viewer_token: str, args: argparse.Namespace,
+                     workdir: Path, fan_token: str) -> list[str]:
     points = near_points(1000)
+    tokens = {"following, new": fan_token, "following, hot": fan_token}
     orders = {"new": ("/v1/rooms", None), "hot": ("/v1/rooms?sort=hot", None),
+              "new, one category": (f"/v1/rooms?category={CATEGORIES[1]}", None),
+              "hot, one category": (f"/v1/rooms?sort=hot&category={CATEGORIES[1]}", None),
+              "following, new": ("/v1/rooms?following=true", None),
+              "following, hot": ("/v1/rooms?following=true&sort=hot", None),
               "near": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}", near_script(points, workdir)),
               "near, a new point each request": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}",
                                                  near_script(points, workdir, fresh=True))}
     rows = ["| order | gateway req/s | p50 ms | p99 ms | bare req/s | bare p50 ms | bare p99 ms | ratio |",
             "|---|---|---|---|---|---|---|---|"]
     for order, (path, script) in orders.items():
+        token = tokens.get(order, viewer_token)
         async with http.get(gateway + path, headers={"Authorization": f"Bearer {token}"}) as page:
             body = await page.read()
         async with http.put(f"{bare}/body", data=body) as put:
@@ -264,9 +273,13 @@ async def main(args: argparse.Namespace) -> None:
                     print(f"{what}: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
                           f"max {max(ms):.1f} ms ({len(ms)} samples)")
 
+                fan = f"bench-fan-{uuid.uuid4().hex[:6]}"
+                followed = await follow_many(settings, fan, await live_anchors(http, base, token), args.following)
                 print(f"== 3. first list page, {args.connections} connections, {args.rounds} rounds of "
-                      f"{args.seconds} s each (median)", flush=True)
-                for row in await list_table(http, base, f"http://127.0.0.1:{bare_port}", token, args, workdir):
+                      f"{args.seconds} s each (median); the Following tab of a viewer following {followed:,} "
+                      f"live anchors; a category is one room in {len(CATEGORIES)}", flush=True)
+                for row in await list_table(http, base, f"http://127.0.0.1:{bare_port}", token, args, workdir,
+                                            mint_token(secret, fan)):
                     print(row)
         finally:
             for proc in (second, bare):
@@ -284,6 +297,7 @@ if __name__ == "__main__":
     parser.add_argument("--rooms", type=int, default=10_000)
     parser.add_argument("--anchors", type=int, default=16)
     parser.add_argument("--samples", type=int, default=100, help="staleness samples")
+    parser.add_argument("--following", type=int, default=2000, help="live anchors the Following tab's viewer follows")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)

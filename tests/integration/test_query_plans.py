@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
 from services.rooms.domain import Increment, closing_fields, now_ms, transitioned
+from services.rooms.follows.store import FollowRepository
 from services.rooms.replays.store import ReplayRepository
 from services.rooms.repository import RoomRepository
 from shared.contracts import CloseReason, Replay, Room, RoomCreated, RoomStatus, wrap
@@ -116,6 +117,23 @@ async def _replays_queries(collection: Any, anchor: str, room_id: str) -> None:
     await replays.remove("mine")
 
 
+async def _follows_queries(follows_col: Any, anchors_col: Any, anchor: str) -> None:
+    """The follows' every query, over many follows of other users and anchors."""
+    follows = FollowRepository(follows_col, anchors_col)
+    await follows.ensure_indexes()
+    now = now_ms()
+    for i in range(200):
+        await follows.follow(f"user{i}", f"anchor{i % 7}", now)
+    assert await follows.follow("fan", anchor, now)
+    await follows.following_count("fan")
+    assert await follows.following("fan", 10, None) == [anchor]
+    await follows.following("fan", 10, "a")
+    assert await follows.followers(anchor, 10, None) == ["fan"]
+    await follows.followers(anchor, 10, "f")
+    assert await follows.follower_count(anchor) == 1
+    assert await follows.unfollow("fan", anchor)
+
+
 async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> None:
     db = store[f"plans_{uuid.uuid4().hex[:8]}"]
     seen: list[tuple[str, Doc, Any]] = []
@@ -156,6 +174,7 @@ async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> 
     await bans.record(anchor, now_ms() + timedelta(hours=1), "r", "b")
     await bans.lift(anchor)
     await _replays_queries(RecordingCollection(db["replays"], seen), anchor, room.id)
+    await _follows_queries(RecordingCollection(db["follows"], seen), RecordingCollection(db["anchors"], seen), anchor)
 
     assert len(seen) >= 15
     for collection, query, sort in seen:
