@@ -187,13 +187,14 @@ CLOUD_SECONDS = Histogram(
 
 HTTP: tuple[Collector, ...] = (HTTP_STATS,)
 BUS = (PUBLISHED, PUBLISH_FAILURES, CONSUMED, HANDLER_SECONDS, COUNTER_BATCH_SIZE)
-DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED, LIVE_STREAMS, PRESENCE_INSTANCES)
 FOLLOWS = Counter("onair_follows_total", "Follows and unfollows that changed something", ["change"], registry=None)
 FOLLOW_ALERTS = Counter("onair_follow_alerts_total",
                         "Followers put on the bus to be alerted that an anchor went live", registry=None)
 FOLLOWED_LIVE_SENT = Counter("onair_followed_live_sent_total",
                              "followed_live events sent to connected followers (gateway)", registry=None)
 ROOMS_GROUP = (ROOMS, ROOMS_CLOSED, ROOMS_STREAM_CHANGES, FOLLOWS, FOLLOW_ALERTS)
+DIRECTORY = (DIRECTORY_ROOMS, DIRECTORY_EVENT_LAG, DIRECTORY_SYNCED, LIVE_STREAMS, PRESENCE_INSTANCES,
+             FOLLOWED_LIVE_SENT)
 WATCHER = (
     WATCHER_CYCLES,
     WATCHER_CYCLE_SECONDS,

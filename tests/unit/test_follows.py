@@ -61,12 +61,12 @@ async def test_an_anchor_going_live_is_announced_then_its_followers_batched_with
     assert [e.id for e in events.events[len(first_ids):]] == first_ids  # the same messages, recognisably
 
 
-async def test_an_anchor_nobody_follows_is_announced_with_no_batch() -> None:
+async def test_an_anchor_nobody_follows_goes_live_in_silence() -> None:
     follows, events = InMemoryFollows(), RecordingPublisher()
     room = Room(id="r2", anchor_id="new", title="t", cover_url="https://x/c", status=RoomStatus.ACTIVE,
                 created_at=NOW, activated_at=NOW, stream_id="s2")
     assert await handlers.went_live(RoomActivated(room=room), follows=follows, events=events) == 0
-    assert [e.type for e in events.events] == ["anchor.went_live"]
+    assert events.events == []
 
 
 async def test_an_anchors_view_counts_followers_and_names_the_open_room() -> None:

@@ -43,6 +43,14 @@ ROWS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]], str]]]] = [
         ("Pushes of closed rooms cut / min", "short", [
             ("sum by (result) (rate(onair_stream_cuts_total[5m])) * 60", "{{result}}")], "timeseries"),
     ]),
+    ("Follows and go-live alerts", [
+        ("Follows and unfollows / min", "short", [("sum by (change) (rate(onair_follows_total[5m])) * 60",
+                                                   "{{change}}")], "timeseries"),
+        ("Followers put on the bus to alert / min", "short", [
+            ("sum(rate(onair_follow_alerts_total[5m])) * 60", "followers")], "timeseries"),
+        ("followed_live sent to connected followers / min", "short", [
+            ("sum(rate(onair_followed_live_sent_total[5m])) * 60", "sent")], "timeseries"),
+    ]),
     ("Message bus", [
         ("Consumed by outcome", "short", [("sum by (outcome) (rate(onair_messages_consumed_total[5m]))",
                                            "{{outcome}}")], "timeseries"),

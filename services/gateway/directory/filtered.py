@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
+from itertools import islice
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry
@@ -41,13 +42,28 @@ class FilteredPages:
         self._lister = lister
         self._directory = lister.directory
 
-    def _walk(self, entries: Iterable[Entry], only: Filter, want: int) -> list[Entry] | None:
-        """Up to `want` entries that pass, in order; None when following is sparse (see above)."""
-        budget = len(only.anchors) if only.anchors is not None else -1
-        found: list[Entry] = []
-        for walked, entry in enumerate(entries):
-            if only.keep(entry):
-                found.append(entry)
+    @staticmethod
+    def _walk(room_ids: Iterable[str], lookup: Callable[[str], Entry | None], only: Filter,
+              want: int) -> list[tuple[int, Entry]] | None:
+        """Up to `want` (steps taken, entry) pairs that pass, in order; None when following is
+        sparse (see above). Written flat, one loop per kind of filter: it runs for every room it
+        walks, and each attribute read or call left out of the loop is a tenth of its cost."""
+        anchors, category = only.anchors, only.category
+        found: list[tuple[int, Entry]] = []
+        if anchors is None:
+            for walked, room_id in enumerate(room_ids):
+                entry = lookup(room_id)
+                if entry is not None and entry.category == category and entry.listed:
+                    found.append((walked, entry))
+                    if len(found) >= want:
+                        break
+            return found
+        budget = len(anchors)
+        for walked, room_id in enumerate(room_ids):
+            entry = lookup(room_id)
+            if (entry is not None and entry.anchor_id in anchors and entry.listed
+                    and (category is None or entry.category == category)):
+                found.append((walked, entry))
                 if len(found) >= want:
                     break
             if walked == budget:
@@ -73,8 +89,10 @@ class FilteredPages:
     def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
-        page = self._walk(self._directory.newest(start), only, limit + 1)
-        if page is None:
+        walked = self._walk(self._directory.newest_ids(start), self._directory.entry_of, only, limit + 1)
+        if walked is not None:
+            page = [entry for _, entry in walked]
+        else:
             page = heapq.nlargest(limit + 1, self._followed(only, lambda e: start is None or _key(e) < start), key=_key)
         more, page = len(page) > limit, page[:limit]
         cursor_out = self._lister.cursors.encode(NewCursor(*_key(page[-1]))) if more else None
@@ -100,10 +118,10 @@ class FilteredPages:
         return self._hot(ranking, position, limit, only)
 
     def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
-        listed = self._directory.listed
-        ranked = ((at, listed(ranking.room_ids[at])) for at in range(position, len(ranking.room_ids)))
-        walked = self._walk_ranked(ranked, only, limit + 1)
-        if walked is None:
+        walked = self._walk(islice(ranking.room_ids, position, None), self._directory.entry_of, only, limit + 1)
+        if walked is not None:
+            walked = [(position + steps, entry) for steps, entry in walked]
+        else:
             positions = ((ranking.position(e.room_id), e) for e in self._followed(only, lambda e: True))
             walked = heapq.nsmallest(limit + 1, ((at, e) for at, e in positions if at is not None and at >= position),
                                      key=lambda pair: pair[0])
@@ -112,16 +130,3 @@ class FilteredPages:
         parts = [(self._lister.fragment(e, period), b',"hot_score":%.3f' % ranking.scores[at]) for at, e in walked]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, walked[-1][0] + 1)) if more else None
         return _page(parts, cursor_out)
-
-    def _walk_ranked(self, ranked: Iterable[tuple[int, Entry | None]], only: Filter,
-                     want: int) -> list[tuple[int, Entry]] | None:
-        budget = len(only.anchors) if only.anchors is not None else -1
-        found: list[tuple[int, Entry]] = []
-        for walked, (at, entry) in enumerate(ranked):
-            if entry is not None and only.keep(entry):  # None: closed or interrupted since the cut
-                found.append((at, entry))
-                if len(found) >= want:
-                    break
-            if walked == budget:
-                return None
-        return found

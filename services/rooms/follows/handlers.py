@@ -64,10 +64,13 @@ async def anchor(query: GetAnchor, *, follows: FollowStore, rooms: RoomStore, ba
 async def went_live(event: RoomActivated, *, follows: FollowStore, events: EventPublisher) -> int:
     """A room went live (once per room: a resumed push is not an activation, and an anchor back
     from a ban goes live in a new room). The connected followers are alerted through the
-    gateways first; then every follower id goes on the bus in batches, each with a stable
+    gateways first (an anchor nobody follows: nothing at all); then every follower id goes on the
+    bus in batches, each with a stable
     message id, so a redelivered activation repeats batches a consumer recognises, never new
     alerts. Runs on its own queue: the activation never waits for it."""
     room = event.room
+    if await follows.follower_count(room.anchor_id) == 0:
+        return 0  # most anchors: nobody to tell, so no message for every gateway to read
     await events.publish_event(AnchorWentLive(anchor_id=room.anchor_id, room=room), message_id=f"{room.id}:went_live")
     batch, after, sent = 0, None, 0
     while ids := await follows.followers(room.anchor_id, ALERT_BATCH + 1, after):  # one more: is it the last?
