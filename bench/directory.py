@@ -195,14 +195,16 @@ async def load_pages(http: aiohttp.ClientSession, gateway: str, bare: str, token
 
 
 async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, viewer_token: str, args: argparse.Namespace,
-                     workdir: Path, fan_token: str) -> list[str]:
+                     workdir: Path, fan_token: str, sparse_fan_token: str) -> list[str]:
     points = near_points(1000)
-    tokens = {"following, new": fan_token, "following, hot": fan_token}
+    tokens = {"following, new": fan_token, "following, hot": fan_token,
+              "following 2,000, 20 of them live, new": sparse_fan_token}
     orders = {"new": ("/v1/rooms", None), "hot": ("/v1/rooms?sort=hot", None),
               "new, one category": (f"/v1/rooms?category={CATEGORIES[1]}", None),
               "hot, one category": (f"/v1/rooms?sort=hot&category={CATEGORIES[1]}", None),
               "following, new": ("/v1/rooms?following=true", None),
               "following, hot": ("/v1/rooms?following=true&sort=hot", None),
+              "following 2,000, 20 of them live, new": ("/v1/rooms?following=true", None),
               "near": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}", near_script(points, workdir)),
               "near, a new point each request": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}",
                                                  near_script(points, workdir, fresh=True))}
@@ -273,13 +275,15 @@ async def main(args: argparse.Namespace) -> None:
                     print(f"{what}: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
                           f"max {max(ms):.1f} ms ({len(ms)} samples)")
 
-                fan = f"bench-fan-{uuid.uuid4().hex[:6]}"
-                followed = await follow_many(settings, fan, await live_anchors(http, base, token), args.following)
+                fan, sparse_fan = f"bench-fan-{uuid.uuid4().hex[:6]}", f"bench-sparse-fan-{uuid.uuid4().hex[:6]}"
+                anchors = await live_anchors(http, base, token)
+                followed = await follow_many(settings, fan, anchors, args.following)
+                await follow_many(settings, sparse_fan, anchors, 20, off_air=args.following - 20)
                 print(f"== 3. first list page, {args.connections} connections, {args.rounds} rounds of "
                       f"{args.seconds} s each (median); the Following tab of a viewer following {followed:,} "
                       f"live anchors; a category is one room in {len(CATEGORIES)}", flush=True)
                 for row in await list_table(http, base, f"http://127.0.0.1:{bare_port}", token, args, workdir,
-                                            mint_token(secret, fan)):
+                                            mint_token(secret, fan), mint_token(secret, sparse_fan)):
                     print(row)
         finally:
             for proc in (second, bare):

@@ -26,8 +26,11 @@ async def live_anchors(http: aiohttp.ClientSession, base: str, token: str) -> li
             return anchors
 
 
-async def follow_many(settings: GatewaySettings, fan: str, anchors: list[str], count: int, seed: int = 3) -> int:
+async def follow_many(settings: GatewaySettings, fan: str, anchors: list[str], count: int, *, off_air: int = 0,
+                      seed: int = 3) -> int:
+    """`fan` follows `count` of `anchors`, and `off_air` anchors that have no live room."""
     chosen = random.Random(seed).sample(anchors, min(count, len(anchors)))
+    chosen += [f"bench-off-air-{fan}-{i}" for i in range(off_air)]
     bus = Bus(settings.amqp_url, namespace=settings.bus_namespace)
     await bus.connect(attempts=3)
     try:

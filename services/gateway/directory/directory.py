@@ -44,6 +44,7 @@ class RoomDirectory:
         self._geo = GeoIndex(clock=clock)
         self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
         self._anchors: dict[str, str] = {}  # anchor id -> room id, of the active rooms (one per anchor)
+        self.listed_anchors: set[str] = set()  # the anchors whose room is listed (the Following tab)
         self.categories: Counter[str] = Counter()  # listed rooms per category
         self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
         self._closed_streams: OrderedDict[str, str] = OrderedDict()  # their streams, in the same order
@@ -210,6 +211,7 @@ class RoomDirectory:
     def _order(self, room: Room) -> None:
         self._newest.add(new_key(room))
         self._newest_copy = None
+        self.listed_anchors.add(room.anchor_id)
         if room.category is not None:
             self.categories[room.category] += 1
         if room.location is not None:
@@ -220,6 +222,7 @@ class RoomDirectory:
             self.categories[entry.category] -= 1
         self._newest.discard((entry.activated_ms, entry.room_id))
         self._newest_copy = None
+        self.listed_anchors.discard(entry.anchor_id)
         self._geo.remove(entry.room_id)
 
     def _restate(self, was: Entry, room: Room) -> None:

@@ -1,13 +1,15 @@
 """Filtered pages of the list: one category, the anchors a viewer follows (the Following tab),
 or both, in the `new` and `hot` orders, with the same cursors as the unfiltered list.
 
-A filtered page walks the order it filters and keeps what passes, which is cheap when what
-passes is common (a category, a viewer who follows many of the live anchors). When it is rare
-(a viewer following few of them), the walk would cross most of the list for one page: it stops
-after as many steps as the viewer follows anchors, and the page is made from the followed
-anchors' rooms instead (one dict look-up each, sorted). Either way a page costs at most about
-twice the cheaper of the two. First pages of a category are kept like the list's; Following
-pages are the viewer's own and are rendered each time.
+A page either walks the order it filters and keeps what passes, or looks up the rooms of the
+followed anchors that are on air and sorts those. Walking is cheap when what passes is common (a
+category; a viewer who follows many of the live anchors): about limit x live / passing steps.
+Looking up costs one C-level set intersection (the followed anchors with the directory's listed
+ones) and a sort of what is left: cheap when few followed anchors are on air, the usual case.
+Which one is chosen per page from a sample of the followed anchors (the first 64 of the set:
+in hash order, as good as random), so a page never walks the whole list for a viewer whose
+follows are mostly off air, nor sorts thousands for one whose follows are all on. First pages of
+a category are kept like the list's; Following pages are the viewer's own, rendered each time.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Filter:
                 and (self.anchors is None or entry.anchor_id in self.anchors))
 
 
+SAMPLE = 64  # followed anchors looked at to choose between walking and looking up
+
+
 def _key(entry: Entry) -> tuple[int, str]:
     return entry.activated_ms, entry.room_id
 
@@ -42,40 +47,42 @@ class FilteredPages:
         self._lister = lister
         self._directory = lister.directory
 
+    def _walk_pays(self, only: Filter, want: int) -> bool:
+        """Whether walking the order fills a page in fewer steps than looking up the followed
+        anchors' rooms would sort: (on-air followed)^2 > want x listed rooms, estimated."""
+        if only.anchors is None:
+            return True
+        sample = list(islice(only.anchors, SAMPLE))
+        if not sample:
+            return False
+        listed = self._directory.listed_anchors
+        on_air = sum(1 for anchor in sample if anchor in listed) * len(only.anchors) / len(sample)
+        return on_air * on_air > want * len(listed)
+
     @staticmethod
     def _walk(room_ids: Iterable[str], lookup: Callable[[str], Entry | None], only: Filter,
-              want: int) -> list[tuple[int, Entry]] | None:
-        """Up to `want` (steps taken, entry) pairs that pass, in order; None when following is
-        sparse (see above). Written flat, one loop per kind of filter: it runs for every room it
-        walks, and each attribute read or call left out of the loop is a tenth of its cost."""
+              want: int) -> list[tuple[int, Entry]]:
+        """Up to `want` (steps taken, entry) pairs that pass, in order. Written flat: it runs for
+        every room it walks, and each attribute read or call left out of the loop counts."""
         anchors, category = only.anchors, only.category
         found: list[tuple[int, Entry]] = []
-        if anchors is None:
-            for walked, room_id in enumerate(room_ids):
-                entry = lookup(room_id)
-                if entry is not None and entry.category == category and entry.listed:
-                    found.append((walked, entry))
-                    if len(found) >= want:
-                        break
-            return found
-        budget = len(anchors)
         for walked, room_id in enumerate(room_ids):
             entry = lookup(room_id)
-            if (entry is not None and entry.anchor_id in anchors and entry.listed
+            if (entry is not None and entry.listed and (anchors is None or entry.anchor_id in anchors)
                     and (category is None or entry.category == category)):
                 found.append((walked, entry))
                 if len(found) >= want:
                     break
-            if walked == budget:
-                return None
         return found
 
     def _followed(self, only: Filter, after: Callable[[Entry], bool]) -> list[Entry]:
+        """The listed rooms of the followed anchors that pass (a C-level set intersection first)."""
         assert only.anchors is not None
         of_anchor, found = self._directory.of_anchor, []
-        for anchor in only.anchors:
+        for anchor in self._directory.listed_anchors.intersection(only.anchors):
             entry = of_anchor(anchor)
-            if entry is not None and entry.listed and only.keep(entry) and after(entry):
+            if (entry is not None and entry.listed and (only.category is None or entry.category == only.category)
+                    and after(entry)):
                 found.append(entry)
         return found
 
@@ -89,9 +96,9 @@ class FilteredPages:
     def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
-        walked = self._walk(self._directory.newest_ids(start), self._directory.entry_of, only, limit + 1)
-        if walked is not None:
-            page = [entry for _, entry in walked]
+        if self._walk_pays(only, limit + 1):
+            page = [entry for _, entry in self._walk(self._directory.newest_ids(start), self._directory.entry_of,
+                                                     only, limit + 1)]
         else:
             page = heapq.nlargest(limit + 1, self._followed(only, lambda e: start is None or _key(e) < start), key=_key)
         more, page = len(page) > limit, page[:limit]
@@ -118,9 +125,9 @@ class FilteredPages:
         return self._hot(ranking, position, limit, only)
 
     def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
-        walked = self._walk(islice(ranking.room_ids, position, None), self._directory.entry_of, only, limit + 1)
-        if walked is not None:
-            walked = [(position + steps, entry) for steps, entry in walked]
+        if self._walk_pays(only, limit + 1):
+            walked = [(position + steps, entry) for steps, entry in self._walk(
+                islice(ranking.room_ids, position, None), self._directory.entry_of, only, limit + 1)]
         else:
             positions = ((ranking.position(e.room_id), e) for e in self._followed(only, lambda e: True))
             walked = heapq.nsmallest(limit + 1, ((at, e) for at, e in positions if at is not None and at >= position),
