@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live bench-recording token up down manifests clean
+.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live bench-recording bench-alerts token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -71,6 +71,10 @@ bench-streams: install
 # (a private nginx-rtmp; no `make run` needed).
 bench-recording: install
 	$(PY) -m bench.recording $(ARGS)
+
+# Go-live alerts: an anchor with 100,000 followers goes live (with `ONAIR_WATCH_INTERVAL=86400 make run`).
+bench-alerts: install
+	$(PY) -m bench.alerts $(ARGS)
 
 # Usage: make token USER=alice [ADMIN=1]
 token: install
