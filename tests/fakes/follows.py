@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 
@@ -24,8 +25,10 @@ class InMemoryFollows:
     async def following(self, user_id: str, limit: int, after: str | None) -> list[str]:
         return sorted(a for u, a in self.pairs if u == user_id and (after is None or a > after))[:limit]
 
-    async def followers(self, anchor_id: str, limit: int, after: str | None) -> list[str]:
-        return sorted(u for u, a in self.pairs if a == anchor_id and (after is None or u > after))[:limit]
+    async def follower_batches(self, anchor_id: str, size: int) -> AsyncIterator[list[str]]:
+        followers = sorted(u for u, a in self.pairs if a == anchor_id)
+        for start in range(0, len(followers), size):
+            yield followers[start:start + size]
 
     async def follower_count(self, anchor_id: str) -> int:
         return sum(1 for _, anchor in self.pairs if anchor == anchor_id)

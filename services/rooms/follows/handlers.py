@@ -72,17 +72,21 @@ async def went_live(event: RoomActivated, *, follows: FollowStore, events: Event
     if await follows.follower_count(room.anchor_id) == 0:
         return 0  # most anchors: nobody to tell, so no message for every gateway to read
     await events.publish_event(AnchorWentLive(anchor_id=room.anchor_id, room=room), message_id=f"{room.id}:went_live")
-    batch, after, sent = 0, None, 0
-    while ids := await follows.followers(room.anchor_id, ALERT_BATCH + 1, after):  # one more: is it the last?
-        chunk, last = ids[:ALERT_BATCH], len(ids) <= ALERT_BATCH
-        await events.publish_event(FollowersToAlert(anchor_id=room.anchor_id, room_id=room.id, batch=batch,
-                                                    last=last, follower_ids=chunk),
-                                   message_id=f"{room.id}:alert:{batch}")
-        sent += len(chunk)
-        batch += 1
-        if last:
-            break
-        after = chunk[-1]
+    batch, sent, pending = 0, 0, None  # one batch held back, so the last is known to be the last
+    async for ids in follows.follower_batches(room.anchor_id, ALERT_BATCH):
+        if pending is not None:
+            await _alert(events, room.anchor_id, room.id, batch, pending, last=False)
+            sent, batch = sent + len(pending), batch + 1
+        pending = ids
+    if pending is not None:
+        await _alert(events, room.anchor_id, room.id, batch, pending, last=True)
+        sent, batch = sent + len(pending), batch + 1
     FOLLOW_ALERTS.inc(sent)
     log.info("anchor.went_live", anchor_id=room.anchor_id, room_id=room.id, followers=sent, batches=batch)
     return sent
+
+
+async def _alert(events: EventPublisher, anchor_id: str, room_id: str, batch: int, ids: list[str], *,
+                 last: bool) -> None:
+    await events.publish_event(FollowersToAlert(anchor_id=anchor_id, room_id=room_id, batch=batch, last=last,
+                                                follower_ids=ids), message_id=f"{room_id}:alert:{batch}")

@@ -5,6 +5,7 @@ serve one equality and one range: a user's anchors, an anchor's followers, each 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,7 +27,8 @@ class FollowStore(Protocol):
 
     async def following(self, user_id: str, limit: int, after: str | None) -> list[str]: ...
 
-    async def followers(self, anchor_id: str, limit: int, after: str | None) -> list[str]: ...
+    def follower_batches(self, anchor_id: str, size: int) -> AsyncIterator[list[str]]:
+        """Every follower of the anchor, by id, `size` at a time (one query, read as it streams)."""
 
     async def follower_count(self, anchor_id: str) -> int: ...
 
@@ -60,8 +62,18 @@ class FollowRepository:
     async def following(self, user_id: str, limit: int, after: str | None) -> list[str]:
         return await self._page("user_id", user_id, "anchor_id", limit, after)
 
-    async def followers(self, anchor_id: str, limit: int, after: str | None) -> list[str]:
-        return await self._page("anchor_id", anchor_id, "user_id", limit, after)
+    async def follower_batches(self, anchor_id: str, size: int) -> AsyncIterator[list[str]]:
+        # One cursor the server streams in batches (getMore), not a keyset page per batch: a
+        # hundred range queries cost the embedded store a scan each.
+        cursor = self._follows.find({"anchor_id": anchor_id}, {"user_id": 1, "_id": 0}, batch_size=size)
+        batch: list[str] = []
+        async for doc in cursor.sort("user_id", ASCENDING):
+            batch.append(doc["user_id"])
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     async def _page(self, key: str, value: str, other: str, limit: int, after: str | None) -> list[str]:
         query: Doc = {key: value} if after is None else {key: value, other: {"$gt": after}}
