@@ -22,7 +22,7 @@ from itertools import islice
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry
 from services.gateway.directory.hot import Ranking
-from services.gateway.directory.listing import CursorExpired, RoomLister, _page
+from services.gateway.directory.listing import CursorExpired, RoomLister, page_json
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class FilteredPages:
 
     def newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
         if cursor is None and only.anchors is None:
-            return self._lister._cached(("new", limit, only.category), lambda: self._newest(limit, None, only))
+            return self._lister.kept(("new", limit, only.category), lambda: self._newest(limit, None, only))
         return self._newest(limit, cursor, only)
 
     def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
@@ -104,12 +104,12 @@ class FilteredPages:
         more, page = len(page) > limit, page[:limit]
         cursor_out = self._lister.cursors.encode(NewCursor(*_key(page[-1]))) if more else None
         period = self._lister.period()
-        return _page([(self._lister.fragment(e, period), b"") for e in page], cursor_out)
+        return page_json([(self._lister.fragment(e, period), b"") for e in page], cursor_out)
 
     # --- hot ----------------------------------------------------------------------------
 
     def hot(self, limit: int, cursor: str | None, only: Filter) -> bytes:
-        now = self._lister._clock()
+        now = self._lister.clock()
         if cursor:
             at = self._lister.cursors.decode(cursor, HotCursor)
             assert isinstance(at, HotCursor)
@@ -120,7 +120,7 @@ class FilteredPages:
         else:
             ranking, position = self._lister.rankings.current(self._directory.scores, now), 0
         if only.anchors is None:
-            return self._lister._cached(("hot", ranking.id, position, limit, only.category),
+            return self._lister.kept(("hot", ranking.id, position, limit, only.category),
                                         lambda: self._hot(ranking, position, limit, only))
         return self._hot(ranking, position, limit, only)
 
@@ -136,4 +136,4 @@ class FilteredPages:
         period = self._lister.period()
         parts = [(self._lister.fragment(e, period), b',"hot_score":%.3f' % ranking.scores[at]) for at, e in walked]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, walked[-1][0] + 1)) if more else None
-        return _page(parts, cursor_out)
+        return page_json(parts, cursor_out)

@@ -53,7 +53,7 @@ class RoomLister:
         self.directory = directory
         self._signer = signer
         self.cursors = cursors
-        self._wall_clock, self._clock = wall_clock, clock
+        self._wall_clock, self.clock = wall_clock, clock
         self.rankings = Rankings()
         self._pages: dict[tuple[object, ...], bytes] = {}
         self._near_pages: dict[tuple[object, ...], bytes] = {}
@@ -81,7 +81,7 @@ class RoomLister:
         urls = self._signer.play_urls(room.stream_id) if room.status is RoomStatus.ACTIVE else None
         return room_view(room, urls).model_dump_json().encode()
 
-    def _cached(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
+    def kept(self, key: tuple[object, ...], render: Callable[[], bytes]) -> bytes:
         stamp = (self.directory.generation, self.period())
         if stamp != self._pages_stamp:
             self._pages.clear()
@@ -99,7 +99,7 @@ class RoomLister:
 
     def newest(self, limit: int, cursor: str | None) -> bytes:
         if cursor is None:
-            return self._cached(("new", limit), lambda: self._newest(limit, None))
+            return self.kept(("new", limit), lambda: self._newest(limit, None))
         return self._newest(limit, cursor)
 
     def _newest(self, limit: int, cursor: str | None) -> bytes:
@@ -114,11 +114,11 @@ class RoomLister:
         page = page[:limit]
         next_cursor = NewCursor(page[-1].activated_ms, page[-1].room_id) if more else None
         period = self.period()
-        return _page([(self.fragment(e, period), b"") for e in page],
+        return page_json([(self.fragment(e, period), b"") for e in page],
                      self.cursors.encode(next_cursor) if next_cursor else None)
 
     def hot(self, limit: int, cursor: str | None) -> bytes:
-        now = self._clock()
+        now = self.clock()
         if cursor:
             at = self.cursors.decode(cursor, HotCursor)
             assert isinstance(at, HotCursor)
@@ -128,7 +128,7 @@ class RoomLister:
             position = at.position
         else:
             ranking, position = self.rankings.current(self.directory.scores, now), 0
-        return self._cached(("hot", ranking.id, position, limit), lambda: self._hot(ranking, position, limit))
+        return self.kept(("hot", ranking.id, position, limit), lambda: self._hot(ranking, position, limit))
 
     def _hot(self, ranking: Ranking, position: int, limit: int) -> bytes:
         parts: list[tuple[bytes, bytes]] = []
@@ -139,12 +139,12 @@ class RoomLister:
                 parts.append((self.fragment(entry, period), b',"hot_score":%.3f' % ranking.scores[position]))
             position += 1
         more = position < len(ranking.room_ids)
-        return _page(parts, self.cursors.encode(HotCursor(ranking.id, position)) if more else None)
+        return page_json(parts, self.cursors.encode(HotCursor(ranking.id, position)) if more else None)
 
     def near(self, lat: float, lng: float, limit: int, cursor: str | None, category: str | None = None) -> bytes:
         lat, lng = round(lat, NEAR_GRID_DIGITS), round(lng, NEAR_GRID_DIGITS)
         if cursor is None:
-            return self._cached(("near", lat, lng, limit, category),
+            return self.kept(("near", lat, lng, limit, category),
                                 lambda: self._near(lat, lng, limit, None, category))
         at = self.cursors.decode(cursor, NearCursor)
         assert isinstance(at, NearCursor)
@@ -174,7 +174,7 @@ class RoomLister:
             if entry is not None:
                 parts.append((fragment(entry, period), b',"distance_km":%.3f' % km))
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
-        return _page(parts, self.cursors.encode(next_cursor) if next_cursor else None)
+        return page_json(parts, self.cursors.encode(next_cursor) if next_cursor else None)
 
 
     def _of_category(self, room_id: str, category: str) -> bool:
@@ -182,7 +182,7 @@ class RoomLister:
         return entry is not None and entry.category == category
 
 
-def _page(rooms: list[tuple[bytes, bytes]], next_cursor: str | None) -> bytes:
+def page_json(rooms: list[tuple[bytes, bytes]], next_cursor: str | None) -> bytes:
     """The page's JSON from (room JSON without its closing brace, extra member) pairs, in one join."""
     pieces = [b'{"rooms":[']
     for open_json, extra in rooms:
