@@ -17,9 +17,10 @@ import gc
 import time
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
-from itertools import islice
+from collections.abc import Callable, Iterator, Set
+from itertools import compress, islice
 from operator import itemgetter
+from typing import cast
 
 from sortedcontainers import SortedList
 
@@ -39,8 +40,10 @@ class RoomDirectory:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._live: dict[str, Entry] = {}
-        self._newest: SortedList[tuple[int, str]] = SortedList()
-        self._newest_copy: list[tuple[int, str]] | None = None  # `newest_ids`: None once the order changed
+        self.entry_of: Callable[[str], Entry | None] = self._live.get  # `live`, as a C call for the walks
+        # (activated_at ms, room id, anchor id): the anchor rides along for the Following tab's walk.
+        self._newest: SortedList[tuple[int, str, str]] = SortedList()
+        self._newest_copy: list[tuple[int, str, str]] | None = None  # `newest_ids`: None once the order changed
         self._geo = GeoIndex(clock=clock)
         self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
         self._anchors: dict[str, str] = {}  # anchor id -> room id, of the active rooms (one per anchor)
@@ -92,22 +95,30 @@ class RoomDirectory:
 
     def newest(self, after: tuple[int, str] | None) -> Iterator[Entry]:
         """Live rooms by (activated_at, id) descending, starting after the cursor key."""
-        keys = self._newest.irange(maximum=after, inclusive=(True, False), reverse=True)
-        for _, room_id in keys:
+        keys = self._newest.irange(maximum=cast(tuple[int, str, str] | None, after), inclusive=(True, False),
+                                   reverse=True)  # (ms, id) sorts before every (ms, id, anchor) of that id
+        for _, room_id, _ in keys:
             yield self._live[room_id]
 
-    def newest_ids(self, after: tuple[int, str] | None) -> Iterator[str]:
-        """The ids of `newest`, for the filtered walks (`filtered.py`): over a plain list copy of
-        the order, made again after it changed (rooms on or off air; counts never touch it),
-        whose iterator runs in C (the sorted list's is Python, three times slower a step)."""
+    def _ordered(self, after: tuple[int, str] | None) -> Iterator[tuple[int, str, str]]:
+        """The keys of `newest` from a plain list copy of the order, made again after it changed
+        (rooms on or off air; counts never touch it): its iterator runs in C, where the sorted
+        list's is Python, three times slower a step. For the filtered walks (`filtered.py`)."""
         keys = self._newest_copy
         if keys is None:
             keys = self._newest_copy = list(self._newest)
         skip = len(keys) - bisect_left(keys, after) if after is not None else 0
-        return map(itemgetter(1), islice(reversed(keys), skip, None))
+        return islice(reversed(keys), skip, None)
 
-    def entry_of(self, room_id: str) -> Entry | None:
-        return self._live.get(room_id)  # `live`, as a plain dict read for the walks
+    def newest_ids(self, after: tuple[int, str] | None) -> Iterator[str]:
+        return map(itemgetter(1), self._ordered(after))
+
+    def newest_of(self, anchors: Set[str], after: tuple[int, str] | None) -> Iterator[str]:
+        """The ids of `newest` whose anchor is in `anchors`: the rooms passed over never leave C
+        (the keys, and beside them the test of their anchor, in lockstep), only kept ones do."""
+        followed = map(anchors.__contains__, map(itemgetter(2), self._ordered(after)))
+        return map(itemgetter(1), compress(self._ordered(after), followed))
+
 
     def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
@@ -209,7 +220,7 @@ class RoomDirectory:
             self._order(room)
 
     def _order(self, room: Room) -> None:
-        self._newest.add(new_key(room))
+        self._newest.add((*new_key(room), room.anchor_id))
         self._newest_copy = None
         self.listed_anchors.add(room.anchor_id)
         if room.category is not None:
@@ -218,9 +229,10 @@ class RoomDirectory:
             self._geo.add(room.id, room.location.lat, room.location.lng)
 
     def _unorder(self, entry: Entry) -> None:
-        if (entry.activated_ms, entry.room_id) in self._newest and entry.category is not None:
+        key = (entry.activated_ms, entry.room_id, entry.anchor_id)
+        if key in self._newest and entry.category is not None:
             self.categories[entry.category] -= 1
-        self._newest.discard((entry.activated_ms, entry.room_id))
+        self._newest.discard(key)
         self._newest_copy = None
         self.listed_anchors.discard(entry.anchor_id)
         self._geo.remove(entry.room_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
-from itertools import islice
+from itertools import compress, count, islice, tee
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry
@@ -56,24 +56,37 @@ class FilteredPages:
         if not sample:
             return False
         listed = self._directory.listed_anchors
-        on_air = sum(1 for anchor in sample if anchor in listed) * len(only.anchors) / len(sample)
+        on_air = len(listed.intersection(sample)) * len(only.anchors) / len(sample)
         return on_air * on_air > want * len(listed)
 
     @staticmethod
-    def _walk(room_ids: Iterable[str], lookup: Callable[[str], Entry | None], only: Filter,
+    def _walk(ranked: Iterable[tuple[int, str]], lookup: Callable[[str], Entry | None], only: Filter,
               want: int) -> list[tuple[int, Entry]]:
-        """Up to `want` (steps taken, entry) pairs that pass, in order. Written flat: it runs for
-        every room it walks, and each attribute read or call left out of the loop counts."""
+        """Up to `want` (position, entry) pairs that pass, in order. Written flat: it runs for
+        every room it is given, and each attribute read or call left out of the loop counts."""
         anchors, category = only.anchors, only.category
         found: list[tuple[int, Entry]] = []
-        for walked, room_id in enumerate(room_ids):
+        for at, room_id in ranked:
             entry = lookup(room_id)
             if (entry is not None and entry.listed and (anchors is None or entry.anchor_id in anchors)
                     and (category is None or entry.category == category)):
-                found.append((walked, entry))
+                found.append((at, entry))
                 if len(found) >= want:
                     break
         return found
+
+    def _ranked(self, ranking: Ranking, position: int, only: Filter) -> Iterable[tuple[int, str]]:
+        """(position, room id) from `position` on; for the Following tab only the followed
+        anchors' rooms, picked in C from the ranking's anchors."""
+        if only.anchors is None:
+            return enumerate(islice(ranking.room_ids, position, None), position)
+        owners = ranking.anchors(self._anchor_of)
+        ats, at = tee(compress(count(position), map(only.anchors.__contains__, islice(owners, position, None))))
+        return zip(ats, map(ranking.room_ids.__getitem__, at), strict=True)
+
+    def _anchor_of(self, room_id: str) -> str:
+        entry = self._directory.entry_of(room_id)
+        return entry.anchor_id if entry is not None else ""
 
     def _followed(self, only: Filter, after: Callable[[Entry], bool]) -> list[Entry]:
         """The listed rooms of the followed anchors that pass (a C-level set intersection first)."""
@@ -97,8 +110,9 @@ class FilteredPages:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
         if self._walk_pays(only, limit + 1):
-            page = [entry for _, entry in self._walk(self._directory.newest_ids(start), self._directory.entry_of,
-                                                     only, limit + 1)]
+            ids = (self._directory.newest_ids(start) if only.anchors is None
+                   else self._directory.newest_of(only.anchors, start))
+            page = [entry for _, entry in self._walk(enumerate(ids), self._directory.entry_of, only, limit + 1)]
         else:
             page = heapq.nlargest(limit + 1, self._followed(only, lambda e: start is None or _key(e) < start), key=_key)
         more, page = len(page) > limit, page[:limit]
@@ -126,8 +140,7 @@ class FilteredPages:
 
     def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
         if self._walk_pays(only, limit + 1):
-            walked = [(position + steps, entry) for steps, entry in self._walk(
-                islice(ranking.room_ids, position, None), self._directory.entry_of, only, limit + 1)]
+            walked = self._walk(self._ranked(ranking, position, only), self._directory.entry_of, only, limit + 1)
         else:
             positions = ((ranking.position(e.room_id), e) for e in self._followed(only, lambda e: True))
             walked = heapq.nsmallest(limit + 1, ((at, e) for at, e in positions if at is not None and at >= position),

@@ -50,6 +50,13 @@ class Ranking:
     room_ids: tuple[str, ...]
     scores: array[float]
     _positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _anchors: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def anchors(self, anchor_of: Callable[[str], str]) -> list[str]:
+        """Each ranked room's anchor, in rank order (made on first use, by the Following tab)."""
+        if not self._anchors and self.room_ids:
+            self._anchors.extend(map(anchor_of, self.room_ids))
+        return self._anchors
 
     def position(self, room_id: str) -> int | None:
         """Where a room stands (the index is made on first use: only sparse Following tabs need it)."""
