@@ -2,7 +2,7 @@
 page, so it is read from the rooms service once (up to `ONAIR_MAX_FOLLOWING` ids in one page) and
 then kept current by `anchor.followed` events, which every gateway follows. Bounded: the least
 recently used sets go past `max_users`, and a set is read again after `ttl` (an event lost while
-this gateway was cut off from the broker heals then; a reconnect drops them all at once)."""
+this gateway was cut off from the broker heals then)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,6 @@ class FollowSets:
             held[0].add(event.anchor_id)
         else:
             held[0].discard(event.anchor_id)
-
-    def forget_all(self) -> None:
-        """After a broker outage: events may have been missed, so every set is read again."""
-        self._sets.clear()
 
 
 class FollowingReader(Protocol):

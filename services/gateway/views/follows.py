@@ -3,7 +3,6 @@ live rooms), an anchor's public view, and the viewer's own event stream (`follow
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiohttp import web
@@ -25,7 +24,7 @@ from services.gateway.http.requests import FollowingQuery, parse_query
 from services.gateway.http.serving import Route, correlation_id
 from services.gateway.ports import Follows
 from services.gateway.views.common import Caller, path_id
-from services.gateway.views.live import StreamPolicy, give_up_on_dead_peers
+from services.gateway.views.live import StreamPolicy, connection_alive, open_event_stream
 from shared.contracts import AnchorFollowed
 
 
@@ -89,13 +88,10 @@ class FollowViews:
         user = self._caller.user(request, "stream", allow_query=True)
         await self._sets.of(user.user_id)  # cached while the stream is open: the alerts read it
         self._slots.acquire(user.user_id)
-        viewer = self._alerts.join(user.user_id,
-                                   lambda: request.transport is not None and not request.transport.is_closing())
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                               "X-Accel-Buffering": "no"})
+        viewer = self._alerts.join(user.user_id, connection_alive(request))
+        response = web.StreamResponse()
         try:
-            await response.prepare(request)
-            give_up_on_dead_peers(request, self._policy.heartbeat_seconds)
+            response = await open_event_stream(request, self._policy.heartbeat_seconds)
             await response.write(b": connected\n\n")
             while not viewer.gone:
                 await viewer.wake.wait()
@@ -111,7 +107,6 @@ class FollowViews:
                         self._lister.room(room))).sse())
                 if not notes and beat:
                     await response.write(b": keep-alive\n\n")
-                await asyncio.sleep(0)
         except ConnectionResetError:
             pass
         finally:

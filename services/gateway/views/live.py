@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -32,7 +33,7 @@ class StreamPolicy:
     updates_per_second: float
 
 
-def give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
+def _give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
     """A phone that loses its network sends no FIN: the heartbeat is written into the void and
     TCP would retransmit it for many minutes. TCP_USER_TIMEOUT makes the kernel drop the
     connection once written data stays unacknowledged that long, so the stream (and its share
@@ -41,6 +42,19 @@ def give_up_on_dead_peers(request: web.Request, heartbeat: float) -> None:
     if sock is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(heartbeat * 1000))
+
+
+def connection_alive(request: web.Request) -> Callable[[], bool]:
+    return lambda: request.transport is not None and not request.transport.is_closing()
+
+
+async def open_event_stream(request: web.Request, heartbeat: float) -> web.StreamResponse:
+    """A Server-Sent Events response, its headers sent, its dead-peer timeout set."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    _give_up_on_dead_peers(request, heartbeat)
+    return response
 
 
 class LiveUpdateViews:
@@ -67,13 +81,10 @@ class LiveUpdateViews:
         slots, live, policy = self._slots, self._live, self._policy
         slots.acquire(user.user_id)
         # Joined before the first snapshot is sent, so no change falls between.
-        viewer = live.join(room_id, user.user_id,
-                           lambda: request.transport is not None and not request.transport.is_closing())
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                               "X-Accel-Buffering": "no"})
+        viewer = live.join(room_id, user.user_id, connection_alive(request))
+        response = web.StreamResponse()
         try:
-            await response.prepare(request)
-            give_up_on_dead_peers(request, policy.heartbeat_seconds)
+            response = await open_event_stream(request, policy.heartbeat_seconds)
             await response.write(CountersEvent(viewers=room.viewers, viewers_now=self._presence.now(room_id),
                                                likes=room.likes, viewers_added=0, likes_added=0).sse())
             if room.status is RoomStatus.CLOSED:

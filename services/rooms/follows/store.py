@@ -60,7 +60,9 @@ class FollowRepository:
         return await self._follows.count_documents({"user_id": user_id})
 
     async def following(self, user_id: str, limit: int, after: str | None) -> list[str]:
-        return await self._page("user_id", user_id, "anchor_id", limit, after)
+        query: Doc = {"user_id": user_id} if after is None else {"user_id": user_id, "anchor_id": {"$gt": after}}
+        cursor = self._follows.find(query, {"anchor_id": 1, "_id": 0}).sort("anchor_id", ASCENDING).limit(limit)
+        return [doc["anchor_id"] async for doc in cursor]
 
     async def follower_batches(self, anchor_id: str, size: int) -> AsyncIterator[list[str]]:
         # One cursor the server streams in batches (getMore), not a keyset page per batch: a
@@ -74,11 +76,6 @@ class FollowRepository:
                 batch = []
         if batch:
             yield batch
-
-    async def _page(self, key: str, value: str, other: str, limit: int, after: str | None) -> list[str]:
-        query: Doc = {key: value} if after is None else {key: value, other: {"$gt": after}}
-        cursor = self._follows.find(query, {other: 1, "_id": 0}).sort(other, ASCENDING).limit(limit)
-        return [doc[other] async for doc in cursor]
 
     async def follower_count(self, anchor_id: str) -> int:
         doc = await self._anchors.find_one({"_id": anchor_id})
