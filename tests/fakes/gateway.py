@@ -41,6 +41,13 @@ class FakeRooms:
         self.rooms: dict[str, Room] = {}
         self.by_command: dict[str, str] = {}
         self.asked = 0
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def _now(self) -> datetime:
+        """Strictly increasing, a millisecond apart at least: the list orders by the millisecond,
+        and tests that activate rooms one after another expect them in that order."""
+        self._last = max(datetime.now(UTC), self._last + timedelta(milliseconds=1))
+        return self._last
 
     async def get(self, room_id: str, *, correlation_id: str | None = None) -> Room | None:
         self.asked += 1
@@ -57,7 +64,7 @@ class FakeRooms:
             return self.rooms[self.by_command[command_id]]
         n = next(_ids)
         room = Room(id=f"room{n}", anchor_id=anchor_id, title=title, cover_url=cover_url, location=location,
-                    category=category, status=RoomStatus.UNACTIVE, created_at=datetime.now(UTC),
+                    category=category, status=RoomStatus.UNACTIVE, created_at=self._now(),
                     stream_id=f"onair_room{n}", version=1)
         self.rooms[room.id] = room
         if command_id is not None:
@@ -76,14 +83,14 @@ class FakeRooms:
         room = self._owned(room_id, actor_id)
         if room.status is not RoomStatus.UNACTIVE:
             raise DomainError(ErrorCode.CONFLICT, f"the room is {room.status.value}")
-        return self._put(room, status=RoomStatus.ACTIVE, activated_at=datetime.now(UTC))
+        return self._put(room, status=RoomStatus.ACTIVE, activated_at=self._now())
 
     async def close(self, room_id: str, *, reason: CloseReason, actor_id: str | None,
                     correlation_id: str | None = None) -> Room:
         room = self._owned(room_id, actor_id)
         if room.status is RoomStatus.CLOSED:
             return room
-        return self._put(room, status=RoomStatus.CLOSED, close_reason=reason, closed_at=datetime.now(UTC))
+        return self._put(room, status=RoomStatus.CLOSED, close_reason=reason, closed_at=self._now())
 
     def _put(self, room: Room, **changes: object) -> Room:
         self.rooms[room.id] = room.model_copy(update={**changes, "version": room.version + 1})
