@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import math
 import random
@@ -380,3 +381,12 @@ def test_hot_counts_people_not_taps(lister: RoomLister) -> None:
     lister.directory.set_viewers_now(watched.id, 15)
     ranked = json.loads(lister.hot(2, None))["rooms"]
     assert [(r["id"], r["hot_score"]) for r in ranked] == [(watched.id, 30.0), (clicked.id, 2.0)]
+
+
+@pytest.mark.parametrize("key_bytes", [16, 32, 64, 100])
+def test_cursor_macs_are_hmac_sha256_so_replicas_of_any_version_accept_each_others(key_bytes: int) -> None:
+    key = bytes(range(key_bytes))
+    cursor = CursorCodec(key).encode(NewCursor(1764489600123, "room1"))
+    payload, mac = (base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in cursor.split("."))
+    assert mac == hmac.digest(key, payload, "sha256")[:16]
+    assert CursorCodec(key).decode(cursor, NewCursor) == NewCursor(1764489600123, "room1")

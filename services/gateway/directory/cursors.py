@@ -93,7 +93,11 @@ def malformed() -> DomainError:
 
 class CursorCodec:
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        # HMAC's inner and outer hashes with the key's pads already absorbed, copied per cursor:
+        # the same MAC as hmac.digest, a third of its cost (every filtered page signs a cursor).
+        block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     @classmethod
     def from_secret(cls, secret: str) -> CursorCodec:
@@ -101,7 +105,10 @@ class CursorCodec:
         return cls(hmac.new(secret.encode(), b"onair list cursors v1", hashlib.sha256).digest())
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.digest(self._key, payload, "sha256")[:_MAC_BYTES]
+        inner, outer = self._inner.copy(), self._outer.copy()
+        inner.update(payload)
+        outer.update(inner.digest())
+        return outer.digest()[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
         payload = _COMPACT.encode([_TAGS[type(cursor)], *cursor.__dict__.values()]).encode()
