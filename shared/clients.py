@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 from shared.contracts import (
     ActivateRoom,
     Anchor,
+    AnchorBans,
     BanAccepted,
     BanAnchor,
     BanRoom,
@@ -32,6 +33,8 @@ from shared.contracts import (
     GetRoom,
     GetRoomByStream,
     HideReplay,
+    ListAnchorBans,
+    ListAnchorRooms,
     ListCases,
     ListFollowing,
     ListLiveRooms,
@@ -135,6 +138,9 @@ class RoomsClient(_Client):
     async def anchor(self, anchor_id: str, *, correlation_id: str | None = None) -> Anchor:
         return await self._ask(GetAnchor(anchor_id=anchor_id), correlation_id)
 
+    async def anchor_rooms(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> list[Room]:
+        return (await self._ask(ListAnchorRooms(anchor_id=anchor_id, limit=limit), correlation_id)).rooms
+
 
 class ModerationClient(_Client):
     """The moderation service, asked over the bus (moderators' routes)."""
@@ -155,3 +161,6 @@ class ModerationClient(_Client):
 
     async def unban_anchor(self, anchor_id: str, *, by: str, correlation_id: str | None = None) -> None:
         await self._ask(UnbanAnchor(anchor_id=anchor_id, by=by), correlation_id)
+
+    async def anchor_bans(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> AnchorBans:
+        return await self._ask(ListAnchorBans(anchor_id=anchor_id, limit=limit), correlation_id)

@@ -34,6 +34,7 @@ from services.gateway.live.presence import Presence
 from services.gateway.live.presence_loop import PresenceLoop
 from services.gateway.ports import Counters, EventPublisher, Follows, LivePages, Moderation, Replays, Rooms
 from services.gateway.views.admin import AdminViews
+from services.gateway.views.admin_anchors import AdminAnchorViews
 from services.gateway.views.common import Caller
 from services.gateway.views.follows import FollowViews
 from services.gateway.views.lists import ListViews
@@ -112,6 +113,7 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
               *ViewerViews(caller, on_air, ports.counters).routes(),
               *LiveUpdateViews(caller, on_air, live, presence, slots, stream_policy).routes(),
               *AdminViews(caller, ports.moderation).routes(),
+              *AdminAnchorViews(caller, ports.follows, ports.moderation, lister).routes(),
               *TencentCallbacks(settings.callback_key.get_secret_value(), ports.events).routes(),
               *document_routes()]
     return Gateway(settings, ports, directory, lister, live, presence_loop, follow_sets, alerts, on_air, routes,

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from shared.contracts import (
     Anchor,
+    AnchorBans,
     BanAccepted,
     Case,
     CaseAction,
@@ -71,6 +72,9 @@ class Follows(Protocol):
 
     async def anchor(self, anchor_id: str, *, correlation_id: str | None = None) -> Anchor: ...
 
+    async def anchor_rooms(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> list[Room]:
+        """The anchor's rooms, newest first (moderators' anchor page)."""
+
 
 class LivePages(Protocol):
     """Rooms' active rooms in pages (the directory's snapshots)."""
@@ -91,6 +95,8 @@ class Moderation(Protocol):
                            duration_hours: int, correlation_id: str | None = None) -> Case: ...
 
     async def unban_anchor(self, anchor_id: str, *, by: str, correlation_id: str | None = None) -> None: ...
+
+    async def anchor_bans(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> AnchorBans: ...
 
 
 class Counters(Protocol):

@@ -16,7 +16,7 @@ from shared.bus import Binding, Bus, Routes, dispatcher, exponential_backoff, ro
 from shared.clients import RoomsClient
 from shared.cloud import CloudPort
 from shared.cloud.factory import cloud_from_settings
-from shared.contracts import BanRoom, DetectionReported, ListCases, ResolveCase, RoomClosed, UnbanAnchor
+from shared.contracts import BanRoom, DetectionReported, ListAnchorBans, ListCases, ResolveCase, RoomClosed, UnbanAnchor
 from shared.settings import ModerationSettings
 from shared.store import mongo_client
 
@@ -64,6 +64,7 @@ def request_routes(store: ModerationStore, rooms: Rooms, bus: Publisher) -> Rout
         route(UnbanAnchor, lambda env, cmd: handlers.unban_anchor(
             cmd, correlation_id=env.correlation_id, store=store, events=bus)),
         route(ListCases, lambda _, query: handlers.list_cases(query, store=store)),
+        route(ListAnchorBans, lambda _, query: handlers.anchor_bans(query, store=store)),
         route(ResolveCase, lambda env, cmd: handlers.resolve_case(
             cmd, correlation_id=env.correlation_id, store=store, rooms=rooms, events=bus)),
     ])
@@ -90,7 +91,7 @@ async def running_moderation_service(settings: ModerationSettings,
         cuts = cut_routes(repo, cloud, bus, timedelta(seconds=settings.push_url_ttl_seconds))
         await bus.consume(CUTS_QUEUE, [Binding("events", RoomClosed.TYPE)], dispatcher("moderation", cuts),
                           retry_delay=CLOUD_BACKOFF)
-        await bus.serve(REQUEST_QUEUE, [BanRoom, ListCases, ResolveCase, UnbanAnchor],
+        await bus.serve(REQUEST_QUEUE, [BanRoom, ListCases, ResolveCase, UnbanAnchor, ListAnchorBans],
                         dispatcher("moderation", request_routes(repo, rooms, bus)))
         log.info("moderation.started", cloud=cloud.name)
         yield ModerationService(repo=repo, bus=bus, cloud=cloud)

@@ -12,6 +12,7 @@ from services.moderation.ports import DetectionPolicy, ModerationStore, Publishe
 from shared.cloud import CloudPort, CloudUnavailable
 from shared.contracts import (
     AnchorBanned,
+    AnchorBans,
     AnchorUnbanned,
     BanAccepted,
     BanRoom,
@@ -21,6 +22,7 @@ from shared.contracts import (
     CaseStatus,
     DetectionReported,
     ErrorCode,
+    ListAnchorBans,
     ListCases,
     ResolveCase,
     RoomClosed,
@@ -103,7 +105,7 @@ async def unban_anchor(cmd: UnbanAnchor, *, correlation_id: str | None, store: M
                        events: Publisher) -> AnchorUnbanned:
     """Lift the anchor's ban: it may open new rooms. Its closed rooms stay closed, their streams
     forbidden (a stream is never reused, so nothing is resumed)."""
-    lifted = await store.unban_anchor(cmd.anchor_id)
+    lifted = await store.unban_anchor(cmd.anchor_id, cmd.by, datetime.now(UTC))
     unbanned = AnchorUnbanned(anchor_id=cmd.anchor_id)
     await events.publish_event(unbanned, correlation_id=correlation_id)
     log.info("moderation.unbanned", anchor_id=cmd.anchor_id, by=cmd.by, was_banned=lifted is not None)
@@ -130,6 +132,12 @@ async def detected(report: DetectionReported, *, case_id: str, correlation_id: s
     if verdict is Verdict.BAN:
         ban, ban_id = _ban_for(case, reason=detection_reason(report), duration_hours=policy.ban_hours, by="detection")
         await commands.publish_command(ban, message_id=ban_id, correlation_id=correlation_id)
+
+
+async def anchor_bans(query: ListAnchorBans, *, store: ModerationStore) -> AnchorBans:
+    until = await store.banned_until(query.anchor_id, datetime.now(UTC))
+    bans = await store.bans_of(query.anchor_id, query.limit)
+    return AnchorBans(anchor_id=query.anchor_id, banned_until=until, bans=bans)
 
 
 async def list_cases(query: ListCases, *, store: ModerationStore) -> CasePage:

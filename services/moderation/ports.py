@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.contracts import Case, CaseStatus, Contract, Envelope, Room
+from shared.contracts import BanRecord, Case, CaseStatus, Contract, Envelope, Room
 
 Doc = dict[str, Any]
 
@@ -33,8 +33,12 @@ class ModerationStore(Protocol):
 
     async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None: ...
 
-    async def unban_anchor(self, anchor_id: str) -> Doc | None:
-        """Lift the anchor's ban; the ban lifted, or None."""
+    async def unban_anchor(self, anchor_id: str, by: str, at: datetime) -> Doc | None:
+        """Lift the anchor's ban (the bans in force are marked lifted by `by`); the ban lifted, or None."""
+
+    async def banned_until(self, anchor_id: str, now: datetime) -> datetime | None: ...
+
+    async def bans_of(self, anchor_id: str, limit: int) -> list[BanRecord]: ...
 
 
 class Rooms(Protocol):

@@ -9,13 +9,17 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.contracts import Case, CaseStatus
+from shared.contracts import BanRecord, Case, CaseStatus
 
 Doc = dict[str, Any]
 
 
 def _case(doc: Doc) -> Case:
     return Case(id=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
+
+
+def ban_record(doc: Doc) -> BanRecord:
+    return BanRecord(ban_id=doc["_id"], **{name: doc.get(name) for name in BanRecord.model_fields if name != "ban_id"})
 
 
 def _attempt(fields: Doc, error: str | None) -> Doc:
@@ -99,5 +103,19 @@ class ModerationRepository:
             upsert=True,
         )
 
-    async def unban_anchor(self, anchor_id: str) -> Doc | None:
-        return await self._anchor_bans.find_one_and_delete({"_id": anchor_id})
+    async def unban_anchor(self, anchor_id: str, by: str, at: datetime) -> Doc | None:
+        lifted = await self._anchor_bans.find_one_and_delete({"_id": anchor_id})
+        # The audit trail keeps who ended the bans in force early (the anchor page shows it).
+        await self._bans.update_many({"anchor_id": anchor_id, "until": {"$gt": at}, "lifted_at": None},
+                                     {"$set": {"lifted_by": by, "lifted_at": at}})
+        return lifted
+
+    async def banned_until(self, anchor_id: str, now: datetime) -> datetime | None:
+        doc = await self._anchor_bans.find_one({"_id": anchor_id})
+        return doc["until"] if doc and doc["until"] > now else None
+
+    async def bans_of(self, anchor_id: str, limit: int) -> list[BanRecord]:
+        """The anchor's bans, newest first (the `by_anchor` index); attempts that never recorded
+        a ban (no `until`) are left out."""
+        cursor = self._bans.find({"anchor_id": anchor_id}).sort("at", DESCENDING).limit(limit)
+        return [ban_record(doc) async for doc in cursor if doc.get("until") is not None]

@@ -42,6 +42,7 @@ from shared.contracts import (
     GetRoom,
     GetRoomByStream,
     HideReplay,
+    ListAnchorRooms,
     ListFollowing,
     ListLiveRooms,
     ListReplays,
@@ -118,6 +119,7 @@ def query_routes(rooms: RoomStore) -> Routes:
         route(GetRoom, lambda _, query: handlers.get_room(query, rooms=rooms)),
         route(GetRoomByStream, lambda _, query: handlers.get_room_by_stream(query, rooms=rooms)),
         route(ListLiveRooms, lambda _, query: handlers.list_live_rooms(query, rooms=rooms)),
+        route(ListAnchorRooms, lambda _, query: handlers.anchor_rooms(query, rooms=rooms)),
     ])
 
 
@@ -159,7 +161,8 @@ async def running_rooms_service(settings: RoomsSettings, *,
                                         Follow], dispatcher("rooms", commands_asked), max_length=limit)
         queries = {**query_routes(rooms), **replay_routes.query_routes(replays),
                    **follow_routes.query_routes(follows, rooms, service.anchor_bans)}
-        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms, ListReplays, ListFollowing, GetAnchor],
+        await bus.serve(QUERY_QUEUE, [GetRoom, GetRoomByStream, ListLiveRooms, ListReplays, ListFollowing, GetAnchor,
+                                       ListAnchorRooms],
                         dispatcher("rooms", queries), max_length=limit)
         await bus.consume(follow_routes.ALERTS_QUEUE, [Binding("events", RoomActivated.TYPE)],
                           dispatcher("rooms", follow_routes.alert_routes(follows, bus)), max_length=limit)

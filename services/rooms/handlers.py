@@ -27,6 +27,7 @@ from shared.contracts.codec import wrap
 from shared.contracts.moderation import AnchorUnbanned
 from shared.contracts.rooms import (
     ActivateRoom,
+    AnchorRooms,
     BanAnchor,
     BannedRooms,
     CloseReason,
@@ -34,6 +35,7 @@ from shared.contracts.rooms import (
     CreateRoom,
     GetRoom,
     GetRoomByStream,
+    ListAnchorRooms,
     ListLiveRooms,
     LiveRoomPage,
     LiveState,
@@ -210,6 +212,10 @@ async def get_room_by_stream(query: GetRoomByStream, *, rooms: RoomStore) -> Roo
     if room is None:
         raise DomainError(ErrorCode.NOT_FOUND, "no room has this stream")
     return room
+
+
+async def anchor_rooms(query: ListAnchorRooms, *, rooms: RoomStore) -> AnchorRooms:
+    return AnchorRooms(rooms=await rooms.of_anchor(query.anchor_id, query.limit))
 
 
 async def list_live_rooms(query: ListLiveRooms, *, rooms: RoomStore) -> LiveRoomPage:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -67,6 +67,8 @@ INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "one_open_room_per_anchor": ([("anchor_id", ASCENDING)],
                                  {"unique": True, "partialFilterExpression": {"open": True}}),
     "by_status_age": ([("status", ASCENDING), ("created_at", ASCENDING)], {}),
+    # An anchor's rooms, newest first (the moderation console).
+    "by_anchor_age": ([("anchor_id", ASCENDING), ("created_at", DESCENDING)], {}),
     "by_stream": ([("stream_id", ASCENDING)], {"unique": True}),
     "outbox_pending": ([("outbox_since", ASCENDING)], {"sparse": True}),
 }
@@ -151,6 +153,10 @@ class RoomRepository:
         if after_id is not None:
             query["_id"] = {"$gt": after_id}
         cursor = self._rooms.find(query, ROOM_FIELDS).sort("_id", ASCENDING).limit(limit)
+        return [room_from_doc(doc) async for doc in cursor]
+
+    async def of_anchor(self, anchor_id: str, limit: int) -> list[Room]:
+        cursor = self._rooms.find({"anchor_id": anchor_id}, ROOM_FIELDS).sort("created_at", DESCENDING).limit(limit)
         return [room_from_doc(doc) async for doc in cursor]
 
     async def count_open(self) -> dict[RoomStatus, int]:

@@ -22,6 +22,7 @@ from shared.contracts.codec import decode
 from shared.contracts.codec import encode
 from shared.contracts.codec import wrap
 from shared.contracts.rooms import ActivateRoom
+from shared.contracts.rooms import AnchorRooms
 from shared.contracts.rooms import BanAnchor
 from shared.contracts.rooms import BannedRooms
 from shared.contracts.rooms import CloseReason
@@ -31,6 +32,7 @@ from shared.contracts.rooms import CreateRoom
 from shared.contracts.rooms import GetRoom
 from shared.contracts.rooms import GetRoomByStream
 from shared.contracts.rooms import ListLiveRooms
+from shared.contracts.rooms import ListAnchorRooms
 from shared.contracts.rooms import LiveRoomPage
 from shared.contracts.rooms import Location
 from shared.contracts.rooms import RecordCounters
@@ -67,14 +69,17 @@ from shared.contracts.streams import StreamRecovered
 from shared.contracts.streams import StreamStarted
 from shared.contracts.streams import StreamStopped
 from shared.contracts.moderation import AnchorBanned
+from shared.contracts.moderation import AnchorBans
 from shared.contracts.moderation import AnchorUnbanned
 from shared.contracts.moderation import BanAccepted
+from shared.contracts.moderation import BanRecord
 from shared.contracts.moderation import BanRoom
 from shared.contracts.moderation import Case
 from shared.contracts.moderation import CaseAction
 from shared.contracts.moderation import CasePage
 from shared.contracts.moderation import CaseStatus
 from shared.contracts.moderation import DetectionReported
+from shared.contracts.moderation import ListAnchorBans
 from shared.contracts.moderation import ListCases
 from shared.contracts.moderation import ResolveCase
 from shared.contracts.moderation import StreamCut
@@ -87,11 +92,14 @@ __all__ = [
     "ActivateRoom",
     "Anchor",
     "AnchorBanned",
+    "AnchorBans",
     "AnchorFollowed",
+    "AnchorRooms",
     "AnchorUnbanned",
     "AnchorWentLive",
     "BanAccepted",
     "BanAnchor",
+    "BanRecord",
     "BanRoom",
     "BannedRooms",
     "Case",
@@ -116,6 +124,8 @@ __all__ = [
     "GetRoomByStream",
     "HideReplay",
     "InvalidMessage",
+    "ListAnchorBans",
+    "ListAnchorRooms",
     "ListCases",
     "ListFollowing",
     "ListLiveRooms",

@@ -130,3 +130,29 @@ class ResolveCase(Request[Case]):
     duration_hours: int = Field(168, ge=1, le=2160)
 
 
+
+
+class BanRecord(Contract):
+    """One ban from the audit trail: who, why, from when until when, and who lifted it early."""
+
+    ban_id: str
+    room_id: str
+    reason: str
+    by: str = Field(description="The moderator's user id, or `detection`")
+    case_id: str | None = None
+    at: datetime
+    until: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+
+
+class AnchorBans(Contract):
+    anchor_id: str
+    banned_until: datetime | None = Field(None, description="The ban in force ends then; None: not banned")
+    bans: list[BanRecord] = Field(description="Newest first")
+
+
+class ListAnchorBans(Query[AnchorBans]):
+    TYPE: ClassVar[str] = "moderation.anchor_bans"
+    anchor_id: str = Field(min_length=1, max_length=128)
+    limit: int = Field(20, ge=1, le=100)

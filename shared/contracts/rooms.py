@@ -22,6 +22,7 @@ class CloseReason(enum.StrEnum):
     BLACK_SCREEN = "black_screen"
     BANNED = "banned"
     EXPIRED = "expired"
+    MODERATOR = "moderator"  # closed by a moderator without a ban (the console's Close)
 
 
 class LiveState(enum.StrEnum):
@@ -129,6 +130,19 @@ class ListLiveRooms(Query[LiveRoomPage]):
     TYPE: ClassVar[str] = "rooms.live"
     limit: int = Field(5000, ge=1, le=5000)
     after_id: str | None = Field(None, description="The last id of the previous page")
+
+
+class AnchorRooms(Contract):
+    rooms: list[Room]
+
+
+class ListAnchorRooms(Query[AnchorRooms]):
+    """An anchor's rooms, newest first (the moderation console's anchor page; `(anchor_id,
+    created_at)` index)."""
+
+    TYPE: ClassVar[str] = "rooms.anchor_rooms"
+    anchor_id: str = Field(min_length=1, max_length=128)
+    limit: int = Field(20, ge=1, le=100)
 
 
 class CounterEntry(Contract):

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from services.gateway.bootstrap import Gateway, Ports, assemble
 from shared.contracts import (
     Anchor,
+    AnchorBans,
     BanAccepted,
+    BanRecord,
     Case,
     CaseAction,
     CasePage,
@@ -131,11 +133,16 @@ class FakeFollows:
         return Anchor(anchor_id=anchor_id, followers=sum(1 for _, a in self.pairs if a == anchor_id),
                       open_room=open_room)
 
+    async def anchor_rooms(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> list[Room]:
+        rooms = [r for r in self.rooms.rooms.values() if r.anchor_id == anchor_id]
+        return sorted(rooms, key=lambda r: r.created_at, reverse=True)[:limit]
+
 
 @dataclass
 class FakeModeration:
     rooms: FakeRooms
     bans: list[tuple[str, str, str]] = field(default_factory=list)  # (room, by, command id)
+    records: list[BanRecord] = field(default_factory=list)
 
     async def ban_room(self, room_id: str, *, reason: str, duration_hours: int, by: str,
                        command_id: str | None = None, correlation_id: str | None = None) -> BanAccepted:
@@ -144,8 +151,11 @@ class FakeModeration:
             raise DomainError(ErrorCode.NOT_FOUND, "no such room")
         self.bans.append((room_id, by, command_id or ""))
         closed = await self.rooms.close(room_id, reason=CloseReason.BANNED, actor_id=None)
-        return BanAccepted(ban_id=command_id or f"ban{len(self.bans)}", room_id=room_id, anchor_id=room.anchor_id,
-                           until=datetime.now(UTC) + timedelta(hours=duration_hours), closed_room_ids=[closed.id])
+        ban_id, now = command_id or f"ban{len(self.bans)}", datetime.now(UTC)
+        until = now + timedelta(hours=duration_hours)
+        self.records.insert(0, BanRecord(ban_id=ban_id, room_id=room_id, reason=reason, by=by, at=now, until=until))
+        return BanAccepted(ban_id=ban_id, room_id=room_id, anchor_id=room.anchor_id, until=until,
+                           closed_room_ids=[closed.id])
 
     async def cases(self, *, status: CaseStatus | None, limit: int, correlation_id: str | None = None) -> CasePage:
         return CasePage(cases=[])
@@ -155,7 +165,19 @@ class FakeModeration:
         raise DomainError(ErrorCode.NOT_FOUND, "no such case")
 
     async def unban_anchor(self, anchor_id: str, *, by: str, correlation_id: str | None = None) -> None:
-        return None
+        now = datetime.now(UTC)
+        self.records = [r.model_copy(update={"lifted_by": by, "lifted_at": now}) if self._of(r, anchor_id)
+                        and r.until > now and r.lifted_at is None else r for r in self.records]
+
+    def _of(self, record: BanRecord, anchor_id: str) -> bool:
+        room = self.rooms.rooms.get(record.room_id)
+        return room is not None and room.anchor_id == anchor_id
+
+    async def anchor_bans(self, anchor_id: str, *, limit: int, correlation_id: str | None = None) -> AnchorBans:
+        now = datetime.now(UTC)
+        bans = [r for r in self.records if self._of(r, anchor_id)][:limit]
+        until = max((r.until for r in bans if r.until > now and r.lifted_at is None), default=None)
+        return AnchorBans(anchor_id=anchor_id, banned_until=until, bans=bans)
 
 
 class RecordingCounters:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.moderation.repository import ban_record
 from shared.cloud import CloudPort, CloudUnavailable, StreamState
-from shared.contracts import Case, CaseStatus, CloseReason, Room, RoomStatus
+from shared.contracts import BanRecord, Case, CaseStatus, CloseReason, Room, RoomStatus
 
 Doc = dict[str, Any]
 
@@ -63,8 +64,20 @@ class InMemoryModerationStore:
     async def ban_anchor(self, anchor_id: str, until: datetime, reason: str, ban_id: str, stream_id: str) -> None:
         self.anchor_bans[anchor_id] = {"until": until, "reason": reason, "ban_id": ban_id, "stream_id": stream_id}
 
-    async def unban_anchor(self, anchor_id: str) -> Doc | None:
+    async def unban_anchor(self, anchor_id: str, by: str, at: datetime) -> Doc | None:
+        for record in self.audit.values():
+            if record.get("anchor_id") == anchor_id and record.get("until", at) > at and "lifted_at" not in record:
+                record.update(lifted_by=by, lifted_at=at)
         return self.anchor_bans.pop(anchor_id, None)
+
+    async def banned_until(self, anchor_id: str, now: datetime) -> datetime | None:
+        ban = self.anchor_bans.get(anchor_id)
+        return ban["until"] if ban and ban["until"] > now else None
+
+    async def bans_of(self, anchor_id: str, limit: int) -> list[BanRecord]:
+        records = [{"_id": ban_id, **record} for ban_id, record in self.audit.items()
+                   if record.get("anchor_id") == anchor_id and "until" in record]
+        return [ban_record(doc) for doc in sorted(records, key=lambda d: d["at"], reverse=True)[:limit]]
 
 
 class InMemoryRoomsClient:

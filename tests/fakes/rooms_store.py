@@ -73,6 +73,10 @@ class InMemoryRooms:
         live = sorted((d.room for d in self.docs.values() if d.room.status is RoomStatus.ACTIVE), key=lambda r: r.id)
         return [room for room in live if after_id is None or room.id > after_id][:limit]
 
+    async def of_anchor(self, anchor_id: str, limit: int) -> list[Room]:
+        rooms = [d.room for d in self.docs.values() if d.room.anchor_id == anchor_id]
+        return sorted(rooms, key=lambda r: r.created_at, reverse=True)[:limit]
+
     async def count_open(self) -> dict[RoomStatus, int]:
         statuses = (RoomStatus.UNACTIVE, RoomStatus.ACTIVE)
         return {s: sum(1 for d in self.docs.values() if d.room.status is s) for s in statuses}

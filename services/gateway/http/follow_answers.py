@@ -1,4 +1,5 @@
-"""Answers of the follows routes, the categories, and the viewer's own event stream (`/v1/me/events`)."""
+"""Answers of the follows routes, the moderators' anchor record, the categories, and the viewer's
+own event stream (`/v1/me/events`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from services.gateway.http.answers import Answer, ExpiredEvent, LiveEvent, RoomView
+from shared.contracts import BanRecord
 
 
 class Following(Answer):
@@ -32,6 +34,18 @@ class AnchorView(Answer):
     live_room: RoomView | None
     banned: bool
     banned_until: datetime | None
+
+
+ROOMS_SHOWN = 20
+BANS_SHOWN = 20
+
+
+class AnchorRecord(Answer):
+    anchor_id: str
+    followers: int
+    banned_until: datetime | None = Field(description="The ban in force ends then; null: not banned")
+    rooms: list[RoomView] = Field(description=f"The anchor's rooms, newest first (up to {ROOMS_SHOWN})")
+    bans: list[BanRecord] = Field(description=f"The anchor's bans, newest first (up to {BANS_SHOWN}), who lifted them")
 
 
 class Category(Answer):

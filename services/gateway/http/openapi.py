@@ -29,7 +29,14 @@ from services.gateway.http.answers import (
     RoomView,
     Unbanned,
 )
-from services.gateway.http.follow_answers import ME_EVENTS, AnchorView, CategoryList, Following, FollowingList
+from services.gateway.http.follow_answers import (
+    ME_EVENTS,
+    AnchorRecord,
+    AnchorView,
+    CategoryList,
+    Following,
+    FollowingList,
+)
 from services.gateway.http.requests import (
     BanBody,
     CasesQuery,
@@ -93,6 +100,10 @@ OPERATIONS = [
                                      {"case_id": "$response.body#/cases/0/id"})}),
     Operation("post", "/v1/admin/cases/{case_id}/resolve", "Ban or dismiss a case (moderators)", (200, Case),
               (*_ROOM, 403, 409, 413, 415, 422, 429, 503, 504), body=ResolveBody, tags=("moderation",)),
+    Operation("post", "/v1/admin/rooms/{room_id}/close", "Close a room without a ban (moderators)", (200, RoomView),
+              (*_ROOM, 403, 429, 503, 504), tags=("moderation",)),
+    Operation("get", "/v1/admin/anchors/{anchor_id}", "An anchor's record: followers, rooms, bans (moderators)",
+              (200, AnchorRecord), (*_ROOM, 403, 429, 503, 504), tags=("moderation",)),
     Operation("post", "/v1/admin/anchors/{anchor_id}/unban", "Lift an anchor's ban (moderators)", (200, Unbanned),
               (*_ROOM, 403, 429, 503, 504), tags=("moderation",)),
     Operation("get", "/v1/anchors/{anchor_id}/replays", "An anchor's replays, newest first, keyset-paged",

@@ -34,7 +34,8 @@ class RoomViews:
         return [Route("POST", "/v1/rooms", self.create),
                 Route("GET", "/v1/rooms/{room_id}", self.get, quiet=True),
                 Route("POST", "/v1/rooms/{room_id}/activate", self.activate),
-                Route("POST", "/v1/rooms/{room_id}/close", self.close)]
+                Route("POST", "/v1/rooms/{room_id}/close", self.close),
+                Route("POST", "/v1/admin/rooms/{room_id}/close", self.close_as_moderator)]
 
     async def create(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "create")
@@ -57,6 +58,14 @@ class RoomViews:
     async def close(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "write")
         room = await self._rooms.close(path_id(request, "room_id"), reason=CloseReason.ANCHOR, actor_id=user.user_id,
+                                       correlation_id=correlation_id())
+        return self._written(room)
+
+    async def close_as_moderator(self, request: web.Request) -> web.Response:
+        """A moderator closes a room without banning its anchor (`close_reason` `moderator`): it
+        leaves the list and its push is cut like any close; the anchor may open another."""
+        self._caller.moderator(request)
+        room = await self._rooms.close(path_id(request, "room_id"), reason=CloseReason.MODERATOR, actor_id=None,
                                        correlation_id=correlation_id())
         return self._written(room)
 
