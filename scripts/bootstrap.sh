@@ -12,4 +12,10 @@ PY
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The moderation console's one third-party file (hls.js), from its lockfile.
+if command -v npm >/dev/null; then
+  npm ci --prefix services/gateway/console --no-audit --no-fund --loglevel=error
+else
+  echo "npm not found: the console will play HLS only where the browser does (Safari)" >&2
+fi
 echo "installed into $venv"

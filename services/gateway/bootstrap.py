@@ -16,6 +16,7 @@ from functools import partial
 
 from aiohttp import web
 
+from services.gateway.console.serving import ConsoleFiles
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
 from services.gateway.directory.filtered import FilteredPages
@@ -115,7 +116,8 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
               *AdminViews(caller, ports.moderation).routes(),
               *AdminAnchorViews(caller, ports.follows, ports.moderation, lister).routes(),
               *TencentCallbacks(settings.callback_key.get_secret_value(), ports.events).routes(),
-              *document_routes()]
+              *document_routes(),
+              *ConsoleFiles().routes()]
     return Gateway(settings, ports, directory, lister, live, presence_loop, follow_sets, alerts, on_air, routes,
                    MediaHooks(keys, ports.rooms, on_air, ports.events).routes())
 
