@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live bench-recording bench-alerts token up down manifests clean
+.PHONY: install run test test-unit faults faults-cluster demo bench-rooms bench-directory bench-streams bench-live bench-recording bench-alerts console-screenshots token up down manifests clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -34,6 +34,10 @@ faults-cluster: install
 
 demo: install
 	bash scripts/demo.sh
+
+# The console's browser test, keeping its screenshots in docs/console/ (for the README).
+console-screenshots: install
+	ONAIR_CONSOLE_SCREENSHOTS=docs/console bash scripts/test.sh tests/e2e/test_console.py -q
 
 test-unit: install
 	$(PY) -m pytest -m unit -q

@@ -52,7 +52,8 @@ export class Cases {
     const anchor = c.anchor_id
       ? el("button", { type: "button", class: "link", onclick: () => this.onAnchor(c.anchor_id) }, c.anchor_id) : "unknown";
     const node = el("article", { class: "card case", "data-case-id": c.id },
-      shot ? el("img", { src: shot, alt: "screenshot" }) : el("div", { class: "noshot" }, "no screenshot"),
+      shot ? el("img", { src: shot, alt: "", title: "the detection's screenshot", onerror: (e) => e.target.removeAttribute("src") })
+        : el("div", { class: "noshot" }, "no screenshot"),
       el("h3", {}, `${c.label || "unlabelled"} · score ${c.score ?? "?"}`),
       el("p", {}, `suggestion ${c.suggestion || "none"} · ${when(c.created_at)}`),
       el("p", {}, "room ", c.room_id || "unknown", " · anchor ", anchor));

@@ -39,9 +39,15 @@ export class RoomPanel {
 
   play(url) {
     if (window.Hls && window.Hls.isSupported()) {
-      this.hls = new window.Hls({ enableWorker: false });  // no blob: worker, so the CSP needs none
-      this.hls.loadSource(url);
-      this.hls.attachMedia(this.video);
+      const hls = new window.Hls({ enableWorker: false });  // no blob: worker, so the CSP needs none
+      // A room just gone live may have no playlist yet (404 until the first segments are cut),
+      // and a push may stall: a fatal error is tried again every two seconds while it is open.
+      hls.on(window.Hls.Events.ERROR, (_, data) => {
+        if (data.fatal && this.hls === hls) setTimeout(() => { if (this.hls === hls) hls.loadSource(url); }, 2000);
+      });
+      hls.loadSource(url);
+      hls.attachMedia(this.video);
+      this.hls = hls;
     } else {
       this.video.src = url;
     }

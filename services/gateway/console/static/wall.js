@@ -105,12 +105,22 @@ export class Wall {
     const node = el("article", { class: "card", "data-room-id": room.id, tabindex: 0, onclick: () => this.onOpen(room.id) },
       image, el("h3", { class: "title" }, room.title), el("p", { class: "anchor" }, `by ${room.anchor_id}`), counts);
     node.addEventListener("keydown", (event) => { if (event.key === "Enter") this.onOpen(room.id); });
-    return { node, image, counts };
+    const card = { node, image, counts, wanted: undefined, cover: httpUrl(room.cover_url) };
+    // No frame yet (a room just live) or none any more: the cover, else the empty box.
+    image.addEventListener("error", () => {
+      if (card.cover && image.src !== card.cover) image.src = card.cover;
+      else image.removeAttribute("src");
+    });
+    return card;
   }
 
   update(card, room) {
-    const src = picture(room);
-    if (src && card.image.getAttribute("src") !== src) card.image.src = src;
+    const wanted = picture(room);
+    if (wanted !== card.wanted) {  // a new frame every THUMBNAIL_MS; nothing to do in between
+      card.wanted = wanted;
+      if (wanted) card.image.src = wanted;
+      else card.image.removeAttribute("src");
+    }
     card.counts.textContent = `${room.viewers_now} watching · ${room.viewers} viewers · ${room.likes} likes` +
       (room.category ? ` · ${room.category}` : "");
   }
