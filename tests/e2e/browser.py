@@ -77,7 +77,8 @@ class Browser:
         await self.call(self.driver.save_screenshot, str(path))
 
     def console_errors(self) -> list[str]:
-        return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+        logs = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        return [entry["message"] for entry in logs if entry["level"] == "SEVERE"]
 
 
 @pytest.fixture
