@@ -105,9 +105,11 @@ class ModerationRepository:
 
     async def unban_anchor(self, anchor_id: str, by: str, at: datetime) -> Doc | None:
         lifted = await self._anchor_bans.find_one_and_delete({"_id": anchor_id})
-        # The audit trail keeps who ended the bans in force early (the anchor page shows it).
-        await self._bans.update_many({"anchor_id": anchor_id, "until": {"$gt": at}, "lifted_at": None},
-                                     {"$set": {"lifted_by": by, "lifted_at": at}})
+        # The audit trail keeps who ended the bans in force early (the anchor page shows it). The
+        # anchor's bans are read by their index and marked by id: an anchor has few.
+        async for doc in self._bans.find({"anchor_id": anchor_id}, {"until": 1, "lifted_at": 1}):
+            if doc.get("until") is not None and doc["until"] > at and doc.get("lifted_at") is None:
+                await self._bans.update_one({"_id": doc["_id"]}, {"$set": {"lifted_by": by, "lifted_at": at}})
         return lifted
 
     async def banned_until(self, anchor_id: str, now: datetime) -> datetime | None:

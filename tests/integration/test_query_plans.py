@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.moderation.repository import ModerationRepository
 from services.rooms.anchor_bans import AnchorBanView
 from services.rooms.counter_store import CounterStore
 from services.rooms.domain import Increment, closing_fields, now_ms, transitioned
@@ -133,6 +134,31 @@ async def _follows_queries(follows_col: Any, anchors_col: Any, anchor: str) -> N
     assert await follows.unfollow("fan", anchor)
 
 
+class RecordingDatabase:
+    def __init__(self, real: Any, seen: list[tuple[str, Doc, Any]]) -> None:
+        self._real, self._seen = real, seen
+
+    def __getitem__(self, name: str) -> RecordingCollection:
+        return RecordingCollection(self._real[name], self._seen)
+
+
+async def _moderation_ban_queries(db: Any, anchor: str) -> None:
+    """Moderation's ban trail as the console reads it (an anchor's bans) and an unban marks it."""
+    repo = ModerationRepository(db)
+    await repo.ensure_indexes()
+    now = now_ms()
+    for i in range(200):
+        await repo.audit_ban(f"old-ban{i}", {"anchor_id": f"a{i}", "at": now, "until": now, "reason": "r", "by": "m",
+                                             "room_id": "r"})
+    await repo.audit_ban("ban-mine", {"anchor_id": anchor, "at": now, "until": now + timedelta(hours=1),
+                                      "reason": "r", "by": "m", "room_id": "r"})
+    await repo.ban_anchor(anchor, now + timedelta(hours=1), "r", "ban-mine", "s")
+    assert await repo.banned_until(anchor, now) is not None
+    await repo.unban_anchor(anchor, "mod", now)
+    [ban] = await repo.bans_of(anchor, 20)
+    assert ban.lifted_by == "mod"
+
+
 async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> None:
     db = store[f"plans_{uuid.uuid4().hex[:8]}"]
     seen: list[tuple[str, Doc, Any]] = []
@@ -170,8 +196,10 @@ async def test_every_rooms_query_uses_an_index(store: AsyncMongoClient[Doc]) -> 
     assert current is not None
     closed = transitioned(current, RoomStatus.CLOSED, closing_fields(CloseReason.ANCHOR, now_ms()))
     assert await repo.transition(current, closed, wrap(RoomCreated(room=closed)))
+    assert [r.id for r in await repo.of_anchor(anchor, 20)] == [room.id]  # the console's anchor page
     await bans.record(anchor, now_ms() + timedelta(hours=1), "r", "b")
     await bans.lift(anchor)
+    await _moderation_ban_queries(RecordingDatabase(db, seen), anchor)
     await _replays_queries(RecordingCollection(db["replays"], seen), anchor, room.id)
     await _follows_queries(RecordingCollection(db["follows"], seen), RecordingCollection(db["anchors"], seen), anchor)
 
