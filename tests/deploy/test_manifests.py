@@ -108,9 +108,10 @@ def test_prod_exposes_only_the_gateway_and_media_and_denies_the_rest(prod: list[
     (ingress,) = of_kind(prod, "Ingress").values()
     backends = {(p["path"], p["backend"]["service"]["name"]) for rule in ingress["spec"]["rules"]
                 for p in rule["http"]["paths"]}
-    # The media server's HLS, thumbnails and replays; never its /stat, /control or /internal/.
-    assert backends == {("/v1", "onair-gateway"), ("/live/", "onair-media"), ("/thumbnails/", "onair-media"),
-                        ("/recordings/", "onair-media")}
+    # The API and the moderation console; the media server's HLS, thumbnails and replays, never its
+    # /stat, /control or /internal/.
+    assert backends == {("/v1", "onair-gateway"), ("/console", "onair-gateway"), ("/live/", "onair-media"),
+                        ("/thumbnails/", "onair-media"), ("/recordings/", "onair-media")}
     assert ingress["spec"]["tls"][0]["secretName"] == "onair-tls"
     policies = of_kind(prod, "NetworkPolicy")
     deny = policies["default-deny"]["spec"]

@@ -82,7 +82,7 @@ async def test_a_moderator_watches_a_pushing_room_and_bans_it_from_its_case_and_
     assert await browser.find("#sign-in:not([hidden])") and "token=" not in browser.driver.current_url
 
     await browser.open(f"{console}#token={mint_token(JWT_SECRET, 'mod-ada', admin=True)}")
-    card = f'#wall-grid .card[data-room-id="{hostile["id"]}"]'
+    card = f'#wall .card[data-room-id="{hostile["id"]}"]'
     await browser.until(lambda: browser.find(card), 5, "the pushing room is not on the wall")
     assert await browser.text(f"{card} .title") == HOSTILE  # the characters, not an element
     assert not await browser.find(f"{card} .title *") and not await browser.alert_shown()
@@ -110,7 +110,7 @@ async def test_a_moderator_watches_a_pushing_room_and_bans_it_from_its_case_and_
                             BAN_BOUND_SECONDS - (time.monotonic() - clicked)), "the banned room's push was not cut"
     assert time.monotonic() - clicked < BAN_BOUND_SECONDS
 
-    other_card = f'#wall-grid .card[data-room-id="{other["id"]}"]'  # a ban from the wall, through the room
+    other_card = f'#wall .card[data-room-id="{other["id"]}"]'  # a ban from the wall, through the room
     await browser.until(lambda: browser.find(other_card), 5, "the second room is not on the wall")
     await browser.click(other_card)
     await browser.until(lambda: _has(browser, "#room-title", "Evening music"), 5, "the room did not open")

@@ -41,7 +41,7 @@ async def test_the_console_never_writes_html_from_values(served: tuple[Client, F
     client, _ = served
     html = await (await client.get("/console/")).text()
     [base] = re.findall(r'src="(/console/v/[0-9a-f]{12})/app.js"', html)
-    for name in ("app.js", "api.js", "dom.js", "wall.js", "room.js", "cases.js", "anchors.js"):
+    for name in ("app.js", "api.js", "dom.js", "wall.js", "cards.js", "room.js", "cases.js", "anchors.js"):
         source = await (await client.get(f"{base}/{name}")).text()
         assert not re.search(HTML_WRITERS, source), name
 
