@@ -1,8 +1,8 @@
 """The moderation console in a real browser (headless Chromium), against a real gateway, rooms
 and moderation on the bus, real pushes (ffmpeg) into a real media server (nginx-rtmp): sign in,
 see a pushing room on the wall, play it, open a case from a detection callback, ban from the
-case and from the wall, and see the room leave the wall and its push stop; a hostile title is
-shown as text, a viewer's token is told it is not a moderator's.
+case and from the wall, close a third, and see each room leave the wall and its push stop; a
+hostile title is shown as text, a viewer's token is told it is not a moderator's.
 
 Screenshots go to `ONAIR_CONSOLE_SCREENSHOTS` when set (`make console-screenshots` writes
 docs/console/), else to the test's temporary folder."""
@@ -75,6 +75,7 @@ async def test_a_moderator_watches_a_pushing_room_and_bans_it_from_its_case_and_
     shots = Path(os.environ.get("ONAIR_CONSOLE_SCREENSHOTS") or tmp_path)
     hostile = await pushing_room(client, auth, cloud, pushes, HOSTILE)
     other = await pushing_room(client, auth, cloud, pushes, "Evening music")
+    third = await pushing_room(client, auth, cloud, pushes, "Morning chat")
     console = str(client.make_url("/console/"))
 
     await browser.open(f"{console}#token={mint_token(JWT_SECRET, 'just-a-viewer')}")
@@ -133,6 +134,17 @@ async def test_a_moderator_watches_a_pushing_room_and_bans_it_from_its_case_and_
     await browser.click("#anchor-record .banned button")  # Unban
     await browser.until(lambda: _has(browser, "#anchor-record", "Not banned"), 5, "the unban is not shown")
     assert "by mod-ada" in await browser.text("#anchor-record")  # the ban, lifted by whom
+
+    await browser.click('#tabs button[data-tab="wall"]')  # Close: no ban, the push cut all the same
+    third_card = f'#wall .card[data-room-id="{third["id"]}"]'
+    await browser.until(lambda: browser.find(third_card), 5, "the third room is not on the wall")
+    await browser.click(third_card)
+    await browser.until(lambda: _has(browser, "#room-title", "Morning chat"), 5, "the room did not open")
+    await browser.click("#room-close")
+    await browser.until(lambda: _gone(browser, third_card), BAN_BOUND_SECONDS, "the closed room stayed on the wall")
+    assert await wait_state(media_moderation, third["stream_id"], StreamState.OFFLINE, BAN_BOUND_SECONDS)
+    closed = await (await client.get(f"/v1/rooms/{third['id']}", headers=auth("viewer"))).json()
+    assert closed["close_reason"] == "moderator"
     assert not [error for error in browser.console_errors() if "Content Security Policy" in error]
 
 
