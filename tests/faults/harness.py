@@ -111,6 +111,20 @@ class Stack:
         answers = await asyncio.gather(*(one(s.ops_port) for s in self.services.values()))
         return dict(zip(self.services, answers, strict=True))
 
+    async def why_not_ready(self, http: aiohttp.ClientSession) -> dict[str, str]:
+        """What each service's /readyz says (its failing checks), or why it did not answer."""
+
+        async def one(port: int) -> str:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/readyz",
+                                    timeout=aiohttp.ClientTimeout(total=5)) as response:
+                    return f"{response.status} {await response.text()}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return repr(exc)
+
+        answers = await asyncio.gather(*(one(s.ops_port) for s in self.services.values()))
+        return dict(zip(self.services, answers, strict=True))
+
     async def not_ready_over(self, http: aiohttp.ClientSession, seconds: float) -> dict[str, float]:
         """Watch /readyz for `seconds` (a fault just injected): when each service first said it
         was not ready, in seconds from now."""
@@ -126,7 +140,7 @@ class Stack:
         started = time.monotonic()
         while not all((await self.ready(http)).values()):
             if time.monotonic() - started > seconds:
-                raise AssertionError(f"not ready within {seconds} s: {await self.ready(http)}")
+                raise AssertionError(f"not ready within {seconds} s: {await self.why_not_ready(http)}")
             await asyncio.sleep(0.2)
         return time.monotonic() - started
 
