@@ -12,7 +12,10 @@ PY
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-# The moderation console's one third-party file (hls.js), from its lockfile.
+# The moderation console's one third-party file (hls.js), from its lockfile (npm from apt when
+# missing and root).
+source scripts/lib.sh
+command -v npm >/dev/null || as_root_apt_install npm || true
 if command -v npm >/dev/null; then
   npm ci --prefix services/gateway/console --no-audit --no-fund --loglevel=error
 else
