@@ -30,6 +30,7 @@ export class Wall {
   async start() {
     try {
       const { categories } = await api("GET", "/v1/categories");
+      while (this.category.options.length > 1) this.category.options[1].remove();  // signed in again
       for (const { name } of categories) this.category.append(el("option", { value: name }, name));
     } catch (error) {
       this.onError(error);
