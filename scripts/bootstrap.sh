@@ -17,7 +17,7 @@ PY
 source scripts/lib.sh
 command -v npm >/dev/null || as_root_apt_install npm || true
 if command -v npm >/dev/null; then
-  npm ci --prefix services/gateway/console --no-audit --no-fund --loglevel=error
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
 else
   echo "npm not found: the console will play HLS only where the browser does (Safari)" >&2
 fi

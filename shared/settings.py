@@ -122,6 +122,8 @@ class GatewaySettings(CommonSettings, SigningSettings):
     categories: str = Field("chat,music,games,outdoors,talent,sports,food,education",
                             pattern=r"^[a-z0-9_-]{1,32}(,[a-z0-9_-]{1,32})*$")
     follow_sets_max: int = Field(100_000, ge=1)  # viewers' follow sets cached per gateway
+    # The console's player (hls.js, `npm ci --prefix web`); empty: this checkout's web/node_modules.
+    console_player: str = ""
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
     # The media server's publish and play hooks are served on this port only, never on the public

@@ -13,10 +13,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from aiohttp import web
 
-from services.gateway.console.serving import ConsoleFiles
+from services.gateway.console.serving import PLAYER, ConsoleFiles
 from services.gateway.counters import CounterBatcher
 from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
 from services.gateway.directory.filtered import FilteredPages
@@ -117,7 +118,7 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
               *AdminAnchorViews(caller, ports.follows, ports.moderation, lister).routes(),
               *TencentCallbacks(settings.callback_key.get_secret_value(), ports.events).routes(),
               *document_routes(),
-              *ConsoleFiles().routes()]
+              *ConsoleFiles(player=Path(settings.console_player) if settings.console_player else PLAYER).routes()]
     return Gateway(settings, ports, directory, lister, live, presence_loop, follow_sets, alerts, on_air, routes,
                    MediaHooks(keys, ports.rooms, on_air, ports.events).routes())
 

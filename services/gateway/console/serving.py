@@ -23,7 +23,9 @@ from services.gateway.http.serving import Route
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-PLAYER = HERE / "node_modules" / "hls.js" / "dist" / "hls.min.js"  # `npm ci` here (make install)
+# Third-party code stays out of the package's tree: `make install` runs `npm ci --prefix web`
+# (the lockfile is web/package-lock.json); the image sets ONAIR_CONSOLE_PLAYER.
+PLAYER = HERE.parents[2] / "web" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data:; "
        "media-src 'self' blob: http: https:; connect-src 'self' http: https:; base-uri 'none'; "
@@ -35,6 +37,7 @@ ASSET_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Cont
 
 class ConsoleFiles:
     def __init__(self, static: Path = STATIC, player: Path = PLAYER) -> None:
+        """Without the player file the page still works where browsers play HLS themselves (Safari)."""
         self.files: dict[str, bytes] = {path.name: path.read_bytes() for path in sorted(static.iterdir())
                                         if path.is_file() and path.name != "index.html"}
         if player.is_file():
