@@ -22,6 +22,7 @@ from services.gateway.counters import CounterBatcher
 from services.gateway.directory import CursorCodec, RoomDirectory, RoomLister, keep_synced
 from services.gateway.directory.filtered import FilteredPages
 from services.gateway.follows.alerts import FollowerStreams
+from services.gateway.follows.on_air import OnAirFollows
 from services.gateway.follows.sets import FollowSets, all_followed
 from services.gateway.handlers import FOLLOWED, RoomEvents
 from services.gateway.hooks.media import HookKeys, MediaHooks
@@ -91,7 +92,9 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
     lister = RoomLister(directory, signer, CursorCodec.from_secret(secret))  # the same cursors on every replica
     live = LiveRooms(heartbeat=settings.sse_heartbeat_seconds)
     presence = Presence(period=settings.presence_period_seconds)
-    follow_sets = FollowSets(partial(all_followed, ports.follows), max_users=settings.follow_sets_max)
+    follow_sets = FollowSets(partial(all_followed, ports.follows), on_air=OnAirFollows(directory.listed_anchors),
+                             max_users=settings.follow_sets_max)
+    directory.listed_anchors.watchers.append(follow_sets.on_air.anchor_listed)
     alerts = FollowerStreams(follow_sets, LiveRooms(heartbeat=settings.sse_heartbeat_seconds))
     presence_loop = PresenceLoop(presence, live, directory, ports.events, ports.connected,
                                  also_ticked=alerts.streams)

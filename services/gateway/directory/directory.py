@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import gc
 import time
-from bisect import bisect_left
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Set
-from itertools import compress, islice
-from operator import itemgetter
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Set
 from typing import cast
 
 from sortedcontainers import SortedList
 
+from services.gateway.directory.anchors import ListedAnchors
 from services.gateway.directory.entry import Entry, listed, new_key
 from services.gateway.directory.geo import GeoIndex
 from services.gateway.directory.hot import decayed, hot_score
+from services.gateway.directory.tombstones import Tombstones
+from services.gateway.directory.walk import NewestLists
 from shared.contracts import Room, RoomCounts, RoomStatus
 
-TOMBSTONE_SECONDS = 600.0
-TOMBSTONES_MAX = 100_000  # about 150 bytes each
 # Entries live long: every this many new ones, everything alive is moved out of the collector's
 # reach (gc.freeze, as after each snapshot), so full collections stay short as the list grows.
 FREEZE_EVERY = 1000
@@ -41,16 +39,19 @@ class RoomDirectory:
         self._clock = clock
         self._live: dict[str, Entry] = {}
         self.entry_of: Callable[[str], Entry | None] = self._live.get  # `live`, as a C call for the walks
+        self._listed: dict[str, Entry] = {}  # the live rooms on air: what the lists show
+        self.listed_rooms: Mapping[str, Entry] = self._listed  # read-only to the rest (len() in C)
+        # An active room whose push is on air, or None: a C call, for the walks.
+        self.listed: Callable[[str], Entry | None] = self._listed.get
         # (activated_at ms, room id, anchor id): the anchor rides along for the Following tab's walk.
         self._newest: SortedList[tuple[int, str, str]] = SortedList()
-        self._newest_copy: list[tuple[int, str, str]] | None = None  # `newest_ids`: None once the order changed
+        self._newest_lists = NewestLists(self._newest)  # the same order as plain lists, for the walks
         self._geo = GeoIndex(clock=clock)
         self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
         self._anchors: dict[str, str] = {}  # anchor id -> room id, of the active rooms (one per anchor)
-        self.listed_anchors: set[str] = set()  # the anchors whose room is listed (the Following tab)
+        self.listed_anchors = ListedAnchors()  # the anchors whose room is listed (the Following tab)
         self.categories: Counter[str] = Counter()  # listed rooms per category
-        self._closed: OrderedDict[str, float] = OrderedDict()  # closed room id -> when we learnt it
-        self._closed_streams: OrderedDict[str, str] = OrderedDict()  # their streams, in the same order
+        self._closed = Tombstones(clock=clock)
         self._touched: set[str] | None = None  # rooms changed by messages while a snapshot loads
         self.loaded = False  # a first snapshot has been applied
         self.changed_at = 0.0  # clock time of the last change applied (for staleness metrics)
@@ -66,11 +67,6 @@ class RoomDirectory:
         """An active room, listed or held while its push is interrupted."""
         return self._live.get(room_id)
 
-    def listed(self, room_id: str) -> Entry | None:
-        """An active room whose push is on air: what the lists show."""
-        entry = self._live.get(room_id)
-        return entry if entry is not None and entry.listed else None
-
     def by_stream(self, stream_id: str) -> Entry | None:
         room_id = self._streams.get(stream_id)
         return self._live.get(room_id) if room_id is not None else None
@@ -82,7 +78,7 @@ class RoomDirectory:
 
     def closed_stream(self, stream_id: str) -> bool:
         """True for the stream of a room this directory saw close (in the last `TOMBSTONE_SECONDS`)."""
-        return stream_id in self._closed_streams
+        return self._closed.has_stream(stream_id)
 
     def closed(self, room_id: str) -> bool:
         """True for a room this directory saw close (in the last `TOMBSTONE_SECONDS`)."""
@@ -100,25 +96,13 @@ class RoomDirectory:
         for _, room_id, _ in keys:
             yield self._live[room_id]
 
-    def _ordered(self, after: tuple[int, str] | None) -> Iterator[tuple[int, str, str]]:
-        """The keys of `newest` from a plain list copy of the order, made again after it changed
-        (rooms on or off air; counts never touch it): its iterator runs in C, where the sorted
-        list's is Python, three times slower a step. For the filtered walks (`filtered.py`)."""
-        keys = self._newest_copy
-        if keys is None:
-            keys = self._newest_copy = list(self._newest)
-        skip = len(keys) - bisect_left(keys, after) if after is not None else 0
-        return islice(reversed(keys), skip, None)
-
     def newest_ids(self, after: tuple[int, str] | None) -> Iterator[str]:
-        return map(itemgetter(1), self._ordered(after))
+        """The ids of `newest`, as a C iterator (`walk.py`)."""
+        return self._newest_lists.ids(after)
 
     def newest_of(self, anchors: Set[str], after: tuple[int, str] | None) -> Iterator[str]:
-        """The ids of `newest` whose anchor is in `anchors`: the rooms passed over never leave C
-        (the keys, and beside them the test of their anchor, in lockstep), only kept ones do."""
-        followed = map(anchors.__contains__, map(itemgetter(2), self._ordered(after)))
-        return map(itemgetter(1), compress(self._ordered(after), followed))
-
+        """The ids of `newest` whose anchor is in `anchors`, as a C iterator (`walk.py`)."""
+        return self._newest_lists.ids_of(anchors, after)
 
     def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
@@ -152,7 +136,7 @@ class RoomDirectory:
             self._touched.add(room.id)
         if room.status is RoomStatus.CLOSED:
             self._remove(room.id)
-            self._bury(room)
+            self._closed.bury(room.id, room.stream_id)
         elif room.status is RoomStatus.ACTIVE:
             if entry is None:
                 self._add(room)
@@ -217,12 +201,13 @@ class RoomDirectory:
         self._streams[room.stream_id] = room.id
         self._anchors[room.anchor_id] = room.id
         if entry.listed:
-            self._order(room)
+            self._order(room, entry)
 
-    def _order(self, room: Room) -> None:
-        self._newest.add((*new_key(room), room.anchor_id))
-        self._newest_copy = None
-        self.listed_anchors.add(room.anchor_id)
+    def _order(self, room: Room, entry: Entry) -> None:
+        self._newest.add((*new_key(room), entry.anchor_id))
+        self._newest_lists.changed()
+        self._listed[entry.room_id] = entry
+        self.listed_anchors.listed(entry)
         if room.category is not None:
             self.categories[room.category] += 1
         if room.location is not None:
@@ -233,14 +218,15 @@ class RoomDirectory:
         if key in self._newest and entry.category is not None:
             self.categories[entry.category] -= 1
         self._newest.discard(key)
-        self._newest_copy = None
-        self.listed_anchors.discard(entry.anchor_id)
+        self._newest_lists.changed()
+        self._listed.pop(entry.room_id, None)
+        self.listed_anchors.unlisted(entry)
         self._geo.remove(entry.room_id)
 
     def _restate(self, was: Entry, room: Room) -> None:
         entry = self._live[room.id] = Entry.of(room, was)  # same key: keeps its place among the newest
         if entry.listed:
-            self._order(room)
+            self._order(room, entry)
         else:
             self._unorder(was)
 
@@ -251,14 +237,3 @@ class RoomDirectory:
             if self._anchors.get(entry.anchor_id) == room_id:
                 del self._anchors[entry.anchor_id]
             self._unorder(entry)
-
-    def _bury(self, room: Room) -> None:
-        now = self._clock()
-        self._closed[room.id] = now
-        self._closed_streams[room.stream_id] = room.id
-        while self._closed:
-            buried_at = next(iter(self._closed.values()))
-            if len(self._closed) <= TOMBSTONES_MAX and now - buried_at <= TOMBSTONE_SECONDS:
-                break
-            self._closed.popitem(last=False)
-            self._closed_streams.popitem(last=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 
 from shared.contracts import LiveState, Room
@@ -14,6 +15,15 @@ _MOVING = {"viewers", "likes", "version"}
 def new_key(room: Room) -> tuple[int, str]:
     assert room.activated_at is not None, "only active rooms are listed"
     return int(room.activated_at.timestamp() * 1000), room.id
+
+
+_ID_BYTES = 128  # room ids are message ids (32 hex digits); any up to this many UTF-8 bytes order exactly
+
+
+def order_key(activated_ms: int, room_id: str) -> int:
+    """The `new` order's key (activated ms, room id) as one int that orders the same: ints sort
+    and compare in C several times faster than tuples (the Following tab sorts its rooms by it)."""
+    return (activated_ms << (8 * _ID_BYTES)) | int.from_bytes(room_id.encode()[:_ID_BYTES].ljust(_ID_BYTES, b"\0"))
 
 
 @dataclass(slots=True, eq=False)
@@ -37,6 +47,7 @@ class Entry:
     period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
     recent_likers: float = 0.0  # people who liked, decaying (`hot.py`), as they stood at `recent_at`
     recent_at: float = 0.0
+    order: int = 0  # `order_key` of (activated_ms, room_id)
     listed: bool = True  # False while the push is interrupted: held for reads, in no order
 
     @classmethod
@@ -44,8 +55,11 @@ class Entry:
         """The room's entry; `was`, its entry before a change of stream state, lends what only
         the gateway knows (viewers now, decaying likes)."""
         fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
-        entry = cls(room.id, room.stream_id, room.anchor_id, room.category, new_key(room)[0], 0, 0, 0, 0, fixed,
-                    len(fixed), len(fixed), listed=listed(room))
+        activated_ms = new_key(room)[0]
+        # The anchor id interned, as the follow sets' are: the Following tab's walk tests it
+        # against a follow set at every step, and the same object matches at once.
+        entry = cls(room.id, room.stream_id, sys.intern(room.anchor_id), room.category, activated_ms, 0, 0, 0, 0, fixed,
+                    len(fixed), len(fixed), order=order_key(activated_ms, room.id), listed=listed(room))
         if was is not None:
             entry.viewers_now, entry.recent_likers, entry.recent_at = was.viewers_now, was.recent_likers, was.recent_at
         entry.set_counts(room.version, room.viewers, room.likes)

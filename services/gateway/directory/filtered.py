@@ -2,25 +2,25 @@
 or both, in the `new` and `hot` orders, with the same cursors as the unfiltered list.
 
 A page either walks the order it filters and keeps what passes, or looks up the rooms of the
-followed anchors that are on air and sorts those. Walking is cheap when what passes is common (a
-category; a viewer who follows many of the live anchors): about limit x live / passing steps.
-Looking up costs one C-level set intersection (the followed anchors with the directory's listed
-ones) and a sort of what is left: cheap when few followed anchors are on air, the usual case.
-Which one is chosen per page from a sample of the followed anchors (the first 64 of the set:
-in hash order, as good as random), so a page never walks the whole list for a viewer whose
-follows are mostly off air, nor sorts thousands for one whose follows are all on. First pages of
-a category are kept like the list's; Following pages are the viewer's own, rendered each time.
+followed anchors and picks the page's best. The Following tab passes the followed anchors that
+are on air now (`follows/on_air.py` keeps them as anchors go on and off air), so what either
+way costs is known before it starts: a walk takes about want x listed / passing steps (each in
+C: the anchor test and the order ride in lockstep iterators), a lookup one dict read per
+followed anchor on air and a partial sort. The cheaper one is taken per page: a viewer whose
+follows are mostly off air (the usual case) gets a lookup of a handful, one who follows a good
+share of what is live gets a short walk. First pages of a category are kept like the list's;
+Following pages are the viewer's own, rendered each time.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
-from itertools import compress, count, islice, tee
+from itertools import compress, islice, tee
+from operator import attrgetter, itemgetter
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
-from services.gateway.directory.entry import Entry
+from services.gateway.directory.entry import Entry, order_key
 from services.gateway.directory.hot import Ranking
 from services.gateway.directory.listing import CursorExpired, RoomLister, page_json
 
@@ -28,18 +28,15 @@ from services.gateway.directory.listing import CursorExpired, RoomLister, page_j
 @dataclass(frozen=True)
 class Filter:
     category: str | None = None
-    anchors: Set[str] | None = None  # the Following tab: the anchors the viewer follows
-
-    def keep(self, entry: Entry) -> bool:
-        return ((self.category is None or entry.category == self.category)
-                and (self.anchors is None or entry.anchor_id in self.anchors))
+    # The Following tab: the anchors the viewer follows (those on air are enough, and cheaper).
+    anchors: Set[str] | None = None
 
 
-SAMPLE = 64  # followed anchors looked at to choose between walking and looking up
-
-
-def _key(entry: Entry) -> tuple[int, str]:
-    return entry.activated_ms, entry.room_id
+# Looking up one followed anchor's room (a dict read, its share of a sort) costs about this many
+# steps of a walk (measured: `python -m bench.following_cost`).
+LOOKUP_STEPS = 4
+_ORDER, _CATEGORY, _ROOM_ID = attrgetter("order"), attrgetter("category"), attrgetter("room_id")
+_POSITION = itemgetter(0)
 
 
 class FilteredPages:
@@ -48,56 +45,51 @@ class FilteredPages:
         self._directory = lister.directory
 
     def _walk_pays(self, only: Filter, want: int) -> bool:
-        """Whether walking the order fills a page in fewer steps than looking up the followed
-        anchors' rooms would sort: (on-air followed)^2 > want x listed rooms, estimated."""
+        """Whether walking the order fills a page in fewer steps than the lookup would take."""
         if only.anchors is None:
             return True
-        sample = list(islice(only.anchors, SAMPLE))
-        if not sample:
-            return False
-        listed = self._directory.listed_anchors
-        on_air = len(listed.intersection(sample)) * len(only.anchors) / len(sample)
-        return on_air * on_air > want * len(listed)
+        listed = len(self._directory.listed_rooms)
+        passing = float(len(only.anchors))
+        if only.category is not None and listed:
+            passing *= self._directory.categories[only.category] / listed
+        return want * listed < LOOKUP_STEPS * len(only.anchors) * max(passing, 1.0)
 
-    @staticmethod
-    def _walk(ranked: Iterable[tuple[int, str]], lookup: Callable[[str], Entry | None], only: Filter,
-              want: int) -> list[tuple[int, Entry]]:
-        """Up to `want` (position, entry) pairs that pass, in order. Written flat: it runs for
-        every room it is given, and each attribute read or call left out of the loop counts."""
-        anchors, category = only.anchors, only.category
-        found: list[tuple[int, Entry]] = []
-        for at, room_id in ranked:
-            entry = lookup(room_id)
-            if (entry is not None and entry.listed and (anchors is None or entry.anchor_id in anchors)
-                    and (category is None or entry.category == category)):
-                found.append((at, entry))
-                if len(found) >= want:
-                    break
-        return found
+    def _passing(self, ids: Iterator[str], only: Filter) -> Iterator[Entry]:
+        """The rooms of `ids` that are listed and in the category, in order, every step in C (the
+        anchors were tested before; a ranking may name rooms closed or off air since its cut)."""
+        entries: Iterator[Entry] = filter(None, map(self._directory.listed, ids))
+        if only.category is None:
+            return entries
+        kept, tested = tee(entries)
+        return compress(kept, map(only.category.__eq__, map(_CATEGORY, tested)))
 
-    def _ranked(self, ranking: Ranking, position: int, only: Filter) -> Iterable[tuple[int, str]]:
-        """(position, room id) from `position` on; for the Following tab only the followed
-        anchors' rooms, picked in C from the ranking's anchors."""
-        if only.anchors is None:
-            return enumerate(islice(ranking.room_ids, position, None), position)
-        owners = ranking.anchors(self._anchor_of)
-        ats, at = tee(compress(count(position), map(only.anchors.__contains__, islice(owners, position, None))))
-        return zip(ats, map(ranking.room_ids.__getitem__, at), strict=True)
+    def _ranked(self, ranking: Ranking, position: int, only: Filter, want: int) -> tuple[list[int], list[Entry]]:
+        """The positions and rooms of up to `want` rooms of the ranking from `position` on that
+        are listed and pass. For the Following tab only the followed anchors' rooms, picked in C
+        beside the ranking's anchors; then each kept room's position, found from the last one's
+        (`tuple.index` in C, matching by identity: the ranking holds the directory's own ids)."""
+        ids: Iterator[str] = islice(ranking.room_ids, position, None)
+        if only.anchors is not None:
+            owners = islice(ranking.anchors(self._anchor_of), position, None)
+            ids = compress(ids, map(only.anchors.__contains__, owners))
+        page = list(islice(self._passing(ids, only), want))
+        index, at, ats = ranking.room_ids.index, position, []
+        for entry in page:
+            at = index(entry.room_id, at)
+            ats.append(at)
+        return ats, page
 
     def _anchor_of(self, room_id: str) -> str:
         entry = self._directory.entry_of(room_id)
         return entry.anchor_id if entry is not None else ""
 
-    def _followed(self, only: Filter, after: Callable[[Entry], bool]) -> list[Entry]:
-        """The listed rooms of the followed anchors that pass (a C-level set intersection first)."""
+    def _followed(self, only: Filter) -> list[Entry]:
+        """The followed anchors' listed rooms that pass, in no order (every step in C)."""
         assert only.anchors is not None
-        of_anchor, found = self._directory.of_anchor, []
-        for anchor in self._directory.listed_anchors.intersection(only.anchors):
-            entry = of_anchor(anchor)
-            if (entry is not None and entry.listed and (only.category is None or entry.category == only.category)
-                    and after(entry)):
-                found.append(entry)
-        return found
+        entries = list(filter(None, map(self._directory.listed_anchors.entry_of, only.anchors)))
+        if only.category is None:
+            return entries
+        return list(compress(entries, map(only.category.__eq__, map(_CATEGORY, entries))))
 
     # --- new ----------------------------------------------------------------------------
 
@@ -109,16 +101,20 @@ class FilteredPages:
     def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
-        if self._walk_pays(only, limit + 1):
+        want = limit + 1
+        if self._walk_pays(only, want):
             ids = (self._directory.newest_ids(start) if only.anchors is None
                    else self._directory.newest_of(only.anchors, start))
-            page = [entry for _, entry in self._walk(enumerate(ids), self._directory.entry_of, only, limit + 1)]
+            page = list(islice(self._passing(ids, only), want))
         else:
-            page = heapq.nlargest(limit + 1, self._followed(only, lambda e: start is None or _key(e) < start), key=_key)
+            page = self._followed(only)
+            if start is not None:
+                bound = order_key(*start)
+                page = list(compress(page, map(bound.__gt__, map(_ORDER, page))))
+            page.sort(key=_ORDER, reverse=True)
         more, page = len(page) > limit, page[:limit]
-        cursor_out = self._lister.cursors.encode(NewCursor(*_key(page[-1]))) if more else None
-        period = self._lister.period()
-        return page_json([(self._lister.fragment(e, period), b"") for e in page], cursor_out)
+        cursor_out = self._lister.cursors.encode(NewCursor(page[-1].activated_ms, page[-1].room_id)) if more else None
+        return page_json(self._lister.fragments(page), cursor_out)
 
     # --- hot ----------------------------------------------------------------------------
 
@@ -139,14 +135,15 @@ class FilteredPages:
         return self._hot(ranking, position, limit, only)
 
     def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
-        if self._walk_pays(only, limit + 1):
-            walked = self._walk(self._ranked(ranking, position, only), self._directory.entry_of, only, limit + 1)
-        else:
-            positions = ((ranking.position(e.room_id), e) for e in self._followed(only, lambda e: True))
-            walked = heapq.nsmallest(limit + 1, ((at, e) for at, e in positions if at is not None and at >= position),
-                                     key=lambda pair: pair[0])
-        more, walked = len(walked) > limit, walked[:limit]
-        period = self._lister.period()
-        parts = [(self._lister.fragment(e, period), b',"hot_score":%.3f' % ranking.scores[at]) for at, e in walked]
-        cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, walked[-1][0] + 1)) if more else None
-        return page_json(parts, cursor_out)
+        want = limit + 1
+        if self._walk_pays(only, want):
+            ats, page = self._ranked(ranking, position, only, want)
+        else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
+            entries = self._followed(only)
+            places = map(ranking.positions().get, map(_ROOM_ID, entries))
+            ranked = [(at, e) for at, e in zip(places, entries, strict=True) if at is not None and at >= position]
+            found = sorted(ranked, key=_POSITION)[:want]
+            ats, page = [at for at, _ in found], [e for _, e in found]
+        more, page, ats = len(page) > limit, page[:limit], ats[:limit]
+        cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
+        return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))

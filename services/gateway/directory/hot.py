@@ -25,6 +25,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -43,14 +44,17 @@ def hot_score(viewers_now: int, recent_likers: float) -> float:
     return viewers_now + recent_likers
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Ranking:
     id: str
     made_at: float
     room_ids: tuple[str, ...]
     scores: array[float]
-    _positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    _anchors: list[str] = field(default_factory=list, compare=False, repr=False)
+    _positions: dict[str, int] = field(default_factory=dict, repr=False)
+    _anchors: list[str] = field(default_factory=list, repr=False)
+    # Each score as a page writes it, kept while this is the current ranking (every Following
+    # page of those seconds shows rooms from it), dropped when a newer one is cut.
+    _score_json: dict[int, bytes] | None = field(default_factory=dict, repr=False)
 
     def anchors(self, anchor_of: Callable[[str], str]) -> list[str]:
         """Each ranked room's anchor, in rank order (made on first use, by the Following tab)."""
@@ -58,11 +62,27 @@ class Ranking:
             self._anchors.extend(map(anchor_of, self.room_ids))
         return self._anchors
 
-    def position(self, room_id: str) -> int | None:
-        """Where a room stands (the index is made on first use: only sparse Following tabs need it)."""
+    def scores_json(self, positions: list[int]) -> list[bytes]:
+        """The member a page adds to each room, by its position (looked up in C once written)."""
+        kept = self._score_json
+        if kept is None:
+            return [b',"hot_score":%.3f' % self.scores[at] for at in positions]
+        written = list(map(kept.get, positions))
+        if None in written:
+            for at in positions:
+                if at not in kept:
+                    kept[at] = b',"hot_score":%.3f' % self.scores[at]
+            written = list(map(kept.__getitem__, positions))
+        return cast(list[bytes], written)
+
+    def superseded(self) -> None:
+        self._score_json = None
+
+    def positions(self) -> dict[str, int]:
+        """Where each room stands (made on first use: only Following tabs that look up need it)."""
         if not self._positions and self.room_ids:
-            self._positions.update((room, at) for at, room in enumerate(self.room_ids))
-        return self._positions.get(room_id)
+            self._positions.update(zip(self.room_ids, range(len(self.room_ids)), strict=True))
+        return self._positions
 
 
 class Rankings:
@@ -78,6 +98,8 @@ class Rankings:
         newest = next(reversed(self._kept.values()), None)
         if newest is not None and now - newest.made_at < REFRESH_SECONDS:
             return newest
+        if newest is not None:
+            newest.superseded()
         rooms, scores = scored()
         # A stable sort of the scores alone (C, ~1 ms for 10,000 rooms): ties keep the given order.
         order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable").tolist()

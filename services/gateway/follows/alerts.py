@@ -1,7 +1,8 @@
 """Go-live alerts to the followers connected to this gateway (`GET /v1/me/events`).
 
 Each open stream is registered under its user; when `anchor.went_live` arrives, the registered
-users whose cached follow set holds the anchor get `followed_live` with the room. The set of a
+users whose cached follow set holds the anchor (the followers index of `on_air.py`) get
+`followed_live` with the room. The set of a
 user with an open stream is loaded when the stream opens, so it is always cached. An alert is
 sent once per room and stream: a redelivered event, or one this gateway already saw, is dropped
 (the room ids alerted recently are remembered)."""
@@ -32,11 +33,13 @@ class FollowerStreams:
         while len(self._alerted) > RECENT_ALERTS:
             self._alerted.popitem(last=False)
         told = 0
-        for user_id, viewers in self.streams.by_key():
-            follows = self._sets.cached(user_id)
-            if follows is None or event.anchor_id not in follows:
-                continue
-            for viewer in viewers:
+        # The followers whose set is cached here (every open stream's is), or the open streams'
+        # users who are among them: whichever is fewer.
+        followers = self._sets.on_air.followers(event.anchor_id)
+        users = followers if len(followers) <= len(self.streams) else [
+            user_id for user_id, _ in self.streams.by_key() if user_id in followers]
+        for user_id in users:
+            for viewer in self.streams.of(user_id):
                 viewer.push_note(event.room)
                 told += 1
         FOLLOWED_LIVE_SENT.inc(told)

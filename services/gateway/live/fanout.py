@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 
 from services.gateway.http.answers import ClosedEvent, InterruptedEvent, ResumedEvent, closed_event, stream_event
@@ -66,6 +66,9 @@ class Viewer:
         return notes
 
 
+_NO_VIEWERS: frozenset[Viewer] = frozenset()
+
+
 class LiveRooms:
     def __init__(self, *, heartbeat: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._viewers: dict[str, set[Viewer]] = {}
@@ -82,6 +85,13 @@ class LiveRooms:
             viewers.discard(viewer)
             if not viewers:
                 del self._viewers[room_id]
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+    def of(self, key: str) -> Set[Viewer]:
+        """The open streams of one key (a room, or a user)."""
+        return self._viewers.get(key, _NO_VIEWERS)
 
     def by_key(self) -> Iterable[tuple[str, set[Viewer]]]:
         """Every key (a room, or a user for `/v1/me/events`) with its open streams."""

@@ -1,0 +1,44 @@
+"""The anchors whose room is listed now, each with that room's entry, and who is told when one
+comes or goes: what the Following tab is built from (`filtered.py`, and the index of the
+followed anchors on air in `follows/on_air.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from services.gateway.directory.entry import Entry
+
+
+class ListedAnchors(Mapping[str, Entry]):
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self.entry_of: Callable[[str], Entry | None] = self._entries.get  # a C call, for the page's lookups
+        # Told (anchor id, on air or not) when an anchor's room goes in or out of the lists.
+        self.watchers: list[Callable[[str, bool], None]] = []
+
+    def __getitem__(self, anchor_id: str) -> Entry:
+        return self._entries[anchor_id]
+
+    def __contains__(self, anchor_id: object) -> bool:
+        return anchor_id in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def listed(self, entry: Entry) -> None:
+        came = entry.anchor_id not in self._entries
+        self._entries[entry.anchor_id] = entry
+        if came:
+            for watcher in self.watchers:
+                watcher(entry.anchor_id, True)
+
+    def unlisted(self, entry: Entry) -> None:
+        """The room left the lists: its anchor goes too, unless a room of theirs was listed since."""
+        held = self._entries.get(entry.anchor_id)
+        if held is not None and held.room_id == entry.room_id:
+            del self._entries[entry.anchor_id]
+            for watcher in self.watchers:
+                watcher(entry.anchor_id, False)

@@ -1,0 +1,99 @@
+"""The followed-anchors-on-air index (`follows/on_air.py`) against a real directory: each cached
+follow set's on-air subset follows rooms going live, interrupted, resumed, closed and replaced,
+follows and unfollows, reloads and evictions; and the Following tab built on it answers what
+intersecting the whole follow set would, in both orders, in both ways of building a page."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+
+from services.gateway.directory import RoomLister
+from services.gateway.directory.entry import order_key
+from services.gateway.directory.filtered import Filter, FilteredPages
+from services.gateway.follows.on_air import OnAirFollows
+from services.gateway.follows.sets import FollowSets
+from shared.contracts import AnchorFollowed, LiveState
+from tests.unit.test_directory import T0, closed, live, page_all
+
+
+def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: int = 10,
+                clock: list[float] | None = None) -> FollowSets:
+    directory = lister.directory
+    now = clock if clock is not None else [0.0]
+
+    async def load(user_id: str) -> list[str]:
+        return sorted(follows.get(user_id, set()))
+
+    sets = FollowSets(load, on_air=OnAirFollows(directory.listed_anchors), max_users=max_users,
+                      clock=lambda: now[0])
+    directory.listed_anchors.watchers.append(sets.on_air.anchor_listed)
+    return sets
+
+
+async def test_the_on_air_subset_follows_the_rooms_and_the_follows(lister: RoomLister) -> None:
+    directory = lister.directory
+    rooms = [live(i) for i in range(6)]
+    directory.finish_snapshot(rooms[:3])
+    sets = follow_sets(lister, {"fan": {"a0", "a2", "a4"}})
+    assert await sets.on_air_of("fan") == {"a0", "a2"}
+    assert sets.on_air.followers("a0") == {"fan"} and sets.on_air.followers("a1") == set()
+
+    directory.apply(rooms[4])  # a followed anchor goes live
+    directory.apply(rooms[0].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
+    assert sets.on_air.of("fan") == {"a2", "a4"}
+    directory.apply(rooms[0].model_copy(update={"version": 4}))  # resumed
+    directory.apply(closed(rooms[2]))
+    assert sets.on_air.of("fan") == {"a0", "a4"}
+
+    sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))
+    sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))  # redelivered: no change
+    sets.apply(AnchorFollowed(user_id="fan", anchor_id="a4", following=False))
+    assert sets.on_air.of("fan") == {"a0", "a1"} and sets.on_air.followers("a4") == set()
+
+    # The anchor closes a room and opens another: off air in between, on air after.
+    second = live(40).model_copy(update={"anchor_id": "a0", "activated_at": T0 + timedelta(seconds=9)})
+    directory.apply(closed(rooms[0].model_copy(update={"version": 4})))
+    assert "a0" not in sets.on_air.of("fan")
+    directory.apply(second)
+    assert "a0" in sets.on_air.of("fan")
+
+
+async def test_reloads_and_evictions_leave_no_trace_in_the_index(lister: RoomLister) -> None:
+    lister.directory.finish_snapshot([live(i) for i in range(5)])
+    follows = {f"u{n}": {f"a{n}", "a4"} for n in range(4)}
+    clock = [0.0]
+    sets = follow_sets(lister, follows, max_users=2, clock=clock)
+    for user in ("u0", "u1", "u2"):  # u0 goes past the two kept
+        await sets.on_air_of(user)
+    assert sets.on_air.followers("a4") == {"u1", "u2"} and sets.on_air.of("u0") == set()
+    follows["u2"] = {"a3"}
+    clock[0] = 601.0  # past the TTL: read again
+    assert await sets.on_air_of("u2") == {"a3"}
+    assert sets.on_air.followers("a4") == {"u1"} and sets.on_air.followers("a3") == {"u2"}
+
+
+def test_the_order_key_orders_as_activated_ms_then_room_id() -> None:
+    rng = random.Random(5)
+    ids = ["r1", "r10", "r2", "ra", "r", "zz", "a" * 128, "é", "e\u0301x", "0"]
+    keys = [(rng.choice([5, 6, 2**45]), rng.choice(ids)) for _ in range(300)]
+    assert sorted(keys) == sorted(keys, key=lambda k: order_key(*k))
+
+
+def test_lookup_and_walk_answer_alike_with_ties_and_cursors(lister: RoomLister) -> None:
+    """Rooms activated in the same millisecond, a viewer on either side of the walk/lookup
+    threshold: every page of both orders is the filtered order, page after page."""
+    rooms = [live(i).model_copy(update={"activated_at": T0 + timedelta(milliseconds=i // 3)}) for i in range(240)]
+    lister.directory.finish_snapshot(rooms)
+    pages = FilteredPages(lister)
+    plain_hot = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
+    for size in (3, 12, 40, 200):
+        anchors = {f"a{i}" for i in random.Random(size).sample(range(240), size)}
+        expected_new = [r.id for r in sorted(rooms, key=lambda r: (r.activated_at, r.id), reverse=True)
+                        if r.anchor_id in anchors]
+        got_new = page_all(lambda limit, cursor, a=anchors: pages.newest(limit, cursor, Filter(anchors=a)), 5)
+        assert [r["id"] for r in got_new] == expected_new
+        got_hot = page_all(lambda limit, cursor, a=anchors: pages.hot(limit, cursor, Filter(anchors=a)), 5)
+        assert [r["id"] for r in got_hot] == [room_id for room_id in plain_hot if room_id in set(expected_new)]
+        assert all(json.dumps(r).count('"hot_score"') == 1 for r in got_hot)
