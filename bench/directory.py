@@ -211,6 +211,8 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, viewe
     rows = ["| order | gateway req/s | p50 ms | p99 ms | bare req/s | bare p50 ms | bare p99 ms | ratio |",
             "|---|---|---|---|---|---|---|---|"]
     for order, (path, script) in orders.items():
+        if args.only and args.only not in order:
+            continue
         token = tokens.get(order, viewer_token)
         async with http.get(gateway + path, headers={"Authorization": f"Bearer {token}"}) as page:
             body = await page.read()
@@ -301,6 +303,7 @@ if __name__ == "__main__":
     parser.add_argument("--rooms", type=int, default=10_000)
     parser.add_argument("--anchors", type=int, default=16)
     parser.add_argument("--samples", type=int, default=100, help="staleness samples")
+    parser.add_argument("--only", default="", help="measure only the orders whose name holds this (e.g. following)")
     parser.add_argument("--following", type=int, default=2000, help="live anchors the Following tab's viewer follows")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=5)

@@ -23,9 +23,8 @@ import hmac
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.contracts import ErrorCode
 from shared.errors import DomainError
@@ -35,36 +34,31 @@ MAX_KM = 20_040.0  # half the Earth's circumference: no two points are further a
 MAX_POSITION = 10_000_000  # rankings hold every live room, far fewer than this
 
 
-@dataclass(frozen=True)
-class NewCursor:
+class NewCursor(NamedTuple):
     activated_ms: int
     room_id: str
 
 
-@dataclass(frozen=True)
-class HotCursor:
+class HotCursor(NamedTuple):
     ranking: str
     position: int
 
 
-@dataclass(frozen=True)
-class NearCursor:
+class NearCursor(NamedTuple):
     lat: float
     lng: float
     km: float
     room_id: str
 
 
-@dataclass(frozen=True)
-class ReplayCursor:
+class ReplayCursor(NamedTuple):
     """An anchor's replays, newest first: keyset on (started_at in ms, replay id)."""
 
     started_ms: int
     replay_id: str
 
 
-@dataclass(frozen=True)
-class FollowingCursor:
+class FollowingCursor(NamedTuple):
     """The anchors a viewer follows, by anchor id: keyset on the id."""
 
     anchor_id: str
@@ -83,12 +77,16 @@ _MAC_BYTES = 16
 def _payload(tag: str, fields: Iterable[object]) -> bytes:
     """`[tag, *fields]` as compact JSON, spelled here (json.dumps builds an encoder per call, which
     was most of a cursor's cost): strings escaped by json's own function, numbers as `repr` writes
-    them, which is JSON for ints and finite floats (every cursor's)."""
+    them, which is JSON for ints and finite floats (every real cursor's)."""
     return ("[" + ",".join([encode_basestring_ascii(tag), *map(_json_value, fields)]) + "]").encode()
 
 
 def _json_value(value: object) -> str:
-    return encode_basestring_ascii(value) if isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # as json writes it (`Infinity`): refused on decode, by its range
+    return repr(value)
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -127,7 +125,7 @@ class CursorCodec:
         return outer.digest()[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
-        payload = _payload(_TAGS[type(cursor)], cursor.__dict__.values())
+        payload = _payload(_TAGS[type(cursor)], cursor)
         return b".".join((_b64(payload), _b64(self._mac(payload)))).decode()
 
     def decode(self, token: str, expected: type[Cursor]) -> Cursor:
