@@ -12,10 +12,11 @@ from datetime import timedelta
 from services.gateway.directory import RoomLister
 from services.gateway.directory.entry import order_key
 from services.gateway.directory.filtered import Filter, FilteredPages
+from services.gateway.directory.hot import REFRESH_SECONDS
 from services.gateway.follows.on_air import OnAirFollows
 from services.gateway.follows.sets import FollowSets
 from shared.contracts import AnchorFollowed, LiveState
-from tests.unit.test_directory import T0, closed, live, page_all
+from tests.unit.test_directory import T0, Clock, closed, live, page_all
 
 
 def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: int = 10,
@@ -97,3 +98,23 @@ def test_lookup_and_walk_answer_alike_with_ties_and_cursors(lister: RoomLister) 
         got_hot = page_all(lambda limit, cursor, a=anchors: pages.hot(limit, cursor, Filter(anchors=a)), 5)
         assert [r["id"] for r in got_hot] == [room_id for room_id in plain_hot if room_id in set(expected_new)]
         assert all(json.dumps(r).count('"hot_score"') == 1 for r in got_hot)
+
+
+def test_following_hot_pages_on_past_a_new_ranking(lister: RoomLister, clock: Clock) -> None:
+    """Later pages read a ranking that is no longer the current one (which keeps no index of
+    positions): the walk and the lookup still give the pinned order, no room twice or skipped."""
+    rooms = [live(i) for i in range(120)]
+    lister.directory.finish_snapshot(rooms)
+    pages = FilteredPages(lister)
+    pinned = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
+    for size in (4, 90):  # a lookup, a walk
+        anchors = {f"a{i}" for i in random.Random(size).sample(range(120), size)}
+        only = Filter(anchors=anchors)
+
+        def next_ranking() -> None:
+            clock.now += REFRESH_SECONDS + 1
+            lister.hot(5, None)  # a first page cuts a new ranking: the pinned one is superseded
+
+        got = page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 2 if size < 10 else 20, next_ranking)
+        assert [r["id"] for r in got] == [room_id for room_id in pinned if room_id in {f"r{int(a[1:]):05d}"
+                                                                                     for a in anchors}]

@@ -66,18 +66,13 @@ class FilteredPages:
     def _ranked(self, ranking: Ranking, position: int, only: Filter, want: int) -> tuple[list[int], list[Entry]]:
         """The positions and rooms of up to `want` rooms of the ranking from `position` on that
         are listed and pass. For the Following tab only the followed anchors' rooms, picked in C
-        beside the ranking's anchors; then each kept room's position, found from the last one's
-        (`tuple.index` in C, matching by identity: the ranking holds the directory's own ids)."""
+        beside the ranking's anchors."""
         ids: Iterator[str] = islice(ranking.room_ids, position, None)
         if only.anchors is not None:
             owners = islice(ranking.anchors(self._anchor_of), position, None)
             ids = compress(ids, map(only.anchors.__contains__, owners))
         page = list(islice(self._passing(ids, only), want))
-        index, at, ats = ranking.room_ids.index, position, []
-        for entry in page:
-            at = index(entry.room_id, at)
-            ats.append(at)
-        return ats, page
+        return ranking.positions_in_order(list(map(_ROOM_ID, page)), position), page
 
     def _anchor_of(self, room_id: str) -> str:
         entry = self._directory.entry_of(room_id)
@@ -140,8 +135,8 @@ class FilteredPages:
             ats, page = self._ranked(ranking, position, only, want)
         else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
             entries = self._followed(only)
-            places = map(ranking.positions().get, map(_ROOM_ID, entries))
-            ranked = [(at, e) for at, e in zip(places, entries, strict=True) if at is not None and at >= position]
+            places = ranking.positions_of(list(map(_ROOM_ID, entries)), position)
+            ranked = [(at, e) for at, e in zip(places, entries, strict=True) if at is not None]
             found = sorted(ranked, key=_POSITION)[:want]
             ats, page = [at for at, _ in found], [e for _, e in found]
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]

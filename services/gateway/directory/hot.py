@@ -25,6 +25,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import cast
 
 import numpy as np
@@ -50,11 +51,13 @@ class Ranking:
     made_at: float
     room_ids: tuple[str, ...]
     scores: array[float]
-    _positions: dict[str, int] = field(default_factory=dict, repr=False)
     _anchors: list[str] = field(default_factory=list, repr=False)
-    # Each score as a page writes it, kept while this is the current ranking (every Following
-    # page of those seconds shows rooms from it), dropped when a newer one is cut.
-    _score_json: dict[int, bytes] | None = field(default_factory=dict, repr=False)
+    # While this is the current ranking (every Following page of those seconds shows rooms from
+    # it): where each room stands, and each score as a page writes it, made on first use and
+    # dropped when a newer ranking is cut (older ones, which only later pages read, keep neither).
+    _current: bool = field(default=True, repr=False)
+    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _score_json: dict[int, bytes] = field(default_factory=dict, repr=False)
 
     def anchors(self, anchor_of: Callable[[str], str]) -> list[str]:
         """Each ranked room's anchor, in rank order (made on first use, by the Following tab)."""
@@ -64,9 +67,9 @@ class Ranking:
 
     def scores_json(self, positions: list[int]) -> list[bytes]:
         """The member a page adds to each room, by its position (looked up in C once written)."""
-        kept = self._score_json
-        if kept is None:
+        if not self._current:
             return [b',"hot_score":%.3f' % self.scores[at] for at in positions]
+        kept = self._score_json
         written = list(map(kept.get, positions))
         if None in written:
             for at in positions:
@@ -75,14 +78,37 @@ class Ranking:
             written = list(map(kept.__getitem__, positions))
         return cast(list[bytes], written)
 
-    def superseded(self) -> None:
-        self._score_json = None
+    def _positions(self) -> dict[str, int] | None:
+        if not self._current:
+            return None
+        if not self._index and self.room_ids:
+            self._index.update(zip(self.room_ids, range(len(self.room_ids)), strict=True))
+        return self._index
 
-    def positions(self) -> dict[str, int]:
-        """Where each room stands (made on first use: only Following tabs that look up need it)."""
-        if not self._positions and self.room_ids:
-            self._positions.update(zip(self.room_ids, range(len(self.room_ids)), strict=True))
-        return self._positions
+    def positions_in_order(self, room_ids: list[str], start: int) -> list[int]:
+        """The positions of rooms taken from this ranking in its order from `start` on: from the
+        index, or each found after the last (`tuple.index` in C, by identity: the ranking holds
+        the directory's own ids)."""
+        index = self._positions()
+        if index is not None:
+            return list(map(index.__getitem__, room_ids))
+        find, at, found = self.room_ids.index, start, []
+        for room_id in room_ids:
+            at = find(room_id, at)
+            found.append(at)
+        return found
+
+    def positions_of(self, room_ids: list[str], start: int) -> list[int | None]:
+        """Where each room stands, if at `start` or later (None otherwise, or if not ranked)."""
+        index = self._positions()
+        if index is None:  # an older ranking: one pass from `start`
+            wanted = set(room_ids)
+            index = {room: at for at, room in enumerate(islice(self.room_ids, start, None), start) if room in wanted}
+        return [at if at is not None and at >= start else None for at in map(index.get, room_ids)]
+
+    def superseded(self) -> None:
+        self._current = False
+        self._index, self._score_json = {}, {}
 
 
 class Rankings:
