@@ -53,6 +53,15 @@ class FollowSets:
         await self.of(user_id)
         return self.on_air.of(user_id)
 
+    def on_air_if_held(self, user_id: str) -> Set[str] | None:
+        """`on_air_of` without a coroutine when the user's set is held and fresh (the usual case:
+        the Following tab asks on every page); None when it must be loaded."""
+        held = self._sets.get(user_id)
+        if held is None or self._clock() - held[1] >= self._ttl:
+            return None
+        self._sets.move_to_end(user_id)
+        return self.on_air.of(user_id)
+
     def apply(self, event: AnchorFollowed) -> None:
         """A follow or unfollow from any gateway: applied to the set if this gateway holds it."""
         held = self._sets.get(event.user_id)

@@ -38,7 +38,10 @@ class ListViews:
         if not self._directory.loaded:
             raise unavailable("the room directory is loading; retry shortly")
         if query.following or query.category is not None:
-            anchors = await self._follow_sets.on_air_of(user.user_id) if query.following else None
+            anchors = None
+            if query.following:
+                held = self._follow_sets.on_air_if_held(user.user_id)
+                anchors = held if held is not None else await self._follow_sets.on_air_of(user.user_id)
             only = Filter(query.category, anchors)
             if query.sort is ListSort.NEW:
                 return _json(self._filtered.newest(query.limit, query.cursor, only))
