@@ -15,6 +15,8 @@
    place's own page; at a new point each request, one page); prints medians and the ratio.
 4. Builds directories of 1,000 / 10,000 / 100,000 rooms in this process (no API) and prints the
    memory per room and the cost of each order's first page as the directory grows.
+5. The same for the Following tab's first page, with 20 / 200 / 2,000 followed anchors on air
+   (`bench/following_cost.py`).
 Traffic goes only to the given gateway (loopback by default).
 """
 
@@ -39,6 +41,7 @@ import uvloop
 
 from bench.directory_memory import memory_and_cost_table
 from bench.following import follow_many, live_anchors
+from bench.following_cost import cost_table as following_cost_table
 from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
 
@@ -294,6 +297,9 @@ async def main(args: argparse.Namespace) -> None:
     if args.growth:
         print("== 4. directory memory and page cost as it grows (in this process, no API)", flush=True)
         for row in memory_and_cost_table((1000, 10_000, 100_000)):
+            print(row)
+        print("== 5. the Following tab's first page as the directory grows (in this process, no API)", flush=True)
+        for row in following_cost_table((1000, 10_000, 100_000)):
             print(row)
 
 

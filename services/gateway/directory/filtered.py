@@ -135,7 +135,7 @@ class FilteredPages:
         else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
             entries = self._followed(only)
             places = ranking.positions_of(list(map(_ROOM_ID, entries)), position)
-            ranked = [(at, e) for at, e in zip(places, entries, strict=True) if at is not None]
+            ranked = compress(zip(places, entries, strict=True), map((-1).__lt__, places))  # in C: no Python step
             found = sorted(ranked, key=_POSITION)[:want]
             ats, page = [at for at, _ in found], [e for _, e in found]
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]

@@ -25,7 +25,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from typing import cast
 
 import numpy as np
@@ -98,13 +98,14 @@ class Ranking:
             found.append(at)
         return found
 
-    def positions_of(self, room_ids: list[str], start: int) -> list[int | None]:
-        """Where each room stands, if at `start` or later (None otherwise, or if not ranked)."""
+    def positions_of(self, room_ids: list[str], start: int) -> list[int]:
+        """Where each room stands, or -1 if it stands before `start` or is not ranked."""
         index = self._positions()
         if index is None:  # an older ranking: one pass from `start`
             wanted = set(room_ids)
             index = {room: at for at, room in enumerate(islice(self.room_ids, start, None), start) if room in wanted}
-        return [at if at is not None and at >= start else None for at in map(index.get, room_ids)]
+        places = list(map(index.get, room_ids, repeat(-1)))
+        return places if start == 0 else [at if at >= start else -1 for at in places]
 
     def superseded(self) -> None:
         self._current = False
