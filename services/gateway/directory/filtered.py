@@ -14,10 +14,11 @@ Following pages are the viewer's own, rendered each time.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, Set
 from itertools import compress, islice, tee
-from operator import attrgetter, itemgetter
-from typing import NamedTuple
+from operator import attrgetter
+from typing import NamedTuple, cast
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry, order_key
@@ -35,7 +36,6 @@ class Filter(NamedTuple):  # made for every filtered page: a tuple is the cheape
 # steps of a walk (measured: `python -m bench.following_cost`).
 LOOKUP_STEPS = 4
 _ORDER, _CATEGORY, _ROOM_ID = attrgetter("order"), attrgetter("category"), attrgetter("room_id")
-_POSITION = itemgetter(0)
 
 
 class FilteredPages:
@@ -134,10 +134,11 @@ class FilteredPages:
             ats, page = self._ranked(ranking, position, only, want)
         else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
             entries = self._followed(only)
-            places = ranking.positions_of(list(map(_ROOM_ID, entries)), position)
-            ranked = compress(zip(places, entries, strict=True), map((-1).__lt__, places))  # in C: no Python step
-            found = sorted(ranked, key=_POSITION)[:want]
-            ats, page = [at for at, _ in found], [e for _, e in found]
+            # Positions alone sorted (ints, in C), then the page's rooms read back from them (each
+            # is one of the listed rooms just found).
+            places = sorted(ranking.positions_of(list(map(_ROOM_ID, entries)), position))
+            ats = places[bisect_right(places, -1):][:want]
+            page = cast(list[Entry], list(map(self._directory.listed, map(ranking.room_ids.__getitem__, ats))))
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
