@@ -2,10 +2,9 @@
 
 Each open stream is registered under its user; when `anchor.went_live` arrives, the registered
 users whose cached follow set holds the anchor (the followers index of `on_air.py`) get
-`followed_live` with the room. The set of a
-user with an open stream is loaded when the stream opens, so it is always cached. An alert is
-sent once per room and stream: a redelivered event, or one this gateway already saw, is dropped
-(the room ids alerted recently are remembered)."""
+`followed_live` with the room. The set of a user with an open stream is loaded when the stream
+opens, so it is always cached. An alert is sent once per room and stream: a redelivered event,
+or one this gateway already saw, is dropped (the room ids alerted recently are remembered)."""
 
 from __future__ import annotations
 
