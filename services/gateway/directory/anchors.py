@@ -4,29 +4,20 @@ followed anchors on air in `follows/on_air.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 
 from services.gateway.directory.entry import Entry
 
 
-class ListedAnchors(Mapping[str, Entry]):
+class ListedAnchors:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self.entry_of: Callable[[str], Entry | None] = self._entries.get  # a C call, for the page's lookups
         # Told (anchor id, on air or not) when an anchor's room goes in or out of the lists.
         self.watchers: list[Callable[[str, bool], None]] = []
 
-    def __getitem__(self, anchor_id: str) -> Entry:
-        return self._entries[anchor_id]
-
     def __contains__(self, anchor_id: object) -> bool:
         return anchor_id in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def listed(self, entry: Entry) -> None:
         came = entry.anchor_id not in self._entries

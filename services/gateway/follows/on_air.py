@@ -15,13 +15,13 @@ with 100,000 followers cached here: about 10 ms, on a change that happens a few 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Set
+from collections.abc import Container, Iterable, Set
 
 _NONE: frozenset[str] = frozenset()
 
 
 class OnAirFollows:
-    def __init__(self, listed: Collection[str]) -> None:
+    def __init__(self, listed: Container[str]) -> None:
         self._listed = listed  # the directory's anchors whose room is listed (`ListedAnchors`), kept by it
         self._followers: dict[str, set[str]] = {}  # anchor -> cached users following it
         self._on_air: dict[str, set[str]] = {}  # cached user -> the anchors they follow that are listed
