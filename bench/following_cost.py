@@ -4,8 +4,9 @@ memory a cached follow set takes per follow, with the index of the followed anch
 
     .venv/bin/python -m bench.following_cost            # 1,000 / 10,000 / 100,000 live rooms
 
-Each page is the first one, uncached: the viewer's on-air anchors are passed as the gateway
-passes them (`follows/on_air.py`). `lookup` or `walk` is what the page chose (`filtered.py`).
+Each page is the first one, uncached: the viewer's followed rooms on air are passed as the
+gateway passes them (`follows/on_air.py`). A `new` page reads them; `lookup` or `walk` is what
+the `hot` page chose (`filtered.py`).
 Medians of 5 runs of 300 pages each; the machine is shared, so read the ratios.
 """
 
@@ -21,7 +22,7 @@ import tracemalloc
 
 from bench.directory_memory import _render_all, build
 from services.gateway.directory.filtered import Filter, FilteredPages
-from services.gateway.follows.on_air import OnAirFollows
+from services.gateway.follows.on_air import EntryOf, FollowedOnAir, OnAirFollows
 from services.gateway.follows.sets import FollowSets
 
 ON_AIR = (20, 200, 2000)  # followed anchors on air
@@ -39,7 +40,7 @@ def per_page_us(call: object, repeat: int = 300, runs: int = 5) -> float:
 
 def cost_table(sizes: tuple[int, ...]) -> list[str]:
     rows = ["| live rooms | kept `new` page µs | " + " | ".join(
-        f"{n:,} on air: new µs | hot µs" for n in ON_AIR) + " |", "|---|---|" + "---|---|" * len(ON_AIR)]
+        f"{n:,} on air: new µs | hot µs (way)" for n in ON_AIR) + " |", "|---|---|" + "---|---|" * len(ON_AIR)]
     for size in sizes:
         lister = build(size)
         _render_all(lister)
@@ -48,26 +49,29 @@ def cost_table(sizes: tuple[int, ...]) -> list[str]:
         gc.freeze()
         cells = [f"{per_page_us(lambda lister=lister: lister.newest(20, None)):.1f}"]
         for count in ON_AIR:
-            only = Filter(None, set(rng.sample(anchors, min(count, size))))
-            way = "walk" if pages._walk_pays(only, 21) else "lookup"
+            followed = FollowedOnAir.of(rng.sample(anchors, min(count, size)), lister.directory.listed_anchors.entry_of)
+            only = Filter(None, followed)
+            way = "walk" if pages._walk_pays(followed, None, 21) else "lookup"
             new = per_page_us(lambda o=only, p=pages: p.newest(20, None, o))
             hot = per_page_us(lambda o=only, p=pages: p.hot(20, None, o))
-            cells.append(f"{new:.1f} ({way}) | {hot:.1f}")
+            cells.append(f"{new:.1f} | {hot:.1f} ({way})")
         gc.unfreeze()
         rows.append(f"| {size:,} | " + " | ".join(cells) + " |")
     return rows
 
 
-async def bytes_per_follow(users: int = 1000, follows: int = 200, pool: int = 20_000) -> float:
+async def bytes_per_follow(users: int = 1000, follows: int = 200, pool: int = 20_000,
+                           entry_of: EntryOf = lambda _: None) -> float:
     """A cached follow set with its share of the on-air index, per follow: `users` viewers each
-    following `follows` of `pool` anchors (each anchor followed by users x follows / pool)."""
+    following `follows` of `pool` anchors `anchor-0`... (each anchor followed by users x follows /
+    pool), whose rooms `entry_of` finds (none by default: all off air)."""
     rng = random.Random(1)
-    pool_ids = [f"anchor-{i:06d}" for i in range(pool)]
+    pool_ids = [f"anchor-{i}" for i in range(pool)]
 
     async def load(user: str) -> list[str]:
         return [anchor.encode().decode() for anchor in rng.sample(pool_ids, follows)]  # new strings, as decoded
 
-    sets = FollowSets(load, on_air=OnAirFollows(frozenset()), max_users=users)
+    sets = FollowSets(load, on_air=OnAirFollows(entry_of), max_users=users)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for i in range(users):
@@ -81,4 +85,6 @@ if __name__ == "__main__":
     for row in cost_table((1000, 10_000, 100_000)):
         print(row, flush=True)
     print(f"cached follow set with its on-air index: {asyncio.run(bytes_per_follow()):.0f} bytes per follow "
-          "(1,000 viewers following 200 of 20,000 anchors)")
+          "(1,000 viewers following 200 of 20,000 anchors, all off air)")
+    live = build(20_000).directory.listed_anchors.entry_of
+    print(f"the same, every followed anchor on air: {asyncio.run(bytes_per_follow(entry_of=live)):.0f} bytes a follow")

@@ -92,9 +92,9 @@ def assemble(settings: GatewaySettings, ports: Ports) -> Gateway:
     lister = RoomLister(directory, signer, CursorCodec.from_secret(secret))  # the same cursors on every replica
     live = LiveRooms(heartbeat=settings.sse_heartbeat_seconds)
     presence = Presence(period=settings.presence_period_seconds)
-    follow_sets = FollowSets(partial(all_followed, ports.follows), on_air=OnAirFollows(directory.listed_anchors),
-                             max_users=settings.follow_sets_max)
-    directory.listed_anchors.watchers.append(follow_sets.on_air.anchor_listed)
+    follow_sets = FollowSets(partial(all_followed, ports.follows),
+                             on_air=OnAirFollows(directory.listed_anchors.entry_of), max_users=settings.follow_sets_max)
+    directory.listed_anchors.watchers.append(follow_sets.on_air.room_listed)
     alerts = FollowerStreams(follow_sets, LiveRooms(heartbeat=settings.sse_heartbeat_seconds))
     presence_loop = PresenceLoop(presence, live, directory, ports.events, ports.connected,
                                  also_ticked=alerts.streams)

@@ -1,7 +1,7 @@
 """The Following tab and the category filter on a real directory: every page is the filtered
-order with no room repeated or skipped, whether the viewer follows many of the live anchors (the
-walk) or few (their rooms looked up), in `new` and `hot`; `near` by category; live counts per
-category follow rooms going live, interrupted, resumed and closed."""
+order with no room repeated or skipped, whether the viewer follows many of the live anchors or
+few, in `new` and `hot` (walked or looked up), with a category or without; `near` by category;
+live counts per category follow rooms going live, interrupted, resumed and closed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from services.gateway.directory import RoomLister
 from services.gateway.directory.filtered import Filter, FilteredPages
+from services.gateway.follows.on_air import FollowedOnAir
 from shared.contracts import LiveState
 from tests.unit.test_directory import closed, live, page_all
 
@@ -27,14 +28,22 @@ def ids(rooms: list[dict[str, Any]]) -> list[str]:
     return [room["id"] for room in rooms]
 
 
+def following(lister: RoomLister, anchors: set[str], category: str | None = None) -> Filter:
+    """The Following tab's filter for a viewer following `anchors`, as the gateway passes it."""
+    return Filter(category, FollowedOnAir.of(anchors, lister.directory.listed_anchors.entry_of))
+
+
 def test_following_pages_are_the_followed_rooms_newest_first_dense_or_sparse(lister: RoomLister) -> None:
     rooms = fill(lister, 300)
     pages = FilteredPages(lister)
     for followed in (random.Random(1).sample(range(300), 120), [5, 150, 299], []):  # dense, sparse, none
         anchors = {f"a{i}" for i in followed} | {"a-not-live"}
         expected = [r.id for r in sorted(rooms, key=lambda r: r.activated_at, reverse=True) if r.anchor_id in anchors]
-        assert ids(page_all(lambda limit, cursor, a=anchors: pages.newest(limit, cursor, Filter(anchors=a)), 7)) \
-            == expected
+        only = following(lister, anchors)
+        assert ids(page_all(lambda limit, cursor, o=only: pages.newest(limit, cursor, o), 7)) == expected
+        games = following(lister, anchors, "games")
+        assert ids(page_all(lambda limit, cursor, o=games: pages.newest(limit, cursor, o), 4)) \
+            == [room_id for room_id in expected if int(room_id[1:]) % 3 == 1]
 
 
 def test_following_and_category_together_in_hot(lister: RoomLister) -> None:
@@ -42,7 +51,7 @@ def test_following_and_category_together_in_hot(lister: RoomLister) -> None:
     pages = FilteredPages(lister)
     plain = ids(page_all(lambda limit, cursor: lister.hot(limit, cursor), 50))  # the ranking order
     for anchors in ({f"a{i}" for i in range(0, 200, 2)}, {"a3", "a9", "a150"}):
-        only = Filter("games", anchors)
+        only = following(lister, anchors, "games")
         wanted = {r.id for r in rooms if r.anchor_id in anchors and r.category == "games"}
         got = ids(page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 4))
         assert got == [room_id for room_id in plain if room_id in wanted]

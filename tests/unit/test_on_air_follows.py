@@ -1,7 +1,8 @@
-"""The followed-anchors-on-air index (`follows/on_air.py`) against a real directory: each cached
-follow set's on-air subset follows rooms going live, interrupted, resumed, closed and replaced,
-follows and unfollows, reloads and evictions; and the Following tab built on it answers what
-intersecting the whole follow set would, in both orders, in both ways of building a page."""
+"""The followed-rooms-on-air index (`follows/on_air.py`) against a real directory: each cached
+follow set's rooms on air, in the `new` order, follow rooms going live, interrupted, resumed,
+closed and replaced, follows and unfollows, reloads and evictions; and the Following tab built on
+it answers what intersecting the whole follow set would, in both orders, in both ways of building
+a `hot` page."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from datetime import timedelta
 
 from services.gateway.directory import RoomLister
 from services.gateway.directory.entry import order_key
-from services.gateway.directory.filtered import Filter, FilteredPages
+from services.gateway.directory.filtered import FilteredPages
 from services.gateway.directory.hot import REFRESH_SECONDS
-from services.gateway.follows.on_air import OnAirFollows
+from services.gateway.follows.on_air import FollowedOnAir, OnAirFollows
 from services.gateway.follows.sets import FollowSets
 from shared.contracts import AnchorFollowed, LiveState
 from tests.unit.test_directory import T0, Clock, closed, live, page_all
+from tests.unit.test_filtered_lists import following
 
 
 def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: int = 10,
@@ -27,10 +29,17 @@ def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: 
     async def load(user_id: str) -> list[str]:
         return sorted(follows.get(user_id, set()))
 
-    sets = FollowSets(load, on_air=OnAirFollows(directory.listed_anchors), max_users=max_users,
+    sets = FollowSets(load, on_air=OnAirFollows(directory.listed_anchors.entry_of), max_users=max_users,
                       clock=lambda: now[0])
-    directory.listed_anchors.watchers.append(sets.on_air.anchor_listed)
+    directory.listed_anchors.watchers.append(sets.on_air.room_listed)
     return sets
+
+
+def anchors(followed: FollowedOnAir) -> list[str]:
+    """The anchors of a viewer's rooms on air, oldest room first; checks the two views agree."""
+    assert followed.room_ids == {room.room_id for room in followed.rooms}
+    assert [room.order for room in followed.rooms] == sorted(room.order for room in followed.rooms)
+    return [room.anchor_id for room in followed.rooms]
 
 
 async def test_the_on_air_subset_follows_the_rooms_and_the_follows(lister: RoomLister) -> None:
@@ -38,27 +47,33 @@ async def test_the_on_air_subset_follows_the_rooms_and_the_follows(lister: RoomL
     rooms = [live(i) for i in range(6)]
     directory.finish_snapshot(rooms[:3])
     sets = follow_sets(lister, {"fan": {"a0", "a2", "a4"}})
-    assert await sets.on_air_of("fan") == {"a0", "a2"}
+    assert anchors(await sets.on_air_of("fan")) == ["a0", "a2"]
     assert sets.on_air.followers("a0") == {"fan"} and sets.on_air.followers("a1") == set()
 
     directory.apply(rooms[4])  # a followed anchor goes live
     directory.apply(rooms[0].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
-    assert sets.on_air.of("fan") == {"a2", "a4"}
+    assert anchors(sets.on_air.of("fan")) == ["a2", "a4"]
     directory.apply(rooms[0].model_copy(update={"version": 4}))  # resumed
     directory.apply(closed(rooms[2]))
-    assert sets.on_air.of("fan") == {"a0", "a4"}
+    assert anchors(sets.on_air.of("fan")) == ["a0", "a4"]  # back in its place
 
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))  # redelivered: no change
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a4", following=False))
-    assert sets.on_air.of("fan") == {"a0", "a1"} and sets.on_air.followers("a4") == set()
+    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"] and sets.on_air.followers("a4") == set()
 
     # The anchor closes a room and opens another: off air in between, on air after.
     second = live(40).model_copy(update={"anchor_id": "a0", "activated_at": T0 + timedelta(seconds=9)})
     directory.apply(closed(rooms[0].model_copy(update={"version": 4})))
-    assert "a0" not in sets.on_air.of("fan")
+    assert anchors(sets.on_air.of("fan")) == ["a1"]
     directory.apply(second)
-    assert "a0" in sets.on_air.of("fan")
+    assert anchors(sets.on_air.of("fan")) == ["a1", "a0"]  # the newest room
+    # A newer room of a followed anchor listed before the older one's close arrived: it replaces it.
+    third = live(41).model_copy(update={"anchor_id": "a1", "activated_at": T0 + timedelta(seconds=10)})
+    directory.apply(third)
+    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"] and sets.on_air.of("fan").rooms[-1].room_id == third.id
+    directory.apply(closed(rooms[1]))  # the older room's close: the newer one stays
+    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"]
 
 
 async def test_reloads_and_evictions_leave_no_trace_in_the_index(lister: RoomLister) -> None:
@@ -68,10 +83,10 @@ async def test_reloads_and_evictions_leave_no_trace_in_the_index(lister: RoomLis
     sets = follow_sets(lister, follows, max_users=2, clock=clock)
     for user in ("u0", "u1", "u2"):  # u0 goes past the two kept
         await sets.on_air_of(user)
-    assert sets.on_air.followers("a4") == {"u1", "u2"} and sets.on_air.of("u0") == set()
+    assert sets.on_air.followers("a4") == {"u1", "u2"} and anchors(sets.on_air.of("u0")) == []
     follows["u2"] = {"a3"}
     clock[0] = 601.0  # past the TTL: read again
-    assert await sets.on_air_of("u2") == {"a3"}
+    assert anchors(await sets.on_air_of("u2")) == ["a3"]
     assert sets.on_air.followers("a4") == {"u1"} and sets.on_air.followers("a3") == {"u2"}
 
 
@@ -90,12 +105,13 @@ def test_lookup_and_walk_answer_alike_with_ties_and_cursors(lister: RoomLister) 
     pages = FilteredPages(lister)
     plain_hot = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
     for size in (3, 12, 40, 200):
-        anchors = {f"a{i}" for i in random.Random(size).sample(range(240), size)}
+        chosen = {f"a{i}" for i in random.Random(size).sample(range(240), size)}
         expected_new = [r.id for r in sorted(rooms, key=lambda r: (r.activated_at, r.id), reverse=True)
-                        if r.anchor_id in anchors]
-        got_new = page_all(lambda limit, cursor, a=anchors: pages.newest(limit, cursor, Filter(anchors=a)), 5)
+                        if r.anchor_id in chosen]
+        only = following(lister, chosen)
+        got_new = page_all(lambda limit, cursor, o=only: pages.newest(limit, cursor, o), 5)
         assert [r["id"] for r in got_new] == expected_new
-        got_hot = page_all(lambda limit, cursor, a=anchors: pages.hot(limit, cursor, Filter(anchors=a)), 5)
+        got_hot = page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 5)
         assert [r["id"] for r in got_hot] == [room_id for room_id in plain_hot if room_id in set(expected_new)]
         assert all(json.dumps(r).count('"hot_score"') == 1 for r in got_hot)
 
@@ -108,8 +124,8 @@ def test_following_hot_pages_on_past_a_new_ranking(lister: RoomLister, clock: Cl
     pages = FilteredPages(lister)
     pinned = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
     for size in (4, 90):  # a lookup, a walk
-        anchors = {f"a{i}" for i in random.Random(size).sample(range(120), size)}
-        only = Filter(anchors=anchors)
+        chosen = {f"a{i}" for i in random.Random(size).sample(range(120), size)}
+        only = following(lister, chosen)
 
         def next_ranking() -> None:
             clock.now += REFRESH_SECONDS + 1
@@ -117,4 +133,4 @@ def test_following_hot_pages_on_past_a_new_ranking(lister: RoomLister, clock: Cl
 
         got = page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 2 if size < 10 else 20, next_ranking)
         assert [r["id"] for r in got] == [room_id for room_id in pinned if room_id in {f"r{int(a[1:]):05d}"
-                                                                                     for a in anchors}]
+                                                                                     for a in chosen}]

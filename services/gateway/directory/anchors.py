@@ -1,6 +1,6 @@
 """The anchors whose room is listed now, each with that room's entry, and who is told when one
-comes or goes: what the Following tab is built from (`filtered.py`, and the index of the
-followed anchors on air in `follows/on_air.py`)."""
+comes or goes: what the Following tab is built from (`filtered.py`, and the followed rooms on
+air of each cached viewer in `follows/on_air.py`)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ from collections.abc import Callable
 
 from services.gateway.directory.entry import Entry
 
+# Told (the anchor's room that stopped being listed, the one listed now) when an anchor's room goes
+# in or out of the lists; both when the anchor opened a room before the last one's close arrived.
+Watcher = Callable[[Entry | None, Entry | None], None]
+
 
 class ListedAnchors:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self.entry_of: Callable[[str], Entry | None] = self._entries.get  # a C call, for the page's lookups
-        # Told (anchor id, on air or not) when an anchor's room goes in or out of the lists.
-        self.watchers: list[Callable[[str, bool], None]] = []
+        self.watchers: list[Watcher] = []
 
     def __contains__(self, anchor_id: object) -> bool:
         return anchor_id in self._entries
 
     def listed(self, entry: Entry) -> None:
-        came = entry.anchor_id not in self._entries
+        held = self._entries.get(entry.anchor_id)
         self._entries[entry.anchor_id] = entry
-        if came:
+        if held is None or held.room_id != entry.room_id:
             for watcher in self.watchers:
-                watcher(entry.anchor_id, True)
+                watcher(held, entry)
 
     def unlisted(self, entry: Entry) -> None:
         """The room left the lists: its anchor goes too, unless a room of theirs was listed since."""
@@ -32,4 +35,4 @@ class ListedAnchors:
         if held is not None and held.room_id == entry.room_id:
             del self._entries[entry.anchor_id]
             for watcher in self.watchers:
-                watcher(entry.anchor_id, False)
+                watcher(held, None)

@@ -16,8 +16,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Set
-from typing import cast
+from collections.abc import Callable, Iterator, Mapping
 
 from sortedcontainers import SortedList
 
@@ -43,8 +42,7 @@ class RoomDirectory:
         self.listed_rooms: Mapping[str, Entry] = self._listed  # read-only to the rest (len() in C)
         # An active room whose push is on air, or None: a C call, for the walks.
         self.listed: Callable[[str], Entry | None] = self._listed.get
-        # (activated_at ms, room id, anchor id): the anchor rides along for the Following tab's walk.
-        self._newest: SortedList[tuple[int, str, str]] = SortedList()
+        self._newest: SortedList[tuple[int, str]] = SortedList()  # (activated_at ms, room id)
         self._newest_lists = NewestLists(self._newest)  # the same order as plain lists, for the walks
         self._geo = GeoIndex(clock=clock)
         self._streams: dict[str, str] = {}  # stream id -> room id, of the active rooms
@@ -91,18 +89,12 @@ class RoomDirectory:
 
     def newest(self, after: tuple[int, str] | None) -> Iterator[Entry]:
         """Live rooms by (activated_at, id) descending, starting after the cursor key."""
-        keys = self._newest.irange(maximum=cast(tuple[int, str, str] | None, after), inclusive=(True, False),
-                                   reverse=True)  # (ms, id) sorts before every (ms, id, anchor) of that id
-        for _, room_id, _ in keys:
+        for _, room_id in self._newest.irange(maximum=after, inclusive=(True, False), reverse=True):
             yield self._live[room_id]
 
     def newest_ids(self, after: tuple[int, str] | None) -> Iterator[str]:
         """The ids of `newest`, as a C iterator (`walk.py`)."""
         return self._newest_lists.ids(after)
-
-    def newest_of(self, anchors: Set[str], after: tuple[int, str] | None) -> Iterator[str]:
-        """The ids of `newest` whose anchor is in `anchors`, as a C iterator (`walk.py`)."""
-        return self._newest_lists.ids_of(anchors, after)
 
     def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
@@ -204,7 +196,7 @@ class RoomDirectory:
             self._order(room, entry)
 
     def _order(self, room: Room, entry: Entry) -> None:
-        self._newest.add((*new_key(room), entry.anchor_id))
+        self._newest.add(new_key(room))
         self._newest_lists.changed()
         self._listed[entry.room_id] = entry
         self.listed_anchors.listed(entry)
@@ -214,7 +206,7 @@ class RoomDirectory:
             self._geo.add(room.id, room.location.lat, room.location.lng)
 
     def _unorder(self, entry: Entry) -> None:
-        key = (entry.activated_ms, entry.room_id, entry.anchor_id)
+        key = (entry.activated_ms, entry.room_id)
         if key in self._newest and entry.category is not None:
             self.categories[entry.category] -= 1
         self._newest.discard(key)

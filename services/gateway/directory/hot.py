@@ -51,19 +51,12 @@ class Ranking:
     made_at: float
     room_ids: tuple[str, ...]
     scores: array[float]
-    _anchors: list[str] = field(default_factory=list, repr=False)
     # While this is the current ranking (every Following page of those seconds shows rooms from
     # it): where each room stands, and each score as a page writes it, made on first use and
     # dropped when a newer ranking is cut (older ones, which only later pages read, keep neither).
     _current: bool = field(default=True, repr=False)
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _score_json: dict[int, bytes] = field(default_factory=dict, repr=False)
-
-    def anchors(self, anchor_of: Callable[[str], str]) -> list[str]:
-        """Each ranked room's anchor, in rank order (made on first use, by the Following tab)."""
-        if not self._anchors and self.room_ids:
-            self._anchors.extend(map(anchor_of, self.room_ids))
-        return self._anchors
 
     def scores_json(self, positions: list[int]) -> list[bytes]:
         """The member a page adds to each room, by its position (looked up in C once written)."""

@@ -3,7 +3,7 @@ page, so it is read from the rooms service once (up to `ONAIR_MAX_FOLLOWING` ids
 then kept current by `anchor.followed` events, which every gateway follows. Bounded: the least
 recently used sets go past `max_users`, and a set is read again after `ttl` (an event lost while
 this gateway was cut off from the broker heals then). Every set held here is also in `on_air`
-(which of its anchors are live now: the Following tab's pages start from that)."""
+(the rooms of its anchors that are live now: the Following tab's pages start from them)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Set
 from typing import Protocol
 
-from services.gateway.follows.on_air import OnAirFollows
+from services.gateway.follows.on_air import FollowedOnAir, OnAirFollows
 from shared.contracts import AnchorFollowed, FollowingPage
 
 Load = Callable[[str], Awaitable[list[str]]]
@@ -24,7 +24,7 @@ class FollowSets:
                  ttl: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._load, self._max, self._ttl, self._clock = load, max_users, ttl, clock
         self._sets: OrderedDict[str, tuple[set[str], float]] = OrderedDict()
-        self.on_air = on_air if on_air is not None else OnAirFollows(frozenset())
+        self.on_air = on_air if on_air is not None else OnAirFollows(lambda _: None)
 
     def __len__(self) -> int:
         return len(self._sets)
@@ -48,12 +48,12 @@ class FollowSets:
             self.on_air.drop_user(evicted, its_anchors)
         return anchors
 
-    async def on_air_of(self, user_id: str) -> Set[str]:
-        """The anchors the user follows whose rooms are listed now (their set loaded if need be)."""
+    async def on_air_of(self, user_id: str) -> FollowedOnAir:
+        """The listed rooms of the anchors the user follows (their set loaded if need be)."""
         await self.of(user_id)
         return self.on_air.of(user_id)
 
-    def on_air_if_held(self, user_id: str) -> Set[str] | None:
+    def on_air_if_held(self, user_id: str) -> FollowedOnAir | None:
         """`on_air_of` without a coroutine when the user's set is held and fresh (the usual case:
         the Following tab asks on every page); None when it must be loaded."""
         held = self._sets.get(user_id)
