@@ -10,7 +10,7 @@ import json
 import random
 from datetime import timedelta
 
-from services.gateway.directory import RoomLister
+from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.directory.entry import order_key
 from services.gateway.directory.filtered import FilteredPages
 from services.gateway.directory.hot import REFRESH_SECONDS
@@ -35,10 +35,12 @@ def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: 
     return sets
 
 
-def anchors(followed: FollowedOnAir) -> list[str]:
-    """The anchors of a viewer's rooms on air, oldest room first; checks the two views agree."""
-    assert followed.room_ids == {room.room_id for room in followed.rooms}
+def anchors(followed: FollowedOnAir, directory: RoomDirectory) -> list[str]:
+    """The anchors of a viewer's rooms on air, oldest room first. Checks that both views hold the
+    same rooms, in order, each the directory's own listed entry (pages read them as they are)."""
+    assert followed.by_id == {room.room_id: room for room in followed.rooms}
     assert [room.order for room in followed.rooms] == sorted(room.order for room in followed.rooms)
+    assert all(directory.listed(room.room_id) is room for room in followed.rooms)
     return [room.anchor_id for room in followed.rooms]
 
 
@@ -47,46 +49,54 @@ async def test_the_on_air_subset_follows_the_rooms_and_the_follows(lister: RoomL
     rooms = [live(i) for i in range(6)]
     directory.finish_snapshot(rooms[:3])
     sets = follow_sets(lister, {"fan": {"a0", "a2", "a4"}})
-    assert anchors(await sets.on_air_of("fan")) == ["a0", "a2"]
+    assert anchors(await sets.on_air_of("fan"), directory) == ["a0", "a2"]
     assert sets.on_air.followers("a0") == {"fan"} and sets.on_air.followers("a1") == set()
 
     directory.apply(rooms[4])  # a followed anchor goes live
     directory.apply(rooms[0].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
-    assert anchors(sets.on_air.of("fan")) == ["a2", "a4"]
+    assert anchors(sets.on_air.of("fan"), directory) == ["a2", "a4"]
     directory.apply(rooms[0].model_copy(update={"version": 4}))  # resumed
     directory.apply(closed(rooms[2]))
-    assert anchors(sets.on_air.of("fan")) == ["a0", "a4"]  # back in its place
+    assert anchors(sets.on_air.of("fan"), directory) == ["a0", "a4"]  # back in its place
 
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a1", following=True))  # redelivered: no change
     sets.apply(AnchorFollowed(user_id="fan", anchor_id="a4", following=False))
-    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"] and sets.on_air.followers("a4") == set()
+    assert anchors(sets.on_air.of("fan"), directory) == ["a0", "a1"] and sets.on_air.followers("a4") == set()
 
     # The anchor closes a room and opens another: off air in between, on air after.
     second = live(40).model_copy(update={"anchor_id": "a0", "activated_at": T0 + timedelta(seconds=9)})
     directory.apply(closed(rooms[0].model_copy(update={"version": 4})))
-    assert anchors(sets.on_air.of("fan")) == ["a1"]
+    assert anchors(sets.on_air.of("fan"), directory) == ["a1"]
     directory.apply(second)
-    assert anchors(sets.on_air.of("fan")) == ["a1", "a0"]  # the newest room
+    assert anchors(sets.on_air.of("fan"), directory) == ["a1", "a0"]  # the newest room
     # A newer room of a followed anchor listed before the older one's close arrived: it replaces it.
     third = live(41).model_copy(update={"anchor_id": "a1", "activated_at": T0 + timedelta(seconds=10)})
     directory.apply(third)
-    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"] and sets.on_air.of("fan").rooms[-1].room_id == third.id
+    assert anchors(sets.on_air.of("fan"), directory) == ["a0", "a1"]
+    assert sets.on_air.of("fan").rooms[-1].room_id == third.id
     directory.apply(closed(rooms[1]))  # the older room's close: the newer one stays
-    assert anchors(sets.on_air.of("fan")) == ["a0", "a1"]
+    directory.apply(third.model_copy(update={"viewers": 7, "version": 3}))  # counts change in place
+    assert anchors(sets.on_air.of("fan"), directory) == ["a0", "a1"]
+    assert sets.on_air.of("fan").rooms[-1].viewers == 7
+    # A snapshot that no longer lists a room (its close was missed) takes it off the viewer's too.
+    directory.begin_snapshot()
+    directory.finish_snapshot([second.model_copy(update={"version": 3})])
+    assert anchors(sets.on_air.of("fan"), directory) == ["a0"]
 
 
 async def test_reloads_and_evictions_leave_no_trace_in_the_index(lister: RoomLister) -> None:
-    lister.directory.finish_snapshot([live(i) for i in range(5)])
+    directory = lister.directory
+    directory.finish_snapshot([live(i) for i in range(5)])
     follows = {f"u{n}": {f"a{n}", "a4"} for n in range(4)}
     clock = [0.0]
     sets = follow_sets(lister, follows, max_users=2, clock=clock)
     for user in ("u0", "u1", "u2"):  # u0 goes past the two kept
         await sets.on_air_of(user)
-    assert sets.on_air.followers("a4") == {"u1", "u2"} and anchors(sets.on_air.of("u0")) == []
+    assert sets.on_air.followers("a4") == {"u1", "u2"} and anchors(sets.on_air.of("u0"), directory) == []
     follows["u2"] = {"a3"}
     clock[0] = 601.0  # past the TTL: read again
-    assert anchors(await sets.on_air_of("u2")) == ["a3"]
+    assert anchors(await sets.on_air_of("u2"), directory) == ["a3"]
     assert sets.on_air.followers("a4") == {"u1"} and sets.on_air.followers("a3") == {"u2"}
 
 

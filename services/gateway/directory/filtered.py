@@ -16,10 +16,10 @@ rendered each time.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import compress, islice, tee
 from operator import attrgetter
-from typing import NamedTuple, Protocol, cast
+from typing import NamedTuple, Protocol
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry, order_key
@@ -34,7 +34,7 @@ class Followed(Protocol):
     def rooms(self) -> list[Entry]: ...  # oldest first in the `new` order
 
     @property
-    def room_ids(self) -> Set[str]: ...
+    def by_id(self) -> Mapping[str, Entry]: ...
 
     def __len__(self) -> int: ...
 
@@ -64,30 +64,18 @@ class FilteredPages:
         return want * listed < LOOKUP_STEPS * len(followed) * max(passing, 1.0)
 
     def _passing(self, ids: Iterable[str], only: Filter) -> Iterator[Entry]:
-        """The rooms of `ids` that are listed and in the category, in order, every step in C (the
-        followed rooms were picked before; a ranking may name rooms closed or off air since its cut)."""
-        entries: Iterator[Entry] = filter(None, map(self._directory.listed, ids))
-        if only.category is None:
-            return entries
-        kept, tested = tee(entries)
-        return compress(kept, map(only.category.__eq__, map(_CATEGORY, tested)))
+        """The rooms of `ids` that are listed (a ranking may name rooms closed or off air since
+        its cut) and, for the Following tab, the viewer's; and in the category. In order, every
+        step in C."""
+        rooms = self._directory.listed if only.followed is None else only.followed.by_id.get
+        return _in_category(filter(None, map(rooms, ids)), only.category)
 
     def _ranked(self, ranking: Ranking, position: int, only: Filter, want: int) -> tuple[list[int], list[Entry]]:
         """The positions and rooms of up to `want` rooms of the ranking from `position` on that
-        are listed and pass. For the Following tab only the viewer's rooms, picked in C."""
-        ids: Iterator[str] = islice(ranking.room_ids, position, None)
-        if only.followed is not None:
-            ids = filter(only.followed.room_ids.__contains__, ids)
-        page = list(islice(self._passing(ids, only), want))
+        are listed and pass."""
+        page = list(islice(self._passing(islice(ranking.room_ids, position, None), only), want))
         return ranking.positions_in_order(list(map(_ROOM_ID, page)), position), page
 
-    @staticmethod
-    def _followed_ids(followed: Followed, category: str | None) -> list[str]:
-        """The ids of the viewer's rooms on air in the category, in no order that matters here."""
-        rooms: Iterable[Entry] = followed.rooms
-        if category is not None:
-            rooms = compress(rooms, map(category.__eq__, map(_CATEGORY, followed.rooms)))
-        return list(map(_ROOM_ID, rooms))
 
     # --- new ----------------------------------------------------------------------------
 
@@ -99,14 +87,13 @@ class FilteredPages:
     def _newest(self, limit: int, cursor: str | None, only: Filter) -> bytes:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
-        ids: Iterable[str]
         if only.followed is None:
-            ids = self._directory.newest_ids(start)
-        else:  # the viewer's rooms, newest first from the cursor on
+            page = list(islice(self._passing(self._directory.newest_ids(start), only), limit + 1))
+        else:  # the viewer's own rooms, newest first from the cursor on
             rooms = only.followed.rooms
             older = bisect_left(rooms, order_key(*start), key=_ORDER) if start is not None else len(rooms)
-            ids = map(_ROOM_ID, islice(reversed(rooms), len(rooms) - older, None))
-        page = list(islice(self._passing(ids, only), limit + 1))
+            page = list(islice(_in_category(islice(reversed(rooms), len(rooms) - older, None), only.category),
+                               limit + 1))
         more, page = len(page) > limit, page[:limit]
         cursor_out = self._lister.cursors.encode(NewCursor(page[-1].activated_ms, page[-1].room_id)) if more else None
         return page_json(self._lister.fragments(page), cursor_out)
@@ -136,9 +123,18 @@ class FilteredPages:
         else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
             # Positions alone sorted (ints, in C), then the page's rooms read back from them (each
             # is one of the viewer's rooms, listed now).
-            places = sorted(ranking.positions_of(self._followed_ids(followed, only.category), position))
+            rooms = list(map(_ROOM_ID, _in_category(followed.rooms, only.category)))
+            places = sorted(ranking.positions_of(rooms, position))
             ats = places[bisect_right(places, -1):][:want]
-            page = cast(list[Entry], list(map(self._directory.listed, map(ranking.room_ids.__getitem__, ats))))
+            page = list(map(followed.by_id.__getitem__, map(ranking.room_ids.__getitem__, ats)))
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
+
+
+def _in_category(rooms: Iterable[Entry], category: str | None) -> Iterator[Entry]:
+    """The rooms in the category (all of them if None), in order, every step in C."""
+    if category is None:
+        return iter(rooms)
+    kept, tested = tee(rooms)
+    return compress(kept, map(category.__eq__, map(_CATEGORY, tested)))

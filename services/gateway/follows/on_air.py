@@ -11,7 +11,7 @@ tells the go-live alert which connected users follow the anchor, without looking
 stream.
 
 Costs: a set slot per follow in the reverse index, and per followed room on air a list slot and
-a set slot (stated in the README beside the follow set's own). On each on/off-air change, one
+a dict slot (stated in the README beside the follow set's own). On each on/off-air change, one
 sorted insert or delete per cached follower of that anchor. A room going live is the newest, so
 its insert is an append: an anchor with 100,000 followers cached here costs about 50 ms, on a
 change that happens a few times a day.
@@ -32,13 +32,15 @@ EntryOf = Callable[[str], Entry | None]  # an anchor's listed room (`ListedAncho
 
 class FollowedOnAir:
     """One viewer's followed anchors on air: their rooms oldest first in the `new` order (a page
-    reads it backwards), and the rooms' ids (the `hot` walk tests each ranked room against them)."""
+    reads it backwards), and by id (the `hot` walk reads each ranked room from it). The entries
+    are the directory's own: a listed room's entry changes only in place (its counts) until it
+    leaves the lists, and then it leaves here too (`room_listed`)."""
 
-    __slots__ = ("room_ids", "rooms")
+    __slots__ = ("by_id", "rooms")
 
     def __init__(self, rooms: Iterable[Entry] = ()) -> None:
         self.rooms: list[Entry] = sorted(rooms, key=_ORDER)
-        self.room_ids: set[str] = set(map(attrgetter("room_id"), self.rooms))
+        self.by_id: dict[str, Entry] = {room.room_id: room for room in self.rooms}
 
     @classmethod
     def of(cls, anchors: Iterable[str], entry_of: EntryOf) -> FollowedOnAir:
@@ -49,13 +51,12 @@ class FollowedOnAir:
         return len(self.rooms)
 
     def came(self, entry: Entry) -> None:
-        if entry.room_id not in self.room_ids:
-            self.room_ids.add(entry.room_id)
+        if entry.room_id not in self.by_id:
+            self.by_id[entry.room_id] = entry
             insort(self.rooms, entry, key=_ORDER)
 
     def went(self, entry: Entry) -> None:
-        if entry.room_id in self.room_ids:
-            self.room_ids.discard(entry.room_id)
+        if self.by_id.pop(entry.room_id, None) is not None:
             rooms = self.rooms
             at = bisect_left(rooms, entry.order, key=_ORDER)
             if at == len(rooms) or rooms[at].room_id != entry.room_id:  # not where its order says
