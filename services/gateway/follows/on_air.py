@@ -53,7 +53,11 @@ class FollowedOnAir:
     def came(self, entry: Entry) -> None:
         if entry.room_id not in self.by_id:
             self.by_id[entry.room_id] = entry
-            insort(self.rooms, entry, key=_ORDER)
+            rooms = self.rooms
+            if not rooms or rooms[-1].order < entry.order:
+                rooms.append(entry)  # a room that just went live is the newest
+            else:
+                insort(rooms, entry, key=_ORDER)
 
     def went(self, entry: Entry) -> None:
         if self.by_id.pop(entry.room_id, None) is not None:
@@ -107,9 +111,7 @@ class OnAirFollows:
         """The directory listed an anchor's room (`now`), stopped listing it (`was`), or both:
         the anchor opened a room before the close of the last one arrived."""
         anchor_id = (now or was).anchor_id  # type: ignore[union-attr]
-        on_air_of = self._on_air
-        for user_id in self._followers.get(anchor_id, ()):
-            followed = on_air_of[user_id]
+        for followed in map(self._on_air.__getitem__, self._followers.get(anchor_id, ())):
             if was is not None:
                 followed.went(was)
             if now is not None:
