@@ -41,6 +41,7 @@ import uvloop
 
 from bench.directory_memory import memory_and_cost_table
 from bench.following import follow_many, live_anchors
+from bench.following_cost import cold_row as following_cold_row
 from bench.following_cost import cost_table as following_cost_table
 from services.gateway.http.auth import mint_token
 from shared.settings import GatewaySettings
@@ -301,6 +302,7 @@ async def main(args: argparse.Namespace) -> None:
         print("== 5. the Following tab's first page as the directory grows (in this process, no API)", flush=True)
         for row in following_cost_table((1000, 10_000, 100_000)):
             print(row)
+        print(following_cold_row())
 
 
 if __name__ == "__main__":
