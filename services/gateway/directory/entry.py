@@ -56,8 +56,9 @@ class Entry:
         the gateway knows (viewers now, decaying likes)."""
         fixed = json.dumps(room.model_dump(mode="json", exclude=_MOVING), separators=(",", ":")).encode()[:-1]
         activated_ms = new_key(room)[0]
-        # The anchor id interned, as the follow sets' are: the Following tab's walk tests it
-        # against a follow set at every step, and the same object matches at once.
+        # The anchor id interned, as the follow sets' are: the followed rooms on air of every
+        # cached viewer are found and kept by it (`follows/on_air.py`), and the same object
+        # matches at once.
         entry = cls(room.id, room.stream_id, sys.intern(room.anchor_id), room.category, activated_ms, 0, 0, 0, 0, fixed,
                     len(fixed), len(fixed), order=order_key(activated_ms, room.id), listed=listed(room))
         if was is not None:

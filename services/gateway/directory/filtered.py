@@ -44,8 +44,8 @@ class Filter(NamedTuple):  # made for every filtered page: a tuple is the cheape
     followed: Followed | None = None  # the Following tab
 
 
-# Looking up one followed anchor's room (a dict read, its share of a sort) costs about this many
-# steps of a walk (measured: `python -m bench.following_cost`).
+# Looking up where one followed room stands in the ranking (a dict read, its share of a sort) costs
+# about this many steps of a walk (measured: `python -m bench.following_cost`).
 LOOKUP_STEPS = 4
 _ORDER, _CATEGORY, _ROOM_ID = attrgetter("order"), attrgetter("category"), attrgetter("room_id")
 
@@ -75,7 +75,6 @@ class FilteredPages:
         are listed and pass."""
         page = list(islice(self._passing(islice(ranking.room_ids, position, None), only), want))
         return ranking.positions_in_order(list(map(_ROOM_ID, page)), position), page
-
 
     # --- new ----------------------------------------------------------------------------
 

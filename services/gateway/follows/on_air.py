@@ -12,9 +12,9 @@ stream.
 
 Costs: a set slot per follow in the reverse index, and per followed room on air a list slot and
 a dict slot (stated in the README beside the follow set's own). On each on/off-air change, one
-sorted insert or delete per cached follower of that anchor. A room going live is the newest, so
-its insert is an append: an anchor with 100,000 followers cached here costs about 50 ms, on a
-change that happens a few times a day.
+sorted insert or delete per cached follower of that anchor (a room going live is the newest, so
+its insert is an append): about 1.5 µs a follower, so an anchor with 100,000 followers cached
+here holds the event loop about 150 ms, on a change that happens a few times a day.
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ class OnAirFollows:
     def room_listed(self, was: Entry | None, now: Entry | None) -> None:
         """The directory listed an anchor's room (`now`), stopped listing it (`was`), or both:
         the anchor opened a room before the close of the last one arrived."""
-        anchor_id = (now or was).anchor_id  # type: ignore[union-attr]
-        for followed in map(self._on_air.__getitem__, self._followers.get(anchor_id, ())):
+        room = now or was
+        assert room is not None
+        for followed in map(self._on_air.__getitem__, self._followers.get(room.anchor_id, ())):
             if was is not None:
                 followed.went(was)
             if now is not None:
