@@ -104,11 +104,11 @@ def cold_row(size: int = 10_000, on_air: int = 2000) -> str:
     pages = FilteredPages(lister)
     anchors = random.Random(size).sample([sys.intern(f"anchor-{i}") for i in range(size)], on_air)
     only = Filter(None, FollowedOnAir.of(anchors, lister.directory.listed_anchors.entry_of))
-    cells = [(cold_us(call), per_page_us(call)) for call in (
-        lambda: lister.newest(20, None), lambda: pages.newest(20, None, only), lambda: pages.hot(20, None, only))]
-    return (f"{size:,} live rooms, {on_air:,} followed on air, µs after a cache flush (warm loop): kept `new` "
-            + ", following `new` ".join(f"{cold:.1f} ({warm:.1f})" for cold, warm in cells[:2])
-            + f", following `hot` {cells[2][0]:.1f} ({cells[2][1]:.1f})")
+    cells = {name: f"{cold_us(call):.1f} ({per_page_us(call):.1f})" for name, call in (
+        ("kept `new`", lambda: lister.newest(20, None)), ("following `new`", lambda: pages.newest(20, None, only)),
+        ("following `hot`", lambda: pages.hot(20, None, only)))}
+    return (f"{size:,} live rooms, {on_air:,} followed on air, µs after a cache flush (warm loop): "
+            + ", ".join(f"{name} {cell}" for name, cell in cells.items()))
 
 
 if __name__ == "__main__":
