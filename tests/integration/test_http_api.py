@@ -158,7 +158,7 @@ async def test_list_is_active_rooms_newest_first_with_play_urls(gateway: Client,
     mine = [i for i in ids if i in {r["id"] for r in rooms}]
     assert mine == [r["id"] for r in reversed(rooms)]  # most recently activated first
     assert all(r["status"] == "active" and r["play_urls"] for r in listed)
-    keys = [(r["activated_at"], r["id"]) for r in listed]
+    keys = [(datetime.fromisoformat(r["activated_at"]), r["id"]) for r in listed]  # as times: "17Z" is after "17.6Z"
     assert keys == sorted(keys, reverse=True)
 
 

@@ -124,7 +124,7 @@ def test_new_order_pages_without_repeats_while_rooms_come_and_go(lister: RoomLis
     assert len(ids) == len(set(ids))
     stayed = {r.id for r in rooms} - doomed
     assert stayed <= set(ids)  # nothing that stayed live is skipped
-    keys = [(r["activated_at"], r["id"]) for r in seen]
+    keys = [(datetime.fromisoformat(r["activated_at"]), r["id"]) for r in seen]  # as times, not strings
     assert keys == sorted(keys, reverse=True)
     assert all(r["play_urls"]["hls"].endswith(r["play_urls"]["rtmp"].split("?")[1]) for r in seen)
 
