@@ -202,13 +202,15 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, viewe
                      workdir: Path, fan_token: str, sparse_fan_token: str) -> list[str]:
     points = near_points(1000)
     tokens = {"following, new": fan_token, "following, hot": fan_token,
-              "following 2,000, 20 of them live, new": sparse_fan_token}
+              "following 2,000, 20 of them live, new": sparse_fan_token,
+              "following 2,000, 20 of them live, hot": sparse_fan_token}
     orders = {"new": ("/v1/rooms", None), "hot": ("/v1/rooms?sort=hot", None),
               "new, one category": (f"/v1/rooms?category={CATEGORIES[1]}", None),
               "hot, one category": (f"/v1/rooms?sort=hot&category={CATEGORIES[1]}", None),
               "following, new": ("/v1/rooms?following=true", None),
               "following, hot": ("/v1/rooms?following=true&sort=hot", None),
               "following 2,000, 20 of them live, new": ("/v1/rooms?following=true", None),
+              "following 2,000, 20 of them live, hot": ("/v1/rooms?following=true&sort=hot", None),
               "near": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}", near_script(points, workdir)),
               "near, a new point each request": (f"/v1/rooms?sort=near&lat={points[0][0]}&lng={points[0][1]}",
                                                  near_script(points, workdir, fresh=True))}
