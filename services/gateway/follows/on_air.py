@@ -76,7 +76,8 @@ class OnAirFollows:
 
     def of(self, user_id: str) -> FollowedOnAir:
         """The rooms on air of the anchors `user_id` follows (none unless their set is cached)."""
-        return self._on_air.get(user_id) or FollowedOnAir()
+        held = self._on_air.get(user_id)  # not `or`: a held view with nothing on air is falsy
+        return held if held is not None else FollowedOnAir()
 
     def followers(self, anchor_id: str) -> Set[str]:
         """The users following `anchor_id` whose follow set this gateway holds."""
