@@ -75,9 +75,7 @@ def _rss_and_costs(n: int, rng: random.Random) -> tuple[float, float, float, flo
 
 
 def _render_all(lister: RoomLister) -> None:
-    for room_id in lister.directory.scores()[0]:  # every room rendered once, as a full scroll would
-        entry = lister.directory.live(room_id)
-        assert entry is not None
+    for entry in lister.directory.scores()[0]:  # every room rendered once, as a full scroll would
         lister.fragment(entry)
     lister.hot(20, None)
     lister.near(0.0, 0.0, 20, None)  # the k-d tree built

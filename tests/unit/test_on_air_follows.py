@@ -10,6 +10,8 @@ import json
 import random
 from datetime import timedelta
 
+import pytest
+
 from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.directory.entry import order_key
 from services.gateway.directory.filtered import FilteredPages
@@ -38,7 +40,7 @@ def follow_sets(lister: RoomLister, follows: dict[str, set[str]], *, max_users: 
 def anchors(followed: FollowedOnAir, directory: RoomDirectory) -> list[str]:
     """The anchors of a viewer's rooms on air, oldest room first. Checks that both views hold the
     same rooms, in order, each the directory's own listed entry (pages read them as they are)."""
-    assert followed.by_id == {room.room_id: room for room in followed.rooms}
+    assert followed.held == set(followed.rooms) and len(followed.held) == len(followed.rooms)  # by identity
     assert [room.order for room in followed.rooms] == sorted(room.order for room in followed.rooms)
     assert all(directory.listed(room.room_id) is room for room in followed.rooms)
     return [room.anchor_id for room in followed.rooms]
@@ -144,3 +146,33 @@ def test_following_hot_pages_on_past_a_new_ranking(lister: RoomLister, clock: Cl
         got = page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 2 if size < 10 else 20, next_ranking)
         assert [r["id"] for r in got] == [room_id for room_id in pinned if room_id in {f"r{int(a[1:]):05d}"
                                                                                      for a in chosen}]
+
+
+
+@pytest.mark.parametrize("size", [3, 25])  # a lookup, a walk
+def test_a_room_back_on_air_waits_for_the_next_ranking_in_following_hot(lister: RoomLister, clock: Clock,
+                                                                        size: int) -> None:
+    """The Following tab keeps the ranked entries its viewer holds, by identity. A room interrupted
+    and resumed after the cut has a new entry: it is on the tab's `new` page at once and on its
+    `hot` pages from the next ranking (as a room that went live since), never twice; one closed
+    since is on neither. The whole list shows the resumed room in its pinned place."""
+    rooms = [live(i) for i in range(30)]
+    directory = lister.directory
+    directory.finish_snapshot(rooms)
+    pages = FilteredPages(lister)
+    pinned = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
+    chosen = {f"a{i}" for i in range(1, size + 1)}
+    mine = [room_id for room_id in pinned if room_id in {f"r{i:05d}" for i in range(1, size + 1)}]
+    directory.apply(rooms[1].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
+    directory.apply(rooms[1].model_copy(update={"version": 4}))  # back on air: a new entry
+    directory.apply(closed(rooms[2]))
+    only = following(lister, chosen)
+
+    def following_hot() -> list[str]:
+        return [r["id"] for r in page_all(lambda limit, cursor: pages.hot(limit, cursor, only), 2)]
+
+    assert following_hot() == [room_id for room_id in mine if room_id not in (rooms[1].id, rooms[2].id)]
+    assert rooms[1].id in [r["id"] for r in page_all(lambda limit, cursor: pages.newest(limit, cursor, only), 2)]
+    assert rooms[1].id in [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
+    clock.now += REFRESH_SECONDS + 1  # the next ranking holds its new entry
+    assert sorted(following_hot()) == sorted(room_id for room_id in mine if room_id != rooms[2].id)

@@ -25,7 +25,7 @@ class ListedAnchors:
     def listed(self, entry: Entry) -> None:
         held = self._entries.get(entry.anchor_id)
         self._entries[entry.anchor_id] = entry
-        if held is None or held.room_id != entry.room_id:
+        if held is not entry:  # the watchers hold entries by identity: a new one of the same room too
             for watcher in self.watchers:
                 watcher(held, entry)
 

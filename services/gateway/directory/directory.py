@@ -99,15 +99,15 @@ class RoomDirectory:
     def nearest(self, origin: tuple[float, float, float], count: int) -> list[tuple[float, str]]:
         return self._geo.nearest(origin, count)
 
-    def scores(self) -> tuple[list[str], list[float]]:
-        """Every live room's hot score now, newest first (so equal scores rank newer rooms first)."""
+    def scores(self) -> tuple[list[Entry], list[float]]:
+        """Every listed room's hot score now, newest first (so equal scores rank newer rooms first)."""
         now = self._clock()
-        rooms: list[str] = []
+        rooms: list[Entry] = []
         scores: list[float] = []
-        for room_id, entry in reversed(self._live.items()):
+        for entry in reversed(self._live.values()):
             if not entry.listed:
                 continue
-            rooms.append(room_id)
+            rooms.append(entry)
             scores.append(hot_score(entry.viewers_now, decayed(entry.recent_likers, entry.recent_at, now)))
         return rooms, scores
 

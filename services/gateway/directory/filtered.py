@@ -16,10 +16,10 @@ rendered each time.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
-from itertools import compress, islice, tee
-from operator import attrgetter
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Iterator, Set
+from itertools import compress, count, islice, repeat, tee
+from operator import attrgetter, truth
+from typing import NamedTuple, Protocol, cast
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry, order_key
@@ -28,13 +28,13 @@ from services.gateway.directory.listing import CursorExpired, RoomLister, page_j
 
 
 class Followed(Protocol):
-    """A viewer's followed rooms on air (`follows/on_air.py`)."""
+    """A viewer's followed rooms on air (`follows/on_air.py`): the directory's own entries."""
 
     @property
     def rooms(self) -> list[Entry]: ...  # oldest first in the `new` order
 
     @property
-    def by_id(self) -> Mapping[str, Entry]: ...
+    def held(self) -> Set[Entry]: ...  # the same, by identity
 
     def __len__(self) -> int: ...
 
@@ -63,18 +63,10 @@ class FilteredPages:
             passing *= self._directory.categories[category] / listed
         return want * listed < LOOKUP_STEPS * len(followed) * max(passing, 1.0)
 
-    def _passing(self, ids: Iterable[str], only: Filter) -> Iterator[Entry]:
+    def _passing(self, ids: Iterable[str], category: str | None) -> Iterator[Entry]:
         """The rooms of `ids` that are listed (a ranking may name rooms closed or off air since
-        its cut) and, for the Following tab, the viewer's; and in the category. In order, every
-        step in C."""
-        rooms = self._directory.listed if only.followed is None else only.followed.by_id.get
-        return _in_category(filter(None, map(rooms, ids)), only.category)
-
-    def _ranked(self, ranking: Ranking, position: int, only: Filter, want: int) -> tuple[list[int], list[Entry]]:
-        """The positions and rooms of up to `want` rooms of the ranking from `position` on that
-        are listed and pass."""
-        page = list(islice(self._passing(islice(ranking.room_ids, position, None), only), want))
-        return ranking.positions_in_order(list(map(_ROOM_ID, page)), position), page
+        its cut) and in the category. In order, every step in C."""
+        return _in_category(filter(None, map(self._directory.listed, ids)), category)
 
     # --- new ----------------------------------------------------------------------------
 
@@ -87,7 +79,7 @@ class FilteredPages:
         after = self._lister.cursors.decode(cursor, NewCursor) if cursor else None
         start = (after.activated_ms, after.room_id) if isinstance(after, NewCursor) else None
         if only.followed is None:
-            page = list(islice(self._passing(self._directory.newest_ids(start), only), limit + 1))
+            page = list(islice(self._passing(self._directory.newest_ids(start), only.category), limit + 1))
         else:  # the viewer's own rooms, newest first from the cursor on
             rooms = only.followed.rooms
             older = bisect_left(rooms, order_key(*start), key=_ORDER) if start is not None else len(rooms)
@@ -117,18 +109,39 @@ class FilteredPages:
 
     def _hot(self, ranking: Ranking, position: int, limit: int, only: Filter) -> bytes:
         want, followed = limit + 1, only.followed
-        if followed is None or self._walk_pays(followed, only.category, want):
-            ats, page = self._ranked(ranking, position, only, want)
-        else:  # the followed rooms where the ranking has them (one that went live since waits for the next)
-            # Positions alone sorted (ints, in C), then the page's rooms read back from them (each
-            # is one of the viewer's rooms, listed now).
-            rooms = list(map(_ROOM_ID, _in_category(followed.rooms, only.category)))
-            places = sorted(ranking.positions_of(rooms, position))
-            ats = places[bisect_right(places, -1):][:want]
-            page = list(map(followed.by_id.__getitem__, map(ranking.room_ids.__getitem__, ats)))
+        if followed is None:
+            ats, page = _listed_in_category(ranking, position, only.category, self._directory.listed, want)
+        else:
+            if self._walk_pays(followed, only.category, want):
+                ats = list(islice(_held_in_ranking(ranking, position, followed.held, only.category), want))
+            else:  # where each followed room stands (one that went live since waits for the next ranking)
+                places = sorted(ranking.positions_of(_in_category(followed.rooms, only.category), position))
+                ats = places[bisect_right(places, -1):][:want]
+            page = list(map(ranking.rooms.__getitem__, ats))
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
+
+
+def _held_in_ranking(ranking: Ranking, position: int, held: Set[Entry], category: str | None) -> Iterator[int]:
+    """The positions from `position` on of the ranked entries the viewer holds (probed by
+    identity: no room is read) and in the category. Every step in C."""
+    ats = compress(count(position), map(held.__contains__, islice(ranking.rooms, position, None)))
+    if category is None:
+        return ats
+    kept, tested = tee(ats)
+    return compress(kept, map(category.__eq__, map(_CATEGORY, map(ranking.rooms.__getitem__, tested))))
+
+
+def _listed_in_category(ranking: Ranking, position: int, category: str | None, listed: Callable[[str], Entry | None],
+                        want: int) -> tuple[list[int], list[Entry]]:
+    """The positions and current entries of up to `want` ranked rooms from `position` on that are
+    still listed and in the category. Every step in C."""
+    rooms, tested = tee(map(listed, map(_ROOM_ID, islice(ranking.rooms, position, None))))
+    passing = (map(category.__eq__, map(getattr, tested, repeat("category"), repeat(None))) if category is not None
+               else map(truth, tested))
+    found = list(islice(compress(zip(count(position), rooms), passing), want))
+    return [at for at, _ in found], cast(list[Entry], [room for _, room in found])  # None never passes
 
 
 def _in_category(rooms: Iterable[Entry], category: str | None) -> Iterator[Entry]:

@@ -23,12 +23,14 @@ import math
 import uuid
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from typing import cast
 
 import numpy as np
+
+from services.gateway.directory.entry import Entry
 
 HALF_LIFE_SECONDS = 600.0
 REFRESH_SECONDS = 5.0
@@ -49,13 +51,17 @@ def hot_score(viewers_now: int, recent_likers: float) -> float:
 class Ranking:
     id: str
     made_at: float
-    room_ids: tuple[str, ...]
+    # The directory's entries as they were at the cut. A page reads a room's current entry by id
+    # (`listed`); the Following tab keeps the ranked entries its viewer holds, by identity (a room
+    # interrupted and resumed since has a new entry, and waits for the next ranking, as one that
+    # went live since does). Held up to KEEP_SECONDS, so a closed room's entry may be too.
+    rooms: tuple[Entry, ...]
     scores: array[float]
     # While this is the current ranking (every Following page of those seconds shows rooms from
     # it): where each room stands, and each score as a page writes it, made on first use and
     # dropped when a newer ranking is cut (older ones, which only later pages read, keep neither).
     _current: bool = field(default=True, repr=False)
-    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _index: dict[Entry, int] = field(default_factory=dict, repr=False)
     _score_json: dict[int, bytes] = field(default_factory=dict, repr=False)
 
     def scores_json(self, positions: list[int]) -> list[bytes]:
@@ -71,33 +77,16 @@ class Ranking:
             written = list(map(kept.__getitem__, positions))
         return cast(list[bytes], written)
 
-    def _positions(self) -> dict[str, int] | None:
-        if not self._current:
-            return None
-        if not self._index and self.room_ids:
-            self._index.update(zip(self.room_ids, range(len(self.room_ids)), strict=True))
-        return self._index
-
-    def positions_in_order(self, room_ids: list[str], start: int) -> list[int]:
-        """The positions of rooms taken from this ranking in its order from `start` on: from the
-        index, or each found after the last (`tuple.index` in C, by identity: the ranking holds
-        the directory's own ids)."""
-        index = self._positions()
-        if index is not None:
-            return list(map(index.__getitem__, room_ids))
-        find, at, found = self.room_ids.index, start, []
-        for room_id in room_ids:
-            at = find(room_id, at)
-            found.append(at)
-        return found
-
-    def positions_of(self, room_ids: list[str], start: int) -> list[int]:
-        """Where each room stands, or -1 if it stands before `start` or is not ranked."""
-        index = self._positions()
-        if index is None:  # an older ranking: one pass from `start`
-            wanted = set(room_ids)
-            index = {room: at for at, room in enumerate(islice(self.room_ids, start, None), start) if room in wanted}
-        places = list(map(index.get, room_ids, repeat(-1)))
+    def positions_of(self, rooms: Iterable[Entry], start: int) -> list[int]:
+        """Where each of these entries stands (by identity: an entry hashes by its address, so a
+        probe reads no room), or -1 if before `start` or not ranked."""
+        index = self._index
+        if not self._current:  # an older ranking: one pass from `start`
+            wanted = set(rooms := list(rooms))
+            index = {room: at for at, room in enumerate(islice(self.rooms, start, None), start) if room in wanted}
+        elif not index and self.rooms:
+            index.update(zip(self.rooms, range(len(self.rooms)), strict=True))
+        places = list(map(index.get, rooms, repeat(-1)))
         return places if start == 0 else [at if at >= start else -1 for at in places]
 
     def superseded(self) -> None:
@@ -113,8 +102,8 @@ class Rankings:
         self._made = 0
         self._kept: OrderedDict[str, Ranking] = OrderedDict()
 
-    def current(self, scored: Callable[[], tuple[list[str], list[float]]], now: float) -> Ranking:
-        """The newest ranking, or a new one cut from `scored()` (room ids, their scores) if stale."""
+    def current(self, scored: Callable[[], tuple[list[Entry], list[float]]], now: float) -> Ranking:
+        """The newest ranking, or a new one cut from `scored()` (listed rooms, their scores) if stale."""
         newest = next(reversed(self._kept.values()), None)
         if newest is not None and now - newest.made_at < REFRESH_SECONDS:
             return newest

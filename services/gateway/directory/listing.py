@@ -140,13 +140,13 @@ class RoomLister:
     def _hot(self, ranking: Ranking, position: int, limit: int) -> bytes:
         page: list[Entry] = []
         positions: list[int] = []
-        while position < len(ranking.room_ids) and len(page) < limit:
-            entry = self.directory.listed(ranking.room_ids[position])
+        while position < len(ranking.rooms) and len(page) < limit:
+            entry = self.directory.listed(ranking.rooms[position].room_id)
             if entry is not None:  # closed or interrupted since the ranking was cut: skipped
                 page.append(entry)
                 positions.append(position)
             position += 1
-        more = position < len(ranking.room_ids)
+        more = position < len(ranking.rooms)
         return page_json(self.fragments(page), self.cursors.encode(HotCursor(ranking.id, position)) if more else None,
                          ranking.scores_json(positions))
 

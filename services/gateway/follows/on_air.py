@@ -32,15 +32,16 @@ EntryOf = Callable[[str], Entry | None]  # an anchor's listed room (`ListedAncho
 
 class FollowedOnAir:
     """One viewer's followed anchors on air: their rooms oldest first in the `new` order (a page
-    reads it backwards), and by id (the `hot` walk reads each ranked room from it). The entries
-    are the directory's own: a listed room's entry changes only in place (its counts) until it
-    leaves the lists, and then it leaves here too (`room_listed`)."""
+    reads it backwards), and as a set (the `hot` walk probes each ranked room against it). Both
+    hold the directory's own entries, and the set goes by identity (an entry hashes by its
+    address, so a probe reads no room): a listed room's entry changes only in place (its counts)
+    until it leaves the lists, and then it leaves here too (`room_listed`)."""
 
-    __slots__ = ("by_id", "rooms")
+    __slots__ = ("held", "rooms")
 
     def __init__(self, rooms: Iterable[Entry] = ()) -> None:
         self.rooms: list[Entry] = sorted(rooms, key=_ORDER)
-        self.by_id: dict[str, Entry] = {room.room_id: room for room in self.rooms}
+        self.held: set[Entry] = set(self.rooms)
 
     @classmethod
     def of(cls, anchors: Iterable[str], entry_of: EntryOf) -> FollowedOnAir:
@@ -51,8 +52,8 @@ class FollowedOnAir:
         return len(self.rooms)
 
     def came(self, entry: Entry) -> None:
-        if entry.room_id not in self.by_id:
-            self.by_id[entry.room_id] = entry
+        if entry not in self.held:
+            self.held.add(entry)
             rooms = self.rooms
             if not rooms or rooms[-1].order < entry.order:
                 rooms.append(entry)  # a room that just went live is the newest
@@ -60,11 +61,12 @@ class FollowedOnAir:
                 insort(rooms, entry, key=_ORDER)
 
     def went(self, entry: Entry) -> None:
-        if self.by_id.pop(entry.room_id, None) is not None:
+        if entry in self.held:
+            self.held.remove(entry)
             rooms = self.rooms
             at = bisect_left(rooms, entry.order, key=_ORDER)
-            if at == len(rooms) or rooms[at].room_id != entry.room_id:  # not where its order says
-                at = next(i for i, held in enumerate(rooms) if held.room_id == entry.room_id)
+            if at == len(rooms) or rooms[at] is not entry:  # not where its order says
+                at = next(i for i, held in enumerate(rooms) if held is entry)
             del rooms[at]
 
 
