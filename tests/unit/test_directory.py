@@ -396,3 +396,10 @@ def test_cursor_macs_use_cpythons_own_sha256_not_openssls() -> None:
     """The same HMAC-SHA256, without an OpenSSL 3 context copy per cursor (30-40 µs of a served
     Following page, `cursors._plain_sha256`): a platform without it falls back, this one has it."""
     assert cursors._SHA256.__module__ in ("_sha256", "_sha2")
+
+
+@pytest.mark.parametrize("cursor", [NewCursor(1764489600123, "r\u00e9\"1"), HotCursor("ab12-7", 0),
+                                    NearCursor(31.2, -121.45, 1e-05, "r1")])
+def test_cursor_payloads_are_compact_json_of_the_tag_and_fields(cursor: cursors.Cursor) -> None:
+    expected = json.dumps([cursors._TAGS[type(cursor)], *cursor], separators=(",", ":")).encode()
+    assert cursors._payload(cursor) == expected

@@ -23,7 +23,7 @@ import hmac
 import importlib
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -75,11 +75,17 @@ _MAC_BYTES = 16
 
 
 
-def _payload(tag: str, fields: Iterable[object]) -> bytes:
+def _payload(cursor: Cursor) -> bytes:
     """`[tag, *fields]` as compact JSON, spelled here (json.dumps builds an encoder per call, which
     was most of a cursor's cost): strings escaped by json's own function, numbers as `repr` writes
-    them, which is JSON for ints and finite floats (every real cursor's)."""
-    return ("[" + ",".join([encode_basestring_ascii(tag), *map(_json_value, fields)]) + "]").encode()
+    them, which is JSON for ints and finite floats (every real cursor's). The two a list page signs
+    have their own format (the same bytes, a few calls fewer)."""
+    if type(cursor) is NewCursor:
+        return f'["n",{cursor.activated_ms:d},{encode_basestring_ascii(cursor.room_id)}]'.encode()
+    if type(cursor) is HotCursor:
+        return f'["h",{encode_basestring_ascii(cursor.ranking)},{cursor.position:d}]'.encode()
+    fields = [encode_basestring_ascii(_TAGS[type(cursor)]), *map(_json_value, cursor)]
+    return ("[" + ",".join(fields) + "]").encode()
 
 
 def _json_value(value: object) -> str:
@@ -148,7 +154,7 @@ class CursorCodec:
         return outer.digest()[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
-        payload = _payload(_TAGS[type(cursor)], cursor)
+        payload = _payload(cursor)
         return b".".join((_b64(payload), _b64(self._mac(payload)))).decode()
 
     def decode(self, token: str, expected: type[Cursor]) -> Cursor:
