@@ -4,9 +4,10 @@ or both, in the `new` and `hot` orders, with the same cursors as the unfiltered 
 The Following tab passes the viewer's followed rooms on air, kept in the `new` order as anchors
 go on and off air (`follows/on_air.py`). A `new` page reads that list backwards from the cursor:
 the rooms it passes over are the viewer's own (a category's), so its cost does not grow with the
-directory. A `hot` page either walks the ranking and keeps the viewer's rooms (about want x
-listed / followed steps, each in C) or looks up where each followed room stands and sorts those
-positions (a dict read per followed room on air); the cheaper one is taken per page: a viewer
+directory. A `hot` page either walks the ranking and keeps the entries the viewer holds (about
+want x listed / followed steps, each a set probe by identity in C, reading no room) or looks up
+where each followed room stands and sorts those positions (a dict read per followed room on
+air); the cheaper one is taken per page: a viewer
 whose follows are mostly off air (the usual case) gets a lookup of a handful, one who follows a
 good share of what is live gets a short walk. A category alone walks the directory's order.
 First pages of a category are kept like the list's; Following pages are the viewer's own,
@@ -36,8 +37,6 @@ class Followed(Protocol):
     @property
     def held(self) -> Set[Entry]: ...  # the same, by identity
 
-    def __len__(self) -> int: ...
-
 
 class Filter(NamedTuple):  # made for every filtered page: a tuple is the cheapest to make
     category: str | None = None
@@ -57,11 +56,11 @@ class FilteredPages:
 
     def _walk_pays(self, followed: Followed, category: str | None, want: int) -> bool:
         """Whether walking the ranking fills a page in fewer steps than the lookup would take."""
-        listed = len(self._directory.listed_rooms)
-        passing = float(len(followed))
-        if category is not None and listed:
-            passing *= self._directory.categories[category] / listed
-        return want * listed < LOOKUP_STEPS * len(followed) * max(passing, 1.0)
+        listed, on_air = len(self._directory.listed_rooms), len(followed.rooms)
+        if category is None:
+            return want * listed < LOOKUP_STEPS * on_air * on_air
+        passing = on_air * self._directory.categories[category] / listed if listed else 0.0
+        return want * listed < LOOKUP_STEPS * on_air * max(passing, 1.0)
 
     def _passing(self, ids: Iterable[str], category: str | None) -> Iterator[Entry]:
         """The rooms of `ids` that are listed (a ranking may name rooms closed or off air since

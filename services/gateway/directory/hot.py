@@ -11,7 +11,7 @@ fifteen people who each watched and liked once.
 
 A score moves every second, so a page cut from live scores would repeat or skip rooms as they
 move between requests. Instead the first page takes the current ranking (a frozen, sorted list
-of room ids; a new one at most every `REFRESH_SECONDS`), and its cursor names that ranking and
+of the listed rooms' entries; a new one at most every `REFRESH_SECONDS`), and its cursor names that ranking and
 a position in it. Later pages walk the same ranking, skipping rooms that closed meanwhile;
 rankings are kept for `KEEP_SECONDS` and an older cursor is refused with a clear 400 (start
 over). Rankings belong to the gateway process that made them (see docs/architecture.md).

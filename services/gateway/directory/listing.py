@@ -74,7 +74,7 @@ class RoomLister:
     def fragments(self, entries: list[Entry]) -> list[bytes]:
         """`fragment` of each, in C when every URL is signed for this period (nearly always)."""
         period = self.period()
-        if list(map(_PERIOD, entries)).count(period) != len(entries):
+        if not all(map(period.__eq__, map(_PERIOD, entries))):
             return [self.fragment(entry, period) for entry in entries]
         return list(map(_JSON, entries))
 

@@ -11,7 +11,7 @@ tells the go-live alert which connected users follow the anchor, without looking
 stream.
 
 Costs: a set slot per follow in the reverse index, and per followed room on air a list slot and
-a dict slot (stated in the README beside the follow set's own). On each on/off-air change, one
+a set slot (stated in the README beside the follow set's own). On each on/off-air change, one
 sorted insert or delete per cached follower of that anchor (a room going live is the newest, so
 its insert is an append): about 1.5 µs a follower, so an anchor with 100,000 followers cached
 here holds the event loop about 150 ms, on a change that happens a few times a day.
@@ -48,9 +48,6 @@ class FollowedOnAir:
         """The listed rooms of `anchors`."""
         return cls(filter(None, map(entry_of, anchors)))
 
-    def __len__(self) -> int:
-        return len(self.rooms)
-
     def came(self, entry: Entry) -> None:
         if entry not in self.held:
             self.held.add(entry)
@@ -78,7 +75,7 @@ class OnAirFollows:
 
     def of(self, user_id: str) -> FollowedOnAir:
         """The rooms on air of the anchors `user_id` follows (none unless their set is cached)."""
-        held = self._on_air.get(user_id)  # not `or`: a held view with nothing on air is falsy
+        held = self._on_air.get(user_id)
         return held if held is not None else FollowedOnAir()
 
     def followers(self, anchor_id: str) -> Set[str]:
