@@ -61,6 +61,7 @@ def test_following_and_category_together_in_hot(lister: RoomLister) -> None:
 
 def test_a_category_filters_new_and_near_and_is_counted(lister: RoomLister) -> None:
     rooms = fill(lister, 90)
+    lister.directory.apply(live(90))  # no category: in no category's pages
     pages = FilteredPages(lister)
     music = ids(page_all(lambda limit, cursor: pages.newest(limit, cursor, Filter("music")), 8))
     assert music == [r.id for r in reversed(rooms) if r.category == "music"]
@@ -74,3 +75,22 @@ def test_a_category_filters_new_and_near_and_is_counted(lister: RoomLister) -> N
     directory.apply(rooms[0].model_copy(update={"version": 4}))
     assert directory.categories["music"] == 30
     assert directory.of_anchor("a0") is not None and directory.of_anchor("a1") is None
+
+
+def test_a_category_alone_in_hot_is_the_ranking_filtered_past_rooms_gone_since(lister: RoomLister) -> None:
+    """A category's `hot` pages walk the pinned ranking and show each room's current entry: a
+    room interrupted since is skipped, one resumed since shows in its pinned place (as in the
+    whole list), one closed since is gone."""
+    rooms = fill(lister, 90)
+    lister.directory.apply(live(90))  # no category: in no category's pages
+    pages = FilteredPages(lister)
+    plain = ids(page_all(lambda limit, cursor: lister.hot(limit, cursor), 50))
+    directory = lister.directory
+    directory.apply(rooms[0].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
+    directory.apply(rooms[0].model_copy(update={"version": 4}))  # resumed: a new entry
+    directory.apply(rooms[3].model_copy(update={"stream_state": LiveState.INTERRUPTED, "version": 3}))
+    directory.apply(closed(rooms[6]))
+    got = page_all(lambda limit, cursor: pages.hot(limit, cursor, Filter("music")), 4)
+    gone = ("r00003", "r00006", "r00090")
+    assert ids(got) == [room_id for room_id in plain if int(room_id[1:]) % 3 == 0 and room_id not in gone]
+    assert all(room["category"] == "music" and "hot_score" in room for room in got)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Set
 from itertools import compress, count, islice, repeat, tee
-from operator import attrgetter, truth
+from operator import attrgetter, eq, truth
 from typing import NamedTuple, Protocol, cast
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
@@ -129,7 +129,7 @@ def _held_in_ranking(ranking: Ranking, position: int, held: Set[Entry], category
     if category is None:
         return ats
     kept, tested = tee(ats)
-    return compress(kept, map(category.__eq__, map(_CATEGORY, map(ranking.rooms.__getitem__, tested))))
+    return compress(kept, map(eq, map(_CATEGORY, map(ranking.rooms.__getitem__, tested)), repeat(category)))
 
 
 def _listed_in_category(ranking: Ranking, position: int, category: str | None, listed: Callable[[str], Entry | None],
@@ -137,8 +137,8 @@ def _listed_in_category(ranking: Ranking, position: int, category: str | None, l
     """The positions and current entries of up to `want` ranked rooms from `position` on that are
     still listed and in the category. Every step in C."""
     rooms, tested = tee(map(listed, map(_ROOM_ID, islice(ranking.rooms, position, None))))
-    passing = (map(category.__eq__, map(getattr, tested, repeat("category"), repeat(None))) if category is not None
-               else map(truth, tested))
+    passing = (map(eq, map(getattr, tested, repeat("category"), repeat(None)), repeat(category))
+               if category is not None else map(truth, tested))
     found = list(islice(compress(zip(count(position), rooms), passing), want))
     return [at for at, _ in found], cast(list[Entry], [room for _, room in found])  # None never passes
 
@@ -148,4 +148,5 @@ def _in_category(rooms: Iterable[Entry], category: str | None) -> Iterator[Entry
     if category is None:
         return iter(rooms)
     kept, tested = tee(rooms)
-    return compress(kept, map(category.__eq__, map(_CATEGORY, tested)))
+    # `eq`, not `category.__eq__`: that answers NotImplemented (truthy) for a room without one.
+    return compress(kept, map(eq, map(_CATEGORY, tested), repeat(category)))

@@ -18,7 +18,8 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, eq
 
 from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
 from services.gateway.directory.directory import RoomDirectory
@@ -74,7 +75,7 @@ class RoomLister:
     def fragments(self, entries: list[Entry]) -> list[bytes]:
         """`fragment` of each, in C when every URL is signed for this period (nearly always)."""
         period = self.period()
-        if not all(map(period.__eq__, map(_PERIOD, entries))):
+        if not all(map(eq, map(_PERIOD, entries), repeat(period))):
             return [self.fragment(entry, period) for entry in entries]
         return list(map(_JSON, entries))
 
