@@ -11,10 +11,10 @@ fifteen people who each watched and liked once.
 
 A score moves every second, so a page cut from live scores would repeat or skip rooms as they
 move between requests. Instead the first page takes the current ranking (a frozen, sorted list
-of the listed rooms' entries; a new one at most every `REFRESH_SECONDS`), and its cursor names that ranking and
-a position in it. Later pages walk the same ranking, skipping rooms that closed meanwhile;
-rankings are kept for `KEEP_SECONDS` and an older cursor is refused with a clear 400 (start
-over). Rankings belong to the gateway process that made them (see docs/architecture.md).
+of the listed rooms' entries; a new one at most every `REFRESH_SECONDS`), and its cursor names
+that ranking and a position in it. Later pages walk the same ranking, skipping rooms that closed
+meanwhile; rankings are kept for `KEEP_SECONDS` and an older cursor is refused with a clear 400
+(start over). Rankings belong to the gateway process that made them (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class Ranking:
         probe reads no room), or -1 if before `start` or not ranked."""
         index = self._index
         if not self._current:  # an older ranking: one pass from `start`
-            wanted = set(rooms := list(rooms))
+            rooms = list(rooms)
+            wanted = set(rooms)
             index = {room: at for at, room in enumerate(islice(self.rooms, start, None), start) if room in wanted}
         elif not index and self.rooms:
             index.update(zip(self.rooms, range(len(self.rooms)), strict=True))
