@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services.gateway.directory import CursorExpired, RoomDirectory, RoomLister, cursors, keep_synced
-from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
+from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor, ReplayCursor
 from services.gateway.directory.geo import distance_km, unit_vector
 from services.gateway.directory.hot import KEEP_SECONDS, REFRESH_SECONDS
 from shared.contracts import (
@@ -221,8 +221,32 @@ def test_a_forged_hot_cursor_cannot_walk_backwards(lister: RoomLister) -> None:
     ranking = json.loads(lister.hot(2, None))["next_cursor"]
     pinned = lister.cursors.decode(ranking, HotCursor)
     assert isinstance(pinned, HotCursor)
-    with pytest.raises(DomainError):  # even signed with the key (were it to leak), out of range
+    with pytest.raises(DomainError):  # out of range
         lister.hot(2, lister.cursors.encode(HotCursor(pinned.ranking, -3)))
+
+
+def test_a_hot_cursor_is_a_ranking_and_a_position_and_any_position_in_it_is_a_page(lister: RoomLister) -> None:
+    """Unsigned (only this process holds the ranking, and every position is a page that exists):
+    an edited position pages from there; a ranking this process does not hold is CursorExpired."""
+    for n in range(1, 6):
+        lister.directory.apply(live(n))
+    first = json.loads(lister.hot(2, None))
+    cursor = first["next_cursor"]
+    ranking = lister.cursors.decode(cursor, HotCursor)
+    assert cursor == f"h.{ranking.ranking}.2"
+    ids = [room["id"] for room in first["rooms"]]
+    ids += [room["id"] for room in json.loads(lister.hot(3, cursor))["rooms"]]
+    assert [room["id"] for room in json.loads(lister.hot(2, f"h.{ranking.ranking}.3"))["rooms"]] == ids[3:5]
+    assert json.loads(lister.hot(2, f"h.{ranking.ranking}.5")) == {"rooms": [], "next_cursor": None}
+    with pytest.raises(CursorExpired):
+        lister.hot(2, "h.0badf00d-1.2")
+
+
+@pytest.mark.parametrize("token", ["h.", "h..2", "h.ab12-1", "h.ab12-1.", "h.ab12-1.-1", "h.ab12-1.+1", "h.ab12-1.1.2",
+                                   "h.ab12-1.\u0662", "h.ab12-1.99999999", "h.AB12-1.2", "h.ab12.2", "h.ab12-1. 2"])
+def test_malformed_hot_cursors_are_invalid(lister: RoomLister, token: str) -> None:
+    with pytest.raises(DomainError, match="malformed"):
+        lister.hot(2, token)
 
 
 def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> None:
@@ -230,8 +254,11 @@ def test_a_cursor_of_another_order_or_point_is_refused(lister: RoomLister) -> No
         lister.directory.apply(live(n, location=(n, n)))
     new_cursor = json.loads(lister.newest(2, None))["next_cursor"]
     near_cursor = json.loads(lister.near(0, 0, 2, None))["next_cursor"]
+    hot_cursor = json.loads(lister.hot(2, None))["next_cursor"]
     with pytest.raises(DomainError):
         lister.hot(2, new_cursor)
+    with pytest.raises(DomainError, match="another sort order"):
+        lister.newest(2, hot_cursor)
     with pytest.raises(DomainError):
         lister.near(1, 1, 2, near_cursor)
 
@@ -398,7 +425,7 @@ def test_cursor_macs_use_cpythons_own_sha256_not_openssls() -> None:
     assert cursors._SHA256.__module__ in ("_sha256", "_sha2")
 
 
-@pytest.mark.parametrize("cursor", [NewCursor(1764489600123, "r\u00e9\"1"), HotCursor("ab12-7", 0),
+@pytest.mark.parametrize("cursor", [NewCursor(1764489600123, "r\u00e9\"1"), ReplayCursor(1764489600123, "p1"),
                                     NearCursor(31.2, -121.45, 1e-05, "r1")])
 def test_cursor_payloads_are_compact_json_of_the_tag_and_fields(cursor: cursors.Cursor) -> None:
     expected = json.dumps([cursors._TAGS[type(cursor)], *cursor], separators=(",", ":")).encode()
