@@ -1,4 +1,4 @@
-"""List cursors that cannot lie: one per order, each the position after the last room of a page.
+"""List cursors: one per order, each the position after the last room of a page.
 
 - `new`:  (activated_at in ms, room id): keyset on the order itself.
 - `hot`:  (ranking id, position): the ranking the first page was cut from, pinned.
@@ -6,19 +6,22 @@
 - replays: (started_at in ms, replay id): keyset on an anchor's replays, newest first.
 - following: (anchor id): keyset on the anchors a viewer follows.
 
-A cursor is its fields as compact JSON, then a MAC (HMAC-SHA256 with a key every gateway replica
-derives from the JWT secret, truncated to 128 bits), both base64url. A client can page with what
-it was given and nothing else: a made-up or edited cursor is a 400 before it is even parsed (a
-`near` cursor at an infinite distance used to make the search walk every located room). The
-fields are checked to the ranges a real cursor holds as well, should the key ever leak. A cursor
-of one order is refused by another.
+Two kinds, by what a made-up cursor could do:
 
-Except `hot`: `h.<ranking id>.<position>`, unsigned. A ranking is frozen and only the process
-that cut it holds it (`hot.py`), so no other replica ever takes the cursor, whatever its format;
-any position in it names a page that exists and costs no more than a real one (positions out of
-range are a 400, a ranking this process does not hold is `CursorExpired`). A MAC there bought
-nothing and cost about 8% of a served Following `hot` page (cold hash code and state on every
-page with a next cursor).
+- **Plain**, for the list's `new` and `hot` orders: `n.<activated ms>.<room id>` and
+  `h.<ranking id>.<position>`. Any value a client could write names a point in an order, and a page
+  from any point exists and costs no more than a real one; so a MAC bought them nothing, and on a
+  served Following page it cost about 9% (its hash code and state cold after the request around
+  it; measured with two gateways under the same load). A `hot` ranking is held only by the process
+  that cut it (another's is `CursorExpired`); a `new` point is the same on every replica.
+- **Signed**, for the rest (`near` above all: a distance of `Infinity` once made the search walk
+  every located room): the fields as compact JSON, then a MAC (HMAC-SHA256 with a key every
+  replica derives from the JWT secret, truncated to 128 bits), both base64url. A made-up or edited
+  one is a 400 before it is parsed. `new` cursors were signed before, and still are when a room
+  id is not plain ASCII letters and digits; signed ones of any version are still taken.
+
+Either way the fields are checked to the ranges a real cursor holds, and a cursor of one order is
+refused by another.
 """
 
 from __future__ import annotations
@@ -41,8 +44,6 @@ from shared.errors import DomainError
 MAX_MS = 2**53  # activated_at in ms: any real time is far below
 MAX_KM = 20_040.0  # half the Earth's circumference: no two points are further apart
 MAX_POSITION = 10_000_000  # rankings hold every live room, far fewer than this
-_RANKING_ID = re.compile(r"[0-9a-f]{1,32}-[0-9]{1,12}")  # `hot.Rankings`: process prefix, then a count
-_POSITION = re.compile(r"[0-9]{1,8}")  # ASCII digits only (`int` takes others), up to MAX_POSITION's 8
 
 
 class NewCursor(NamedTuple):
@@ -82,6 +83,10 @@ _TYPES = {tag: kind for kind, tag in _TAGS.items()}
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "g": (float, float, float, str),
                                              "r": (int, str), "f": (str,)}
 _MAC_BYTES = 16
+# Plain cursors, whole (ASCII digits only: `int` takes others): `hot.Rankings` makes ranking ids
+# of a process prefix and a count; room ids are message ids (32 hex digits).
+_PLAIN = {"h": (HotCursor, re.compile(r"h\.([0-9a-f]{1,32}-[0-9]{1,12})\.([0-9]{1,8})")),
+          "n": (NewCursor, re.compile(r"n\.([0-9]{1,16})\.([A-Za-z0-9]{1,128})"))}
 
 
 
@@ -162,14 +167,16 @@ class CursorCodec:
         return outer.digest()[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
+        if type(cursor) is NewCursor and cursor.room_id.isascii() and cursor.room_id.isalnum():
+            return f"n.{cursor.activated_ms:d}.{cursor.room_id}"
         if type(cursor) is HotCursor:
             return f"h.{cursor.ranking}.{cursor.position:d}"
         payload = _payload(cursor)
         return b".".join((_b64(payload), _b64(self._mac(payload)))).decode()
 
     def decode(self, token: str, expected: type[Cursor]) -> Cursor:
-        if token.startswith("h."):
-            return _hot(token, expected)
+        if token[1:2] == "." and token[:1] in _PLAIN:
+            return _plain(token, expected)
         try:
             encoded_payload, encoded_mac = token.split(".")
             payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
@@ -199,21 +206,24 @@ def _in_range(cursor: Cursor) -> bool:
         return 0 <= cursor.started_ms <= MAX_MS
     if isinstance(cursor, FollowingCursor):
         return True
+    if isinstance(cursor, HotCursor):
+        return cursor.position <= MAX_POSITION
     return (all(math.isfinite(v) for v in (cursor.lat, cursor.lng, cursor.km))
             and -90 <= cursor.lat <= 90 and -180 <= cursor.lng <= 180 and 0 <= cursor.km <= MAX_KM)
 
 
-def _hot(token: str, expected: type[Cursor]) -> HotCursor:
-    """`h.<ranking id>.<position>`: a ranking id as `hot.Rankings` makes them, a position in range."""
-    if expected is not HotCursor:
+def _plain(token: str, expected: type[Cursor]) -> Cursor:
+    kind, form = _PLAIN[token[0]]
+    if kind is not expected:
         raise DomainError(ErrorCode.INVALID, "this cursor belongs to another sort order", field="cursor")
-    parts = token.split(".")
-    if len(parts) != 3 or not _RANKING_ID.fullmatch(parts[1]) or not _POSITION.fullmatch(parts[2]):
+    fields = form.fullmatch(token)
+    if fields is None:
         raise malformed()
-    position = int(parts[2])
-    if position > MAX_POSITION:
+    first, second = fields.groups()
+    cursor: Cursor = HotCursor(first, int(second)) if kind is HotCursor else NewCursor(int(first), second)
+    if not _in_range(cursor):
         raise malformed()
-    return HotCursor(parts[1], position)
+    return cursor
 
 
 def _is(value: object, want: type) -> bool:
