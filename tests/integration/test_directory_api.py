@@ -115,8 +115,10 @@ async def test_hot_pages_carry_their_scores_in_order(gateway: Client, auth: Auth
     ({"sort": "near", "lat": "91", "lng": "0"}, 422),
     ({"sort": "near", "lat": "0", "lng": "-181"}, 422),
     ({"sort": "near", "lat": "nan", "lng": "0"}, 422),
-    ({"sort": "hot", "cursor": "WyJoIiwiZ29uZSIsMl0"}, 400),  # a ranking this process never made
-    ({"sort": "hot", "cursor": "WyJuIiwxLCJ4Il0"}, 400),  # a `new` cursor
+    ({"sort": "hot", "cursor": "h.0badf00d-1.2"}, 400),  # a ranking this process never made
+    ({"sort": "hot", "cursor": "n.1764489600123.r1"}, 400),  # a `new` cursor
+    ({"sort": "hot", "cursor": "WyJoIiwiZ29uZSIsMl0"}, 400),  # unsigned JSON: not a cursor
+    ({"sort": "new", "cursor": "n.1764489600123.r\u00e9"}, 400),  # a room id no cursor holds
 ])
 async def test_bad_list_parameters_are_problems(gateway: Client, auth: Auth, params: dict[str, str],
                                                 status: int) -> None:
