@@ -125,7 +125,8 @@ class FilteredPages:
 def _held_in_ranking(ranking: Ranking, position: int, held: Set[Entry], category: str | None) -> Iterator[int]:
     """The positions from `position` on of the ranked entries the viewer holds (probed by
     identity: no room is read) and in the category. Every step in C."""
-    ats = compress(count(position), map(held.__contains__, islice(ranking.rooms, position, None)))
+    ranked = islice(ranking.rooms, position, None) if position else ranking.rooms  # a first page: no islice step
+    ats = compress(count(position), map(held.__contains__, ranked))
     if category is None:
         return ats
     kept, tested = tee(ats)
