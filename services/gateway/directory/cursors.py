@@ -93,10 +93,7 @@ _PLAIN = {"h": (HotCursor, re.compile(r"h\.([0-9a-f]{1,32}-[0-9]{1,12})\.([0-9]{
 def _payload(cursor: Cursor) -> bytes:
     """`[tag, *fields]` as compact JSON, spelled here (json.dumps builds an encoder per call, which
     was most of a cursor's cost): strings escaped by json's own function, numbers as `repr` writes
-    them, which is JSON for ints and finite floats (every real cursor's). `new`, which list pages
-    sign most, has its own format (the same bytes, a few calls fewer)."""
-    if type(cursor) is NewCursor:
-        return f'["n",{cursor.activated_ms:d},{encode_basestring_ascii(cursor.room_id)}]'.encode()
+    them, which is JSON for ints and finite floats (every real cursor's)."""
     fields = [encode_basestring_ascii(_TAGS[type(cursor)]), *map(_json_value, cursor)]
     return ("[" + ",".join(fields) + "]").encode()
 
