@@ -193,6 +193,7 @@ async def load_pages(http: aiohttp.ClientSession, gateway: str, bare: str, token
     pages = {}
     for query in queries:
         async with http.get(f"{gateway}/v1/rooms?{query}", headers={"Authorization": f"Bearer {token}"}) as page:
+            assert page.status == 200, f"{query}: {page.status}"
             pages[query] = (await page.read()).decode()
     async with http.put(f"{bare}/pages", json=pages) as put:
         assert put.status == 200
@@ -222,6 +223,9 @@ async def list_table(http: aiohttp.ClientSession, gateway: str, bare: str, viewe
         token = tokens.get(order, viewer_token)
         async with http.get(gateway + path, headers={"Authorization": f"Bearer {token}"}) as page:
             body = await page.read()
+            # An error page (a follow set the rooms service was too busy to read, say) would be
+            # measured as if it were the list: stop instead.
+            assert page.status == 200, f"{order}: {page.status} {body[:200]!r}"
         async with http.put(f"{bare}/body", data=body) as put:
             assert put.status == 200
         if order == "near":  # each place's own page, on both sides

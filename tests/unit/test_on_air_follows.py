@@ -15,7 +15,7 @@ import pytest
 from services.gateway.directory import RoomDirectory, RoomLister
 from services.gateway.directory.entry import order_key
 from services.gateway.directory.filtered import FilteredPages
-from services.gateway.directory.hot import REFRESH_SECONDS
+from services.gateway.directory.hot import REFRESH_SECONDS, picked
 from services.gateway.follows.on_air import FollowedOnAir, OnAirFollows
 from services.gateway.follows.sets import FollowSets
 from shared.contracts import AnchorFollowed, LiveState
@@ -111,9 +111,13 @@ def test_the_order_key_orders_as_activated_ms_then_room_id() -> None:
 
 def test_lookup_and_walk_answer_alike_with_ties_and_cursors(lister: RoomLister) -> None:
     """Rooms activated in the same millisecond, a viewer on either side of the walk/lookup
-    threshold: every page of both orders is the filtered order, page after page."""
+    threshold: every page of both orders is the filtered order, page after page, and each room
+    carries its own score."""
     rooms = [live(i).model_copy(update={"activated_at": T0 + timedelta(milliseconds=i // 3)}) for i in range(240)]
     lister.directory.finish_snapshot(rooms)
+    scores = {room.id: i * 7 % 23 for i, room in enumerate(rooms)}  # with ties: each room's own is on its page
+    for room_id, viewers_now in scores.items():
+        lister.directory.set_viewers_now(room_id, viewers_now)
     pages = FilteredPages(lister)
     plain_hot = [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
     for size in (3, 12, 40, 200):
@@ -125,7 +129,7 @@ def test_lookup_and_walk_answer_alike_with_ties_and_cursors(lister: RoomLister) 
         assert [r["id"] for r in got_new] == expected_new
         got_hot = page_all(lambda limit, cursor, o=only: pages.hot(limit, cursor, o), 5)
         assert [r["id"] for r in got_hot] == [room_id for room_id in plain_hot if room_id in set(expected_new)]
-        assert all(json.dumps(r).count('"hot_score"') == 1 for r in got_hot)
+        assert all(json.dumps(r).count('"hot_score"') == 1 and r["hot_score"] == scores[r["id"]] for r in got_hot)
 
 
 def test_following_hot_pages_on_past_a_new_ranking(lister: RoomLister, clock: Clock) -> None:
@@ -176,3 +180,9 @@ def test_a_room_back_on_air_waits_for_the_next_ranking_in_following_hot(lister: 
     assert rooms[1].id in [r["id"] for r in page_all(lambda limit, cursor: lister.hot(limit, cursor), 50)]
     clock.now += REFRESH_SECONDS + 1  # the next ranking holds its new entry
     assert sorted(following_hot()) == sorted(room_id for room_id in mine if room_id != rooms[2].id)
+
+
+def test_picked_takes_items_by_position_whatever_their_count() -> None:
+    items = ("a", "b", "c")
+    for positions in ([], [2], [0, 2], [2, 0, 1]):
+        assert list(picked(items, positions)) == [items[at] for at in positions]

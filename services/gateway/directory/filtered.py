@@ -5,7 +5,9 @@ The Following tab passes the viewer's followed rooms on air, kept in the `new` o
 go on and off air (`follows/on_air.py`). A `new` page reads that list backwards from the cursor:
 the rooms it passes over are the viewer's own (a category's), so its cost does not grow with the
 directory. A `hot` page either walks the ranking and keeps the entries the viewer holds (about
-want x listed / followed steps, each a set probe by identity in C, reading no room) or looks up
+want x listed / followed steps, each a set probe by identity in C, reading no room; on the current
+ranking it keeps the entries themselves and reads their places from its index, on an older one,
+which keeps no index, it counts places as it goes) or looks up
 where each followed room stands and sorts those positions (a dict read per followed room on
 air); the cheaper one is taken per page: a viewer
 whose follows are mostly off air (the usual case) gets a lookup of a handful, one who follows a
@@ -24,7 +26,7 @@ from typing import NamedTuple, Protocol, cast
 
 from services.gateway.directory.cursors import HotCursor, NewCursor
 from services.gateway.directory.entry import Entry, order_key
-from services.gateway.directory.hot import Ranking
+from services.gateway.directory.hot import Ranking, picked
 from services.gateway.directory.listing import CursorExpired, RoomLister, page_json
 
 
@@ -111,12 +113,17 @@ class FilteredPages:
         if followed is None:
             ats, page = _listed_in_category(ranking, position, only.category, self._directory.listed, want)
         else:
-            if self._walk_pays(followed, only.category, want):
-                ats = list(islice(_held_in_ranking(ranking, position, followed.held, only.category), want))
-            else:  # where each followed room stands (one that went live since waits for the next ranking)
+            if not self._walk_pays(followed, only.category, want):  # where each followed room stands
                 places = sorted(ranking.positions_of(_in_category(followed.rooms, only.category), position))
-                ats = places[bisect_right(places, -1):][:want]
-            page = list(map(ranking.rooms.__getitem__, ats))
+                ats = places[bisect_right(places, -1):][:want]  # (one live since waits for the next ranking)
+                page = list(picked(ranking.rooms, ats))
+            elif ranking.is_current:  # its index says where the rooms found stand
+                page = list(islice(_in_category(filter(followed.held.__contains__, _ranked(ranking, position)),
+                                                only.category), want))
+                ats = ranking.positions_of(page, 0)
+            else:
+                ats = list(islice(_held_in_ranking(ranking, position, followed.held, only.category), want))
+                page = list(picked(ranking.rooms, ats))
         more, page, ats = len(page) > limit, page[:limit], ats[:limit]
         cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
@@ -125,12 +132,15 @@ class FilteredPages:
 def _held_in_ranking(ranking: Ranking, position: int, held: Set[Entry], category: str | None) -> Iterator[int]:
     """The positions from `position` on of the ranked entries the viewer holds (probed by
     identity: no room is read) and in the category. Every step in C."""
-    ranked = islice(ranking.rooms, position, None) if position else ranking.rooms  # a first page: no islice step
-    ats = compress(count(position), map(held.__contains__, ranked))
+    ats = compress(count(position), map(held.__contains__, _ranked(ranking, position)))
     if category is None:
         return ats
     kept, tested = tee(ats)
     return compress(kept, map(eq, map(_CATEGORY, map(ranking.rooms.__getitem__, tested)), repeat(category)))
+
+
+def _ranked(ranking: Ranking, position: int) -> Iterable[Entry]:
+    return islice(ranking.rooms, position, None) if position else ranking.rooms  # a first page: no islice step
 
 
 def _listed_in_category(ranking: Ranking, position: int, category: str | None, listed: Callable[[str], Entry | None],

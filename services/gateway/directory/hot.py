@@ -23,10 +23,11 @@ import math
 import uuid
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
-from typing import cast
+from operator import itemgetter
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -36,6 +37,7 @@ HALF_LIFE_SECONDS = 600.0
 REFRESH_SECONDS = 5.0
 KEEP_SECONDS = 300.0
 _DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
+T = TypeVar("T")
 
 
 def decayed(value: float, since: float, now: float) -> float:
@@ -62,20 +64,26 @@ class Ranking:
     # dropped when a newer ranking is cut (older ones, which only later pages read, keep neither).
     _current: bool = field(default=True, repr=False)
     _index: dict[Entry, int] = field(default_factory=dict, repr=False)
-    _score_json: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _score_json: list[bytes | None] = field(default_factory=list, repr=False)  # by position
 
-    def scores_json(self, positions: list[int]) -> list[bytes]:
-        """The member a page adds to each room, by its position (looked up in C once written)."""
+    def scores_json(self, positions: list[int]) -> Sequence[bytes]:
+        """The member a page adds to each room, by its position (picked in one C call once written)."""
         if not self._current:
             return [b',"hot_score":%.3f' % self.scores[at] for at in positions]
         kept = self._score_json
-        written = list(map(kept.get, positions))
-        if None in written:
+        if not kept:
+            kept.extend(repeat(None, len(self.rooms)))
+        written = picked(kept, positions)
+        if not all(written):  # None: not written yet (a score's bytes are never empty)
             for at in positions:
-                if at not in kept:
+                if kept[at] is None:
                     kept[at] = b',"hot_score":%.3f' % self.scores[at]
-            written = list(map(kept.__getitem__, positions))
-        return cast(list[bytes], written)
+            written = picked(kept, positions)
+        return cast(Sequence[bytes], written)
+
+    @property
+    def is_current(self) -> bool:
+        return self._current
 
     def positions_of(self, rooms: Iterable[Entry], start: int) -> list[int]:
         """Where each of these entries stands (by identity: an entry hashes by its address, so a
@@ -92,7 +100,15 @@ class Ranking:
 
     def superseded(self) -> None:
         self._current = False
-        self._index, self._score_json = {}, {}
+        self._index, self._score_json = {}, []
+
+
+def picked(items: Sequence[T], positions: list[int]) -> Sequence[T]:
+    """`[items[at] for at in positions]`, in one C call (`itemgetter` of one position answers the
+    item itself, not a tuple of it)."""
+    if len(positions) > 1:
+        return cast(tuple[T, ...], itemgetter(*positions)(items))
+    return [items[at] for at in positions]
 
 
 class Rankings:
@@ -102,10 +118,11 @@ class Rankings:
         self._prefix = uuid.uuid4().hex[:8]  # this process: a cursor from another replica never matches
         self._made = 0
         self._kept: OrderedDict[str, Ranking] = OrderedDict()
+        self._newest: Ranking | None = None
 
     def current(self, scored: Callable[[], tuple[list[Entry], list[float]]], now: float) -> Ranking:
         """The newest ranking, or a new one cut from `scored()` (listed rooms, their scores) if stale."""
-        newest = next(reversed(self._kept.values()), None)
+        newest = self._newest
         if newest is not None and now - newest.made_at < REFRESH_SECONDS:
             return newest
         if newest is not None:
@@ -116,7 +133,7 @@ class Rankings:
         self._made += 1
         ranking = Ranking(f"{self._prefix}-{self._made}", now, tuple(rooms[i] for i in order),
                           array("f", (scores[i] for i in order)))
-        self._kept[ranking.id] = ranking
+        self._kept[ranking.id] = self._newest = ranking
         self._expire(now)
         return ranking
 

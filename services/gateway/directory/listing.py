@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from itertools import repeat
-from operator import attrgetter, eq
+from operator import attrgetter
 
 from services.gateway.directory.cursors import CursorCodec, HotCursor, NearCursor, NewCursor
 from services.gateway.directory.directory import RoomDirectory
@@ -75,7 +74,7 @@ class RoomLister:
     def fragments(self, entries: list[Entry]) -> list[bytes]:
         """`fragment` of each, in C when every URL is signed for this period (nearly always)."""
         period = self.period()
-        if not all(map(eq, map(_PERIOD, entries), repeat(period))):
+        if entries and min(map(_PERIOD, entries)) != period:  # periods only grow: all current if the least is
             return [self.fragment(entry, period) for entry in entries]
         return list(map(_JSON, entries))
 
@@ -193,7 +192,7 @@ class RoomLister:
         return entry is not None and entry.category == category
 
 
-def page_json(rooms: list[bytes], next_cursor: str | None, extras: list[bytes] | None = None) -> bytes:
+def page_json(rooms: list[bytes], next_cursor: str | None, extras: Sequence[bytes] | None = None) -> bytes:
     """The page's JSON from each room's JSON without its closing brace (and a member to add to
     each, if `extras`), in one C-level join: this runs for every page not kept ready."""
     tail = b'],"next_cursor":null}' if next_cursor is None else b'],"next_cursor":"%s"}' % next_cursor.encode()
