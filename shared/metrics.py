@@ -27,21 +27,32 @@ _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 # --- HTTP (gateway) -------------------------------------------------------------------------
 
 class RouteSeries:
-    """One route's requests (by method and status) and durations (by method), as plain numbers."""
+    """One route's requests by method: for each, counts by status and durations, as plain numbers.
+    `method()` hands a method's own series to the code that serves it, so a request adds to two
+    plain containers (no key tuple, no lookup by method)."""
 
     def __init__(self, buckets: tuple[float, ...]) -> None:
         self._bounds = buckets
-        self.requests: dict[tuple[str, int], int] = {}
-        self.durations: dict[str, list[float]] = {}  # method -> per-bucket counts (+Inf last), then the sum
+        self.methods: dict[str, MethodSeries] = {}
+
+    def method(self, method: str) -> MethodSeries:
+        return self.methods.setdefault(method, MethodSeries(self._bounds))
 
     def observe(self, method: str, status: int, seconds: float) -> None:
-        key = (method, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        counts = self.durations.get(method)
-        if counts is None:
-            counts = self.durations[method] = [0.0] * (len(self._bounds) + 2)
-        counts[bisect.bisect_left(self._bounds, seconds)] += 1
-        counts[-1] += seconds
+        self.method(method).observe(status, seconds)
+
+
+class MethodSeries:
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self._bounds = bounds
+        self.requests: dict[int, int] = {}  # status -> count
+        self.durations = [0.0] * (len(bounds) + 2)  # per-bucket counts (+Inf last), then the sum
+
+    def observe(self, status: int, seconds: float) -> None:
+        requests, durations = self.requests, self.durations
+        requests[status] = requests.get(status, 0) + 1
+        durations[bisect.bisect_left(self._bounds, seconds)] += 1
+        durations[-1] += seconds
 
 
 class HttpStats(Collector):
@@ -64,9 +75,11 @@ class HttpStats(Collector):
         durations = HistogramMetricFamily("onair_http_request_duration_seconds",
                                           "Time to answer an HTTP request, by route", labels=["route", "method"])
         for route, series in sorted(self._routes.items()):
-            for (method, status), count in sorted(series.requests.items()):
-                requests.add_metric([route, method, str(status)], count)
-            for method, counts in sorted(series.durations.items()):
+            for method, of_method in sorted(series.methods.items()):
+                for status, count in sorted(of_method.requests.items()):
+                    requests.add_metric([route, method, str(status)], count)
+            for method, counts in sorted((method, of_method.durations) for method, of_method in series.methods.items()
+                                         if of_method.requests):
                 cumulative: list[tuple[str, float]] = []
                 total = 0.0
                 for bound, in_bucket in zip([*map(floatToGoString, self._buckets), "+Inf"], counts[:-1], strict=True):

@@ -48,8 +48,11 @@ def correlation_id() -> str | None:
     return REQUEST_ID.get()
 
 
-def served(route: Route) -> View:
-    view, quiet, metrics = route.view, route.quiet, HTTP_STATS.route(route.path)
+def served(route: Route, method: str | None = None) -> View:
+    """`route` served by `method` (its own by default; the catch-all's varies per request)."""
+    view, quiet, series = route.view, route.quiet, HTTP_STATS.route(route.path)
+    method = method or route.method
+    of_method = series.method(method) if method != "*" else None
 
     async def serve(request: web.Request) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
@@ -62,9 +65,13 @@ def served(route: Route) -> View:
                 response = problem_response(exc)
             response.headers["X-Request-ID"] = request_id
             seconds = time.perf_counter() - started
-            metrics.observe(request.method if request.method in _METHODS else "other", response.status, seconds)
-            if response.status >= 400 or not quiet:
-                log.info("http.request", method=request.method, path=request.path, status=response.status,
+            status = response.status
+            if of_method is not None:
+                of_method.observe(status, seconds)
+            else:
+                series.observe(request.method if request.method in _METHODS else "other", status, seconds)
+            if status >= 400 or not quiet:
+                log.info("http.request", method=request.method, path=request.path, status=status,
                          ms=round(seconds * 1000, 1))
             return response
         finally:
@@ -99,7 +106,7 @@ def build_app(routes: Sequence[Route], *, max_body_bytes: int) -> web.Applicatio
         for route in by_path[path]:
             resource.add_route(route.method, served(route))
             if route.method == "GET":
-                resource.add_route("HEAD", served(route))
+                resource.add_route("HEAD", served(route, "HEAD"))
     app.router.add_route("*", "/{path:.*}", served(Route("*", "unmatched", _unmatched)))
     return app
 

@@ -1,0 +1,56 @@
+"""Every request the gateway answers is counted by route template, method and status, and timed
+by route and method (`serving.py`, `shared/metrics.py`): through aiohttp, as served."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.gateway.http.problems import Problem
+from services.gateway.http.serving import Route, build_app
+from shared.metrics import HTTP_STATS, HttpStats
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def _samples(stats: HttpStats) -> Samples:
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in stats.collect() for sample in family.samples}
+
+
+async def _items(request: web.Request) -> web.Response:
+    if request.query:
+        raise Problem(422, "validation", "Invalid", "no parameters here")
+    return web.Response(text="[]")
+
+
+async def test_requests_are_counted_by_route_method_and_status_and_timed() -> None:
+    app = build_app([Route("GET", "/metered/items", _items, quiet=True), Route("POST", "/metered/items", _items)],
+                    max_body_bytes=1024)
+    before = _samples(HTTP_STATS)
+    async with TestClient(TestServer(app)) as client:
+        for method, path in (("GET", "/metered/items"), ("GET", "/metered/items"), ("HEAD", "/metered/items"),
+                             ("GET", "/metered/items?x=1"), ("PATCH", "/metered/nowhere")):
+            await client.request(method, path)
+    after = _samples(HTTP_STATS)
+
+    def added(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    counted, timed = "onair_http_requests_total", "onair_http_request_duration_seconds"
+    assert added(counted, route="/metered/items", method="GET", status="200") == 2
+    assert added(counted, route="/metered/items", method="GET", status="422") == 1
+    assert added(counted, route="/metered/items", method="HEAD", status="200") == 1
+    assert added(counted, route="unmatched", method="PATCH", status="404") == 1
+    assert added(f"{timed}_count", route="/metered/items", method="GET") == 3
+    assert added(f"{timed}_bucket", route="/metered/items", method="GET", le="+Inf") == 3
+    assert added(f"{timed}_count", route="unmatched", method="PATCH") == 1
+    assert not any(("route", "/metered/items") in labels and ("method", "POST") in labels for _, labels in after)
+
+
+def test_a_method_served_but_never_asked_has_no_series() -> None:
+    stats = HttpStats((0.1,))
+    stats.route("/r").method("POST")  # as `served` makes it, before any request
+    stats.route("/r").method("GET").observe(200, 0.05)
+    assert {sample.labels["method"] for family in stats.collect() for sample in family.samples} == {"GET"}
