@@ -55,10 +55,17 @@ def _bearer_token(request: web.Request, allow_query: bool) -> str:
 
 
 def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool = False) -> Principal:
+    header = request.headers.get("Authorization")
+    # Kept by the header as sent (the token itself when it came in the URL): a token seen before
+    # is found without parsing the header, on every list page.
+    cached = policy.verified.get(header) if header is not None else None
+    if cached is not None and cached.expires_at + policy.leeway_seconds > policy.clock():
+        return cached
     token = _bearer_token(request, allow_query)
     if not token:
         raise unauthorized("a Bearer token is required")
-    cached = policy.verified.get(token)
+    key = header if header is not None else token
+    cached = policy.verified.get(key)
     if cached is not None and policy.current(cached):
         return cached
     try:
@@ -77,7 +84,7 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
         raise unauthorized("invalid token: it expires later than a token may live")
     if len(policy.verified) >= _VERIFIED_MAX:
         policy.verified.clear()
-    policy.verified[token] = principal
+    policy.verified[key] = principal
     return principal
 
 

@@ -56,26 +56,25 @@ def served(route: Route, method: str | None = None) -> View:
 
     async def serve(request: web.Request) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
-        bound = REQUEST_ID.set(request_id)
+        # aiohttp runs each request in a task of its own, in a copy of the connection's context:
+        # what is set here ends with the request, with no reset.
+        REQUEST_ID.set(request_id)
         started = time.perf_counter()
         try:
-            try:
-                response = await view(request)
-            except Exception as exc:
-                response = problem_response(exc)
-            response.headers["X-Request-ID"] = request_id
-            seconds = time.perf_counter() - started
-            status = response.status
-            if of_method is not None:
-                of_method.observe(status, seconds)
-            else:
-                series.observe(request.method if request.method in _METHODS else "other", status, seconds)
-            if status >= 400 or not quiet:
-                log.info("http.request", method=request.method, path=request.path, status=status,
-                         ms=round(seconds * 1000, 1))
-            return response
-        finally:
-            REQUEST_ID.reset(bound)
+            response = await view(request)
+        except Exception as exc:
+            response = problem_response(exc)
+        response.headers["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        status = response.status
+        if of_method is not None:
+            of_method.observe(status, seconds)
+        else:
+            series.observe(request.method if request.method in _METHODS else "other", status, seconds)
+        if status >= 400 or not quiet:
+            log.info("http.request", method=request.method, path=request.path, status=status,
+                     ms=round(seconds * 1000, 1))
+        return response
 
     return serve
 

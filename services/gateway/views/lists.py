@@ -34,7 +34,8 @@ class ListViews:
         page; `following=true` for the anchors the viewer follows; `category=` for one category."""
         user = self._caller.user(request)
         query = parse_list_query(request)
-        check_category(query.category, self._categories)
+        if query.category is not None:
+            check_category(query.category, self._categories)
         if not self._directory.loaded:
             raise unavailable("the room directory is loading; retry shortly")
         if query.following or query.category is not None:

@@ -1,5 +1,6 @@
-"""Every request the gateway answers is counted by route template, method and status, and timed
-by route and method (`serving.py`, `shared/metrics.py`): through aiohttp, as served."""
+"""How every route is served (`serving.py`), through aiohttp: each request is counted by route
+template, method and status and timed by route and method (`shared/metrics.py`), and its request
+id ends with it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.http.problems import Problem
 from services.gateway.http.serving import Route, build_app
+from shared.logging import REQUEST_ID
 from shared.metrics import HTTP_STATS, HttpStats
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -54,3 +56,28 @@ def test_a_method_served_but_never_asked_has_no_series() -> None:
     stats.route("/r").method("POST")  # as `served` makes it, before any request
     stats.route("/r").method("GET").observe(200, 0.05)
     assert {sample.labels["method"] for family in stats.collect() for sample in family.samples} == {"GET"}
+
+
+async def test_a_request_id_ends_with_its_request_on_a_kept_alive_connection() -> None:
+    """The wrapper sets the id and never resets it: aiohttp runs each request in a task of its own,
+    in a copy of the connection's context. A handler outside the wrapper, next on the same
+    connection, sees no id."""
+    seen: list[str | None] = []
+    connections: list[object] = []
+
+    async def wrapped(request: web.Request) -> web.Response:
+        connections.append(request.transport)
+        return web.Response(text="ok")
+
+    async def unwrapped(request: web.Request) -> web.Response:
+        connections.append(request.transport)
+        seen.append(REQUEST_ID.get())
+        return web.Response(text="ok")
+
+    app = build_app([Route("GET", "/wrapped", wrapped)], max_body_bytes=1024)
+    app.router.add_get("/unwrapped", unwrapped)
+    async with TestClient(TestServer(app)) as client:
+        first = await client.get("/wrapped", headers={"X-Request-ID": "first-request"})
+        assert first.headers["X-Request-ID"] == "first-request"
+        await client.get("/unwrapped")
+    assert connections[0] is connections[1] and seen == [None]
