@@ -114,8 +114,10 @@ class FilteredPages:
             ats, page = _listed_in_category(ranking, position, only.category, self._directory.listed, want)
         else:
             if not self._walk_pays(followed, only.category, want):  # where each followed room stands
-                places = sorted(ranking.positions_of(_in_category(followed.rooms, only.category), position))
-                ats = places[bisect_right(places, -1):][:want]  # (one live since waits for the next ranking)
+                places = ranking.positions_of(_in_category(followed.rooms, only.category), position)
+                places.sort()  # -1 first: not ranked (one live since waits for the next ranking)
+                first = bisect_right(places, -1)
+                ats = places[first:first + want]
                 page = list(picked(ranking.rooms, ats))
             elif ranking.is_current:  # its index says where the rooms found stand
                 page = list(islice(_in_category(filter(followed.held.__contains__, _ranked(ranking, position)),
@@ -124,8 +126,10 @@ class FilteredPages:
             else:
                 ats = list(islice(_held_in_ranking(ranking, position, followed.held, only.category), want))
                 page = list(picked(ranking.rooms, ats))
-        more, page, ats = len(page) > limit, page[:limit], ats[:limit]
-        cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1)) if more else None
+        cursor_out = None
+        if len(page) > limit:  # one more than the page: the cursor is after the page's last
+            del page[limit:], ats[limit:]
+            cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1))
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
 
 

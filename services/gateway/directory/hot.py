@@ -38,6 +38,7 @@ REFRESH_SECONDS = 5.0
 KEEP_SECONDS = 300.0
 _DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
 T = TypeVar("T")
+SCORE = b',"hot_score":%.3f},'  # a room's last member and its end on a page (`listing.page_json`)
 
 
 def decayed(value: float, since: float, now: float) -> float:
@@ -67,9 +68,10 @@ class Ranking:
     _score_json: list[bytes | None] = field(default_factory=list, repr=False)  # by position
 
     def scores_json(self, positions: list[int]) -> Sequence[bytes]:
-        """The member a page adds to each room, by its position (picked in one C call once written)."""
+        """The member a page adds to each room, with the room's end (`SCORE`), by its position
+        (picked in one C call once written)."""
         if not self._current:
-            return [b',"hot_score":%.3f' % self.scores[at] for at in positions]
+            return [SCORE % self.scores[at] for at in positions]
         kept = self._score_json
         if not kept:
             kept.extend(repeat(None, len(self.rooms)))
@@ -77,7 +79,7 @@ class Ranking:
         if not all(written):  # None: not written yet (a score's bytes are never empty)
             for at in positions:
                 if kept[at] is None:
-                    kept[at] = b',"hot_score":%.3f' % self.scores[at]
+                    kept[at] = SCORE % self.scores[at]
             written = picked(kept, positions)
         return cast(Sequence[bytes], written)
 

@@ -182,7 +182,7 @@ class RoomLister:
             entry = listed(room_id)
             if entry is not None:
                 rooms.append(entry)
-                distances.append(b',"distance_km":%.3f' % km)
+                distances.append(b',"distance_km":%.3f},' % km)
         next_cursor = NearCursor(lat, lng, *page[-1]) if len(past) > limit else None
         return page_json(self.fragments(rooms), self.cursors.encode(next_cursor) if next_cursor else None, distances)
 
@@ -193,14 +193,14 @@ class RoomLister:
 
 
 def page_json(rooms: list[bytes], next_cursor: str | None, extras: Sequence[bytes] | None = None) -> bytes:
-    """The page's JSON from each room's JSON without its closing brace (and a member to add to
-    each, if `extras`), in one C-level join: this runs for every page not kept ready."""
+    """The page's JSON from each room's JSON without its closing brace, in one C-level join (this
+    runs for every page not kept ready). `extras`, if given, end each room: a member, then `},`."""
     tail = b'],"next_cursor":null}' if next_cursor is None else b'],"next_cursor":"%s"}' % next_cursor.encode()
     if not rooms:
         return b'{"rooms":[' + tail
     if extras is None:
         return b"".join((b'{"rooms":[', b"},".join(rooms), b"}", tail))
-    pieces = [b""] * (3 * len(rooms) + 2)  # head, then (room, extra, "},") for each, then tail
-    pieces[0], pieces[1:-1:3], pieces[2:-1:3], pieces[3:-1:3] = b'{"rooms":[', rooms, extras, [b"},"] * len(rooms)
-    pieces[-2], pieces[-1] = b"}", tail
+    pieces = [b""] * (2 * len(rooms) + 2)  # head, then (room, extra) for each, then tail
+    pieces[0], pieces[1:-1:2], pieces[2:-1:2], pieces[-1] = b'{"rooms":[', rooms, extras, tail
+    pieces[-2] = pieces[-2][:-1]  # the last room ends with no comma
     return b"".join(pieces)
