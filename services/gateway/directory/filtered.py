@@ -155,7 +155,7 @@ def _listed_in_category(ranking: Ranking, position: int, category: str | None, l
     passing = (map(eq, map(getattr, tested, repeat("category"), repeat(None)), repeat(category))
                if category is not None else map(truth, tested))
     found = list(islice(compress(zip(count(position), rooms), passing), want))
-    return [at for at, _ in found], cast(list[Entry], [room for _, room in found])  # None never passes
+    return [at for at, _ in found], cast("list[Entry]", [room for _, room in found])  # None never passes
 
 
 def _in_category(rooms: Iterable[Entry], category: str | None) -> Iterator[Entry]:

@@ -81,7 +81,7 @@ class Ranking:
                 if kept[at] is None:
                     kept[at] = SCORE % self.scores[at]
             written = picked(kept, positions)
-        return cast(Sequence[bytes], written)
+        return cast("Sequence[bytes]", written)  # a string: `Sequence[bytes]` would be made on every call
 
     @property
     def is_current(self) -> bool:
@@ -109,7 +109,8 @@ def picked(items: Sequence[T], positions: list[int]) -> Sequence[T]:
     """`[items[at] for at in positions]`, in one C call (`itemgetter` of one position answers the
     item itself, not a tuple of it)."""
     if len(positions) > 1:
-        return cast(tuple[T, ...], itemgetter(*positions)(items))
+        found: tuple[T, ...] = itemgetter(*positions)(items)
+        return found
     return [items[at] for at in positions]
 
 
