@@ -28,7 +28,8 @@ _VERIFIED_MAX = 50_000
 class TokenPolicy:
     """How tokens are checked: HS256 with `secret`; `iss` / `aud` when set; a little clock leeway.
 
-    It keeps the tokens it verified, so the hot paths (the list, likes, views) do not re-verify
+    It keeps the tokens it verified (by the Authorization header as sent, or the token itself when
+    it came in the URL), so the hot paths (the list, likes, views) neither re-verify nor re-parse
     the same token on every request. A token is immutable; its expiry is checked on every use,
     against `clock` (Unix seconds; injectable for tests)."""
 
