@@ -59,16 +59,13 @@ def authenticate(request: web.Request, policy: TokenPolicy, *, allow_query: bool
     header = request.headers.get("Authorization")
     # Kept by the header as sent (the token itself when it came in the URL): a token seen before
     # is found without parsing the header, on every list page.
-    cached = policy.verified.get(header) if header is not None else None
-    if cached is not None and cached.expires_at + policy.leeway_seconds > policy.clock():
-        return cached
-    token = _bearer_token(request, allow_query)
-    if not token:
-        raise unauthorized("a Bearer token is required")
-    key = header if header is not None else token
+    key = header if header is not None else _bearer_token(request, allow_query)
     cached = policy.verified.get(key)
     if cached is not None and policy.current(cached):
         return cached
+    token = _bearer_token(request, allow_query) if header is not None else key
+    if not token:
+        raise unauthorized("a Bearer token is required")
     try:
         claims = jwt.decode(token, policy.secret, algorithms=["HS256"], issuer=policy.issuer,
                             audience=policy.audience, leeway=policy.leeway_seconds,
