@@ -423,6 +423,9 @@ def test_cursor_macs_are_hmac_sha256_so_replicas_of_any_version_accept_each_othe
     codec = CursorCodec(key)
     assert codec.encode(ReplayCursor(1764489600123, "p1")) == _signed(key, ["r", 1764489600123, "p1"])
     assert codec.encode(NewCursor(1764489600123, "r\u00e9")) == _signed(key, ["n", 1764489600123, "r\u00e9"])
+    long_id = "r" * 129  # past what a plain cursor holds: signed, and read back
+    assert codec.encode(NewCursor(1, long_id)) == _signed(key, ["n", 1, long_id])
+    assert codec.decode(codec.encode(NewCursor(1, long_id)), NewCursor) == NewCursor(1, long_id)
     # a `new` cursor signed by an earlier version (they were all signed) is still taken
     assert codec.decode(_signed(key, ["n", 1764489600123, "room1"]), NewCursor) == NewCursor(1764489600123, "room1")
 

@@ -85,9 +85,9 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {"n": (int, str), "g": (float, float
 _MAC_BYTES = 16
 # Plain cursors, whole (ASCII digits only: `int` takes others): `hot.Rankings` makes ranking ids
 # of a process prefix and a count; room ids are message ids (32 hex digits).
+_PLAIN_ROOM_ID = 128  # characters: a longer id (none is) gets a signed cursor, as it always did
 _PLAIN = {"h": (HotCursor, re.compile(r"h\.([0-9a-f]{1,32}-[0-9]{1,12})\.([0-9]{1,8})")),
-          "n": (NewCursor, re.compile(r"n\.([0-9]{1,16})\.([A-Za-z0-9]{1,128})"))}
-
+          "n": (NewCursor, re.compile(rf"n\.([0-9]{{1,16}})\.([A-Za-z0-9]{{1,{_PLAIN_ROOM_ID}}})"))}
 
 
 def _payload(cursor: Cursor) -> bytes:
@@ -164,7 +164,8 @@ class CursorCodec:
         return outer.digest()[:_MAC_BYTES]
 
     def encode(self, cursor: Cursor) -> str:
-        if type(cursor) is NewCursor and cursor.room_id.isascii() and cursor.room_id.isalnum():
+        if (type(cursor) is NewCursor and cursor.room_id.isascii() and cursor.room_id.isalnum()
+                and len(cursor.room_id) <= _PLAIN_ROOM_ID):  # as `_PLAIN` reads it back
             return f"n.{cursor.activated_ms:d}.{cursor.room_id}"
         if type(cursor) is HotCursor:
             return f"h.{cursor.ranking}.{cursor.position:d}"
