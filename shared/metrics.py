@@ -36,7 +36,10 @@ class RouteSeries:
         self.methods: dict[str, MethodSeries] = {}
 
     def method(self, method: str) -> MethodSeries:
-        return self.methods.setdefault(method, MethodSeries(self._bounds))
+        series = self.methods.get(method)
+        if series is None:  # not `setdefault`: it would make a series on every call
+            series = self.methods[method] = MethodSeries(self._bounds)
+        return series
 
     def observe(self, method: str, status: int, seconds: float) -> None:
         self.method(method).observe(status, seconds)
