@@ -4,10 +4,12 @@ or both, in the `new` and `hot` orders, with the same cursors as the unfiltered 
 The Following tab passes the viewer's followed rooms on air, kept in the `new` order as anchors
 go on and off air (`follows/on_air.py`). A `new` page reads that list backwards from the cursor:
 the rooms it passes over are the viewer's own (a category's), so its cost does not grow with the
-directory. A `hot` page either walks the ranking and keeps the places of the entries the viewer
-holds (about want x listed / followed steps, each a set probe by identity in C, reading no room)
-or looks up where each followed room stands and sorts those positions (a dict read per followed
-room on air); the cheaper one is taken per page: a viewer
+directory. A `hot` page either walks the ranking and keeps the entries the viewer holds (about
+want x listed / followed steps, each a set probe by identity in C, reading no room; on the current
+ranking it keeps the entries themselves and reads their places from its index, on an older one,
+which keeps no index, it counts places as it goes) or looks up
+where each followed room stands and sorts those positions (a dict read per followed room on
+air); the cheaper one is taken per page: a viewer
 whose follows are mostly off air (the usual case) gets a lookup of a handful, one who follows a
 good share of what is live gets a short walk. A category alone walks the directory's order.
 First pages of a category are kept like the list's; Following pages are the viewer's own,
@@ -116,9 +118,14 @@ class FilteredPages:
                 places.sort()  # -1 first: not ranked (one live since waits for the next ranking)
                 first = bisect_right(places, -1)
                 ats = places[first:first + want]
-            else:  # walk: the places of the entries the viewer holds
+                page = list(picked(ranking.rooms, ats))
+            elif ranking.is_current:  # its index says where the rooms found stand
+                page = list(islice(_in_category(filter(followed.held.__contains__, _ranked(ranking, position)),
+                                                only.category), want))
+                ats = ranking.positions_of(page, 0)
+            else:
                 ats = list(islice(_held_in_ranking(ranking, position, followed.held, only.category), want))
-            page = list(picked(ranking.rooms, ats))
+                page = list(picked(ranking.rooms, ats))
         cursor_out = None
         if len(page) > limit:  # one more than the page: the cursor is after the page's last
             del page[limit:], ats[limit:]
@@ -129,12 +136,15 @@ class FilteredPages:
 def _held_in_ranking(ranking: Ranking, position: int, held: Set[Entry], category: str | None) -> Iterator[int]:
     """The positions from `position` on of the ranked entries the viewer holds (probed by
     identity: no room is read) and in the category. Every step in C."""
-    ranked = islice(ranking.rooms, position, None) if position else ranking.rooms  # a first page: no islice step
-    ats = compress(count(position), map(held.__contains__, ranked))
+    ats = compress(count(position), map(held.__contains__, _ranked(ranking, position)))
     if category is None:
         return ats
     kept, tested = tee(ats)
     return compress(kept, map(eq, map(_CATEGORY, map(ranking.rooms.__getitem__, tested)), repeat(category)))
+
+
+def _ranked(ranking: Ranking, position: int) -> Iterable[Entry]:
+    return islice(ranking.rooms, position, None) if position else ranking.rooms  # a first page: no islice step
 
 
 def _listed_in_category(ranking: Ranking, position: int, category: str | None, listed: Callable[[str], Entry | None],

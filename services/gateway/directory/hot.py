@@ -83,6 +83,10 @@ class Ranking:
             written = picked(kept, positions)
         return cast("Sequence[bytes]", written)  # a string: `Sequence[bytes]` would be made on every call
 
+    @property
+    def is_current(self) -> bool:
+        return self._current
+
     def positions_of(self, rooms: Iterable[Entry], start: int) -> list[int]:
         """Where each of these entries stands (by identity: an entry hashes by its address, so a
         probe reads no room), or -1 if before `start` or not ranked."""
