@@ -26,12 +26,17 @@ def order_key(activated_ms: int, room_id: str) -> int:
     return (activated_ms << (8 * _ID_BYTES)) | int.from_bytes(room_id.encode()[:_ID_BYTES].ljust(_ID_BYTES, b"\0"))
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, kw_only=True)
 class Entry:
     """One live room, compact: its JSON ready to send (without the closing brace), in three
     parts found by offset: the fixed fields, the counts, the play URLs (signed for `period`).
     A change of counts or of period replaces only its part; a page is a join of these."""
 
+    # First, next to the object's header (read by every set or dict probe of an entry): what a
+    # page reads of each of its rooms, so that it is mostly in a cache line already read.
+    json: bytes
+    period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
+    place: int = -1  # where it stands in the newest ranking, if it is in it (`hot.py`)
     room_id: str
     stream_id: str
     anchor_id: str
@@ -41,10 +46,8 @@ class Entry:
     viewers: int
     likes: int
     viewers_now: int
-    json: bytes
     fixed_len: int
     urls_at: int
-    period: int = -1  # the play-URL period `json` was signed for; -1: no URLs yet
     recent_likers: float = 0.0  # people who liked, decaying (`hot.py`), as they stood at `recent_at`
     recent_at: float = 0.0
     order: int = 0  # `order_key` of (activated_ms, room_id)
@@ -59,8 +62,10 @@ class Entry:
         # The anchor id interned, as the follow sets' are: the followed rooms on air of every
         # cached viewer are found and kept by it (`follows/on_air.py`), and the same object
         # matches at once.
-        entry = cls(room.id, room.stream_id, sys.intern(room.anchor_id), room.category, activated_ms, 0, 0, 0, 0, fixed,
-                    len(fixed), len(fixed), order=order_key(activated_ms, room.id), listed=listed(room))
+        entry = cls(json=fixed, room_id=room.id, stream_id=room.stream_id, anchor_id=sys.intern(room.anchor_id),
+                    category=room.category, activated_ms=activated_ms, version=0, viewers=0, likes=0, viewers_now=0,
+                    fixed_len=len(fixed), urls_at=len(fixed), order=order_key(activated_ms, room.id),
+                    listed=listed(room))
         if was is not None:
             entry.viewers_now, entry.recent_likers, entry.recent_at = was.viewers_now, was.recent_likers, was.recent_at
         entry.set_counts(room.version, room.viewers, room.likes)

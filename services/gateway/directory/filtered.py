@@ -6,10 +6,10 @@ go on and off air (`follows/on_air.py`). A `new` page reads that list backwards 
 the rooms it passes over are the viewer's own (a category's), so its cost does not grow with the
 directory. A `hot` page either walks the ranking and keeps the entries the viewer holds (about
 want x listed / followed steps, each a set probe by identity in C, reading no room; on the current
-ranking it keeps the entries themselves and reads their places from its index, on an older one,
-which keeps no index, it counts places as it goes) or looks up
-where each followed room stands and sorts those positions (a dict read per followed room on
-air); the cheaper one is taken per page: a viewer
+ranking it keeps the entries themselves and reads their places from them (the newest ranking
+writes each entry's place on it), on an older one it counts places as it goes) or looks up
+where each followed room stands and sorts those positions (a read of each followed room on air);
+the cheaper one is taken per page: a viewer
 whose follows are mostly off air (the usual case) gets a lookup of a handful, one who follows a
 good share of what is live gets a short walk. A category alone walks the directory's order.
 First pages of a category are kept like the list's; Following pages are the viewer's own,
@@ -45,7 +45,7 @@ class Filter(NamedTuple):  # made for every filtered page: a tuple is the cheape
     followed: Followed | None = None  # the Following tab
 
 
-# Looking up where one followed room stands in the ranking (a dict read, its share of a sort) costs
+# Looking up where one followed room stands in the ranking (its place, its share of a sort) costs
 # about this many steps of a walk (measured: `python -m bench.following_cost`).
 LOOKUP_STEPS = 4
 _ORDER, _CATEGORY, _ROOM_ID = attrgetter("order"), attrgetter("category"), attrgetter("room_id")
@@ -119,7 +119,7 @@ class FilteredPages:
                 first = bisect_right(places, -1)
                 ats = places[first:first + want]
                 page = list(picked(ranking.rooms, ats))
-            elif ranking.is_current:  # its index says where the rooms found stand
+            elif ranking.is_current:  # the rooms found carry their places in it
                 page = list(islice(_in_category(filter(followed.held.__contains__, _ranked(ranking, position)),
                                                 only.category), want))
                 ats = ranking.positions_of(page, 0)

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import uuid
 from array import array
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TypeVar, cast
 
 import numpy as np
@@ -38,6 +38,7 @@ REFRESH_SECONDS = 5.0
 KEEP_SECONDS = 300.0
 _DECAY_PER_SECOND = math.log(2) / HALF_LIFE_SECONDS
 T = TypeVar("T")
+_PLACE = attrgetter("place")
 SCORE = b',"hot_score":%.3f},'  # a room's last member and its end on a page (`listing.page_json`)
 
 
@@ -61,10 +62,9 @@ class Ranking:
     rooms: tuple[Entry, ...]
     scores: array[float]
     # While this is the current ranking (every Following page of those seconds shows rooms from
-    # it): where each room stands, and each score as a page writes it, made on first use and
-    # dropped when a newer ranking is cut (older ones, which only later pages read, keep neither).
+    # it): each score as a page writes it, made on first use and dropped when a newer ranking is
+    # cut (older ones, which only later pages read, do without).
     _current: bool = field(default=True, repr=False)
-    _index: dict[Entry, int] = field(default_factory=dict, repr=False)
     _score_json: list[bytes | None] = field(default_factory=list, repr=False)  # by position
 
     def scores_json(self, positions: list[int]) -> Sequence[bytes]:
@@ -88,21 +88,22 @@ class Ranking:
         return self._current
 
     def positions_of(self, rooms: Iterable[Entry], start: int) -> list[int]:
-        """Where each of these entries stands (by identity: an entry hashes by its address, so a
-        probe reads no room), or -1 if before `start` or not ranked."""
-        index = self._index
-        if not self._current:  # an older ranking: one pass from `start`
+        """Where each of these listed entries stands, or -1 if before `start` or not ranked. The
+        newest ranking's places are on the entries (`Entry.place`, written at its cut: a room
+        listed since has none), read in C from the entries a page has in hand; an older ranking
+        finds them in one pass from `start`."""
+        if self._current:
+            places = list(map(_PLACE, rooms))
+        else:
             rooms = list(rooms)
             wanted = set(rooms)
             index = {room: at for at, room in enumerate(islice(self.rooms, start, None), start) if room in wanted}
-        elif not index and self.rooms:
-            index.update(zip(self.rooms, range(len(self.rooms)), strict=True))
-        places = list(map(index.get, rooms, repeat(-1)))
+            places = list(map(index.get, rooms, repeat(-1)))
         return places if start == 0 else [at if at >= start else -1 for at in places]
 
     def superseded(self) -> None:
         self._current = False
-        self._index, self._score_json = {}, []
+        self._score_json = []
 
 
 def picked(items: Sequence[T], positions: list[int]) -> Sequence[T]:
@@ -134,8 +135,11 @@ class Rankings:
         # A stable sort of the scores alone (C, ~1 ms for 10,000 rooms): ties keep the given order.
         order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable").tolist()
         self._made += 1
-        ranking = Ranking(f"{self._prefix}-{self._made}", now, tuple(rooms[i] for i in order),
-                          array("f", (scores[i] for i in order)))
+        ranked = tuple(rooms[i] for i in order)
+        # Each entry's place in the newest ranking, on the entry (in C): a walk of it reads the
+        # places of the rooms it found from the entries in hand, not from an index.
+        deque(map(setattr, ranked, repeat("place"), range(len(ranked))), maxlen=0)
+        ranking = Ranking(f"{self._prefix}-{self._made}", now, ranked, array("f", (scores[i] for i in order)))
         self._kept[ranking.id] = self._newest = ranking
         self._expire(now)
         return ranking
