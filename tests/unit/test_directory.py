@@ -396,6 +396,16 @@ def test_new_cursors_hold_their_range(lister: RoomLister) -> None:
         lister.newest(3, lister.cursors.encode(NewCursor(-1, "r1")))
 
 
+@pytest.mark.parametrize("room_id", ["f3789f5e0fd64133a2c3f6dea0fed56d", "r-1", "r\u00e9", "r" * 200])
+def test_the_pages_cursor_shortcuts_encode_as_the_cursors_do(room_id: str) -> None:
+    """`after_new` and `at_hot` (the pages' own, with no tuple made) write what `encode` writes:
+    plain where the room id is plain, signed otherwise, and each decodes back."""
+    codec = CursorCodec(b"k" * 32)
+    assert codec.after_new(1764489600123, room_id) == codec.encode(NewCursor(1764489600123, room_id))
+    assert codec.decode(codec.after_new(1764489600123, room_id), NewCursor) == NewCursor(1764489600123, room_id)
+    assert codec.at_hot("ab12cd34-7", 105) == codec.encode(HotCursor("ab12cd34-7", 105)) == "h.ab12cd34-7.105"
+
+
 def test_hot_counts_people_not_taps(lister: RoomLister) -> None:
     """One account tapping at its limit (900 likes, one person) against a room where 15 people
     watch and each liked once: the fifteen rank first."""

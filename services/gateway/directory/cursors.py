@@ -163,6 +163,18 @@ class CursorCodec:
         outer.update(inner.digest())
         return outer.digest()[:_MAC_BYTES]
 
+    def after_new(self, activated_ms: int, room_id: str) -> str:
+        """`encode(NewCursor(activated_ms, room_id))`, without making the tuple first: every
+        `new` page that has a next one ends with this."""
+        if room_id.isascii() and room_id.isalnum() and len(room_id) <= _PLAIN_ROOM_ID:
+            return f"n.{activated_ms:d}.{room_id}"
+        return self.encode(NewCursor(activated_ms, room_id))
+
+    @staticmethod
+    def at_hot(ranking: str, position: int) -> str:
+        """`encode(HotCursor(ranking, position))`, without making the tuple first."""
+        return f"h.{ranking}.{position:d}"
+
     def encode(self, cursor: Cursor) -> str:
         if (type(cursor) is NewCursor and cursor.room_id.isascii() and cursor.room_id.isalnum()
                 and len(cursor.room_id) <= _PLAIN_ROOM_ID):  # as `_PLAIN` reads it back

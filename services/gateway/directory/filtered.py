@@ -87,7 +87,7 @@ class FilteredPages:
             page = list(islice(_in_category(islice(reversed(rooms), len(rooms) - older, None), only.category),
                                limit + 1))
         more, page = len(page) > limit, page[:limit]
-        cursor_out = self._lister.cursors.encode(NewCursor(page[-1].activated_ms, page[-1].room_id)) if more else None
+        cursor_out = self._lister.cursors.after_new(page[-1].activated_ms, page[-1].room_id) if more else None
         return page_json(self._lister.fragments(page), cursor_out)
 
     # --- hot ----------------------------------------------------------------------------
@@ -129,7 +129,7 @@ class FilteredPages:
         cursor_out = None
         if len(page) > limit:  # one more than the page: the cursor is after the page's last
             del page[limit:], ats[limit:]
-            cursor_out = self._lister.cursors.encode(HotCursor(ranking.id, ats[-1] + 1))
+            cursor_out = self._lister.cursors.at_hot(ranking.id, ats[-1] + 1)
         return page_json(self._lister.fragments(page), cursor_out, ranking.scores_json(ats))
 
 

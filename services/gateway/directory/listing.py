@@ -121,8 +121,8 @@ class RoomLister:
                 break
         more = len(page) > limit
         page = page[:limit]
-        next_cursor = NewCursor(page[-1].activated_ms, page[-1].room_id) if more else None
-        return page_json(self.fragments(page), self.cursors.encode(next_cursor) if next_cursor else None)
+        return page_json(self.fragments(page), self.cursors.after_new(page[-1].activated_ms, page[-1].room_id)
+                         if more else None)
 
     def hot(self, limit: int, cursor: str | None) -> bytes:
         now = self.clock()
@@ -147,7 +147,7 @@ class RoomLister:
                 positions.append(position)
             position += 1
         more = position < len(ranking.rooms)
-        return page_json(self.fragments(page), self.cursors.encode(HotCursor(ranking.id, position)) if more else None,
+        return page_json(self.fragments(page), self.cursors.at_hot(ranking.id, position) if more else None,
                          ranking.scores_json(positions))
 
     def near(self, lat: float, lng: float, limit: int, cursor: str | None, category: str | None = None) -> bytes:
