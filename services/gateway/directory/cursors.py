@@ -166,9 +166,9 @@ class CursorCodec:
     def after_new(self, activated_ms: int, room_id: str) -> str:
         """`encode(NewCursor(activated_ms, room_id))`, without making the tuple first: every
         `new` page that has a next one ends with this."""
-        if room_id.isascii() and room_id.isalnum() and len(room_id) <= _PLAIN_ROOM_ID:
+        if room_id.isascii() and room_id.isalnum() and len(room_id) <= _PLAIN_ROOM_ID:  # as `_PLAIN` reads it
             return f"n.{activated_ms:d}.{room_id}"
-        return self.encode(NewCursor(activated_ms, room_id))
+        return self._signed(NewCursor(activated_ms, room_id))
 
     @staticmethod
     def at_hot(ranking: str, position: int) -> str:
@@ -176,11 +176,13 @@ class CursorCodec:
         return f"h.{ranking}.{position:d}"
 
     def encode(self, cursor: Cursor) -> str:
-        if (type(cursor) is NewCursor and cursor.room_id.isascii() and cursor.room_id.isalnum()
-                and len(cursor.room_id) <= _PLAIN_ROOM_ID):  # as `_PLAIN` reads it back
-            return f"n.{cursor.activated_ms:d}.{cursor.room_id}"
+        if type(cursor) is NewCursor:
+            return self.after_new(cursor.activated_ms, cursor.room_id)
         if type(cursor) is HotCursor:
-            return f"h.{cursor.ranking}.{cursor.position:d}"
+            return self.at_hot(cursor.ranking, cursor.position)
+        return self._signed(cursor)
+
+    def _signed(self, cursor: Cursor) -> str:
         payload = _payload(cursor)
         return b".".join((_b64(payload), _b64(self._mac(payload)))).decode()
 

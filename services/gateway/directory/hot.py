@@ -136,8 +136,8 @@ class Rankings:
         order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable").tolist()
         self._made += 1
         ranked = tuple(rooms[i] for i in order)
-        # Each entry's place in the newest ranking, on the entry (in C): a walk of it reads the
-        # places of the rooms it found from the entries in hand, not from an index.
+        # Each entry's place in the newest ranking, on the entry (in C): a Following page reads
+        # the places of the rooms it found from the entries in hand, not from an index.
         deque(map(setattr, ranked, repeat("place"), range(len(ranked))), maxlen=0)
         ranking = Ranking(f"{self._prefix}-{self._made}", now, ranked, array("f", (scores[i] for i in order)))
         self._kept[ranking.id] = self._newest = ranking
