@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.gateway.http.problems import Problem
-from services.gateway.http.serving import Route, build_app
+from services.gateway.http.serving import Route, build_app, correlation_id
 from shared.logging import REQUEST_ID
 from shared.metrics import HTTP_STATS, HttpStats
 
@@ -81,3 +81,32 @@ async def test_a_request_id_ends_with_its_request_on_a_kept_alive_connection() -
         assert first.headers["X-Request-ID"] == "first-request"
         await client.get("/unwrapped")
     assert connections[0] is connections[1] and seen == [None]
+
+
+async def test_a_quiet_route_makes_a_request_id_only_when_it_needs_one() -> None:
+    """A hot route's page names nothing: no id is made for it. One is when the request fails, or
+    when the view passes it on (`correlation_id`), and the client's own is always answered."""
+    seen: list[str | None] = []
+
+    async def page(request: web.Request) -> web.Response:
+        seen.append(REQUEST_ID.get())
+        if "ask" in request.query:
+            seen.append(correlation_id(request))
+        if "fail" in request.query:
+            raise Problem(422, "validation", "Invalid", "no")
+        return web.Response(text="[]")
+
+    app = build_app([Route("GET", "/page", page, quiet=True), Route("POST", "/page", page)], max_body_bytes=1024)
+    async with TestClient(TestServer(app)) as client:
+        plain = await client.get("/page")
+        assert plain.status == 200 and "X-Request-ID" not in plain.headers and seen == [None]
+        echoed = await client.get("/page", headers={"X-Request-ID": "from-the-app"})
+        assert echoed.headers["X-Request-ID"] == "from-the-app"
+        seen.clear()
+        asked = await client.get("/page?ask=1")
+        assert seen[0] is None and asked.headers["X-Request-ID"] == seen[1]
+        failed = await client.get("/page?fail=1")
+        assert failed.status == 422 and failed.headers["X-Request-ID"] not in (None, seen[1])
+        seen.clear()
+        written = await client.post("/page", headers={"X-Request-ID": "a-write"})  # not quiet: made first
+        assert seen == ["a-write"] and written.headers["X-Request-ID"] == "a-write"

@@ -105,7 +105,7 @@ class MediaHooks:
         if not verify_tx_secret(self._keys.play, stream, expires, secret, now=datetime.now(UTC)):
             log.warning("play.refused", reason="bad or expired txSecret/txTime", stream_id=stream)
             raise forbidden("bad or expired play signature")
-        if not await self._on_air.stream_playable(stream, correlation_id()):
+        if not await self._on_air.stream_playable(stream, correlation_id(request)):
             log.info("play.refused", reason="the room is not active", stream_id=stream)
             raise Problem(403, "room-not-live", "Room not live", "the stream's room is not on air")
 
@@ -145,7 +145,8 @@ class MediaHooks:
                                    size_bytes=int(form.get("size", "")))
         except (ValueError, OverflowError, ValidationError) as exc:
             raise Problem(400, "invalid-recording", "Invalid recording", str(exc)[:500]) from exc
-        await self._events.publish_event(saved, correlation_id=correlation_id(), message_id=f"recorded:{location}")
+        await self._events.publish_event(saved, correlation_id=correlation_id(request),
+                                         message_id=f"recorded:{location}")
         log.info("recording.saved", stream_id=saved.stream_id, location=location, duration=saved.duration_seconds)
         return web.Response(text="ok")
 
@@ -172,7 +173,7 @@ class MediaHooks:
         if not verify_tx_secret(self._keys.push, stream, expires, secret, now=datetime.now(UTC)):
             plog.warning("push.refused", reason="bad or expired txSecret/txTime")
             raise forbidden("bad or expired push signature")
-        room = await self._rooms.get_by_stream(stream, correlation_id=correlation_id())
+        room = await self._rooms.get_by_stream(stream, correlation_id=correlation_id(request))
         if room is None:
             plog.warning("push.refused", reason="no room has this stream")
             raise forbidden("unknown stream")
@@ -182,7 +183,7 @@ class MediaHooks:
             raise Problem(403, "room-closed", "Room closed", f"the room is closed ({room.close_reason})")
         started = StreamStarted(stream_id=stream, source=SOURCE, sequence=_session(request, form),
                                 event_time=datetime.now(UTC))
-        await self._events.publish_event(started, correlation_id=correlation_id())
+        await self._events.publish_event(started, correlation_id=correlation_id(request))
         plog.info("push.accepted", room_id=room.id)
         return web.Response(text="ok")
 
@@ -192,6 +193,6 @@ class MediaHooks:
         stream = form.get("name", "")
         stopped = StreamStopped(stream_id=stream, source=SOURCE, sequence=_session(request, form),
                                 event_time=datetime.now(UTC))
-        await self._events.publish_event(stopped, correlation_id=correlation_id())
+        await self._events.publish_event(stopped, correlation_id=correlation_id(request))
         log.info("push.ended", stream_id=stream)
         return web.Response(text="ok")

@@ -87,7 +87,7 @@ class TencentCallbacks:
                 Route("POST", "/v1/callbacks/tencent/detection", self.detection)]
 
     async def _publish(self, request: web.Request, event: Contract, message_id: str) -> web.Response:
-        await self._events.publish_event(event, message_id=message_id, correlation_id=correlation_id())
+        await self._events.publish_event(event, message_id=message_id, correlation_id=correlation_id(request))
         log.info("callback.accepted", event_type=event.TYPE, message_id=message_id)
         return web.json_response(OK)
 

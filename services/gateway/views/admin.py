@@ -34,7 +34,7 @@ class AdminViews:
         body = await parse_json_body(request, BanBody)
         accepted = await self._moderation.ban_room(room_id, reason=body.reason, duration_hours=body.duration_hours,
                                                    by=user.user_id, command_id=command_id(request, user),
-                                                   correlation_id=correlation_id())
+                                                   correlation_id=correlation_id(request))
         return BanAccepted(ban_id=accepted.ban_id, room_id=room_id, anchor_id=accepted.anchor_id,
                            banned_until=accepted.until, closed_room_ids=accepted.closed_room_ids,
                            status="accepted").response(202)
@@ -43,7 +43,7 @@ class AdminViews:
         self._caller.moderator(request)
         query = parse_query(request, CasesQuery)
         page = await self._moderation.cases(status=query.status, limit=query.limit,
-                                            correlation_id=correlation_id())
+                                            correlation_id=correlation_id(request))
         return _json(page.model_dump_json())
 
     async def resolve_case(self, request: web.Request) -> web.Response:
@@ -52,11 +52,11 @@ class AdminViews:
         body = await parse_json_body(request, ResolveBody)
         case = await self._moderation.resolve_case(case_id, action=body.action, by=user.user_id, reason=body.reason,
                                                    duration_hours=body.duration_hours,
-                                                   correlation_id=correlation_id())
+                                                   correlation_id=correlation_id(request))
         return _json(case.model_dump_json())
 
     async def unban_anchor(self, request: web.Request) -> web.Response:
         user = self._caller.moderator(request)
         anchor_id = path_id(request, "anchor_id")
-        await self._moderation.unban_anchor(anchor_id, by=user.user_id, correlation_id=correlation_id())
+        await self._moderation.unban_anchor(anchor_id, by=user.user_id, correlation_id=correlation_id(request))
         return Unbanned(anchor_id=anchor_id, banned=False).response()

@@ -24,7 +24,7 @@ class AdminAnchorViews:
 
     async def record(self, request: web.Request) -> web.Response:
         self._caller.moderator(request)
-        anchor_id, cid = path_id(request, "anchor_id"), correlation_id()
+        anchor_id, cid = path_id(request, "anchor_id"), correlation_id(request)
         anchor, rooms, bans = await asyncio.gather(
             self._follows.anchor(anchor_id, correlation_id=cid),
             self._follows.anchor_rooms(anchor_id, limit=ROOMS_SHOWN, correlation_id=cid),

@@ -59,7 +59,7 @@ class FollowViews:
         user = self._caller.user(request, "write")
         anchor_id = path_id(request, "anchor_id")
         state = await self._follows.follow(user.user_id, anchor_id, following=following,
-                                           correlation_id=correlation_id())
+                                           correlation_id=correlation_id(request))
         self._sets.apply(AnchorFollowed(user_id=user.user_id, anchor_id=anchor_id, following=following))
         return Following(anchor_id=anchor_id, following=state.following, followers=state.followers).response()
 
@@ -69,14 +69,14 @@ class FollowViews:
         after = self._lister.cursors.decode(query.cursor, FollowingCursor) if query.cursor else None
         page = await self._follows.following(user.user_id, limit=query.limit,
                                              after=after.anchor_id if isinstance(after, FollowingCursor) else None,
-                                             correlation_id=correlation_id())
+                                             correlation_id=correlation_id(request))
         anchors = [FollowedAnchor(anchor_id=a, live_room=self._live_room(a)) for a in page.anchor_ids]
         cursor = self._lister.cursors.encode(FollowingCursor(page.anchor_ids[-1])) if page.more else None
         return FollowingList(following=anchors, next_cursor=cursor).response()
 
     async def anchor(self, request: web.Request) -> web.Response:
         self._caller.user(request, "lookup")
-        anchor = await self._follows.anchor(path_id(request, "anchor_id"), correlation_id=correlation_id())
+        anchor = await self._follows.anchor(path_id(request, "anchor_id"), correlation_id=correlation_id(request))
         return AnchorView(anchor_id=anchor.anchor_id, followers=anchor.followers,
                           live_room=self._live_room(anchor.anchor_id), banned=anchor.banned_until is not None,
                           banned_until=anchor.banned_until).response()

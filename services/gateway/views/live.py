@@ -75,7 +75,7 @@ class LiveUpdateViews:
         fresh one. Each stream counts in the room's `viewers_now` while it is open."""
         user = self._caller.user(request, "stream", allow_query=True)
         room_id = path_id(request, "room_id")
-        room = await self._on_air.room(room_id, correlation_id())
+        room = await self._on_air.room(room_id, correlation_id(request))
         if room is None:
             raise not_found("room")
         slots, live, policy = self._slots, self._live, self._policy

@@ -35,10 +35,10 @@ class ReplayViews:
                           duration_seconds=replay.duration_seconds, size_bytes=replay.size_bytes,
                           hidden=moderator and replay.hidden)
 
-    async def of_room(self, room_id: str, *, moderator: bool) -> list[ReplayView]:
+    async def of_room(self, room_id: str, *, moderator: bool, correlation_id: str) -> list[ReplayView]:
         """A closed room's parts, in order (a show has a few: one per push session)."""
         page = await self._replays.replays(ListReplays(room_id=room_id, limit=100, include_hidden=moderator),
-                                           correlation_id=correlation_id())
+                                           correlation_id=correlation_id)
         return [self.view(replay, moderator=moderator) for replay in reversed(page.replays)]
 
     async def anchor_replays(self, request: web.Request) -> web.Response:
@@ -50,7 +50,7 @@ class ReplayViews:
         page = await self._replays.replays(ListReplays(
             anchor_id=anchor_id, limit=query.limit, include_hidden=user.is_admin,
             before_started_at=_from_ms(after.started_ms) if after else None,
-            before_id=after.replay_id if after else None), correlation_id=correlation_id())
+            before_id=after.replay_id if after else None), correlation_id=correlation_id(request))
         last = page.replays[-1] if page.replays and page.more else None
         cursor = self._cursors.encode(ReplayCursor(_to_ms(last.started_at), last.id)) if last else None
         views = [self.view(replay, moderator=user.is_admin) for replay in page.replays]
@@ -60,7 +60,7 @@ class ReplayViews:
         """The anchor's own replay: gone for everyone at once, its file deleted soon after."""
         user = self._caller.user(request, "write")
         await self._replays.delete_replay(path_id(request, "replay_id"), actor_id=user.user_id,
-                                          correlation_id=correlation_id())
+                                          correlation_id=correlation_id(request))
         return web.Response(status=204)
 
     async def hide(self, request: web.Request) -> web.Response:
@@ -72,7 +72,7 @@ class ReplayViews:
     async def _set_hidden(self, request: web.Request, *, hidden: bool) -> web.Response:
         user = self._caller.moderator(request)
         replay = await self._replays.hide_replay(path_id(request, "replay_id"), moderator_id=user.user_id,
-                                                 hidden=hidden, correlation_id=correlation_id())
+                                                 hidden=hidden, correlation_id=correlation_id(request))
         return self.view(replay, moderator=True).response()
 
 

@@ -43,7 +43,7 @@ class RoomViews:
         check_category(body.category, self._categories)
         room = await self._rooms.create(user.user_id, title=body.title, cover_url=str(body.cover_url),
                                         location=body.location, category=body.category,
-                                        command_id=command_id(request, user), correlation_id=correlation_id())
+                                        command_id=command_id(request, user), correlation_id=correlation_id(request))
         push = self._signer.push_url(room.stream_id)
         created = CreatedRoom(room=RoomView.model_validate_json(self._lister.room(room)), push_url=push.url,
                               push_url_expires_at=push.expires_at)
@@ -52,13 +52,13 @@ class RoomViews:
     async def activate(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "write")
         room = await self._rooms.activate(path_id(request, "room_id"), actor_id=user.user_id,
-                                          correlation_id=correlation_id())
+                                          correlation_id=correlation_id(request))
         return self._written(room)
 
     async def close(self, request: web.Request) -> web.Response:
         user = self._caller.user(request, "write")
         room = await self._rooms.close(path_id(request, "room_id"), reason=CloseReason.ANCHOR, actor_id=user.user_id,
-                                       correlation_id=correlation_id())
+                                       correlation_id=correlation_id(request))
         return self._written(room)
 
     async def close_as_moderator(self, request: web.Request) -> web.Response:
@@ -66,7 +66,7 @@ class RoomViews:
         leaves the list and its push is cut like any close; the anchor may open another."""
         self._caller.moderator(request)
         room = await self._rooms.close(path_id(request, "room_id"), reason=CloseReason.MODERATOR, actor_id=None,
-                                       correlation_id=correlation_id())
+                                       correlation_id=correlation_id(request))
         return self._written(room)
 
     def _written(self, room: Room) -> web.Response:
@@ -79,10 +79,11 @@ class RoomViews:
         room = self._directory.get(room_id)
         if room is None:  # not live, not closed recently: ask the rooms service (its query queue)
             self._caller.limits.check("lookup", user.user_id)
-            room = await self._rooms.get(room_id, correlation_id=correlation_id())
+            room = await self._rooms.get(room_id, correlation_id=correlation_id(request))
             if room is None:
                 raise not_found("room")
         if room.status is RoomStatus.CLOSED:  # the show can be watched again: its recorded parts
-            replays = await self._replays.of_room(room.id, moderator=user.is_admin)
+            replays = await self._replays.of_room(room.id, moderator=user.is_admin,
+                                                   correlation_id=correlation_id(request))
             return _json(room_view(room, None, replays).model_dump_json().encode())
         return _json(self._lister.room(room))

@@ -43,7 +43,7 @@ class ViewerViews:
 
     async def _live_room(self, request: web.Request) -> str:
         room_id = path_id(request, "room_id")
-        status = await self._on_air.status(room_id, correlation_id())
+        status = await self._on_air.status(room_id, correlation_id(request))
         if status is None:
             raise not_found("room")
         if status is not RoomStatus.ACTIVE:
