@@ -123,6 +123,14 @@ async def test_refusals_are_problems_with_the_right_status(served: tuple[Client,
     assert set(allowed.split(",")) == {"GET", "HEAD", "POST"}
 
 
+async def test_the_lists_query_is_decoded_once(served: tuple[Client, FakeGateway]) -> None:
+    """`%26` in a value is an `&` in that value, not a second parameter."""
+    client, _ = served
+    response = await client.get("/v1/rooms?category=a%26color%3Dred", headers=auth("v"))
+    problem = await response.json()
+    assert response.status == 422 and [error["field"] for error in problem["errors"]] == ["category"], problem
+
+
 async def test_a_ban_closes_the_room_and_leaves_the_list(served: tuple[Client, FakeGateway]) -> None:
     client, fake = served
     room = await live_room(client)

@@ -123,10 +123,10 @@ def _list_query(query_string: str) -> ListQuery:
 
 def parse_list_query(request: web.Request) -> ListQuery:
     """The room list's parameters. The list is the hottest call and its parameters repeat (the
-    first page of each order), so parsed queries are kept by their raw string; a bad one raises
-    every time (exceptions are not cached)."""
+    first page of each order), so parsed queries are kept by their raw string (as sent: `parse_qsl`
+    decodes it, once); a bad one raises every time (exceptions are not cached)."""
     try:
-        return _list_query(request.query_string)
+        return _list_query(request.rel_url.raw_query_string)
     except ValidationError as exc:
         raise validation_failed(field_errors(exc)) from exc
 
