@@ -2,10 +2,11 @@
 
 The wrapper answers every error as a problem document (`problems.py`), counts the request by its
 route template, and logs it (hot routes only when they fail). A request's id (the client's
-X-Request-ID or a new one, `correlation_id`) is on every line it logs and every message it sends,
-and answers in X-Request-ID; a hot ("quiet") route makes one only when it needs one (it failed, or
-passed the request on), not on each of the thousands of pages a second that nothing names: made,
-set in the context and sent back, an id cost about 10% of a kept list page's CPU. It wraps each view once, when the
+X-Request-ID or a new one, `correlation_id`) is on the lines it logs and the messages it sends,
+and answers in X-Request-ID. A hot ("quiet") route makes one only when it needs one (it failed,
+or passed the request on; lines it logged before that have none), not for each of the thousands
+of pages a second that nothing names: made, set and sent back on every page, an id cost about 7%
+of a kept list page's CPU. It wraps each view once, when the
 route is added, instead of running as aiohttp middleware: a middleware costs two more coroutine
 frames on every request (aiohttp adds its own beside it), and the room list is answered
 thousands of times a second. Paths no route serves get the same treatment from a last,
