@@ -6,11 +6,10 @@ X-Request-ID or a new one, `correlation_id`) is on the lines it logs and the mes
 and answers in X-Request-ID. A hot ("quiet") route makes one only when it needs one (it failed,
 or passed the request on; lines it logged before that have none), not for each of the thousands
 of pages a second that nothing names: made, set and sent back on every page, an id cost about 7%
-of a kept list page's CPU. It wraps each view once, when the
-route is added, instead of running as aiohttp middleware: a middleware costs two more coroutine
-frames on every request (aiohttp adds its own beside it), and the room list is answered
-thousands of times a second. Paths no route serves get the same treatment from a last,
-catch-all route (404, or 405 with `Allow`)."""
+of a kept list page's CPU. It wraps each view once, when the route is added, instead of running
+as aiohttp middleware: a middleware costs two more coroutine frames on every request (aiohttp
+adds its own beside it), and the room list is answered thousands of times a second. Paths no
+route serves get the same treatment from a last, catch-all route (404, or 405 with `Allow`)."""
 
 from __future__ import annotations
 
@@ -44,7 +43,9 @@ class Route:
     method: str
     path: str
     view: View
-    quiet: bool = False  # a hot path (the list, likes, views): its successful requests are not logged
+    # A hot path (the list, likes, views): its successful requests are not logged, and it makes a
+    # request id only when it needs one (`correlation_id`).
+    quiet: bool = False
 
 
 def correlation_id(request: web.Request) -> str:
